@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian machine: system packages, Node 24, npm dependencies.
+# Sourced by bin/swe-universe and scripts/test.sh; prints only when it has something to do.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NODE_DIR="$ROOT/.tools/node24"
+NODE_MAJOR=24
+
+say() { echo "[setup] $*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    say "need root to run: $*"; return 1; fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || { say "apt-get not found; install by hand: ${missing[*]}"; return 1; }
+  say "installing system packages: ${missing[*]}"
+  if [ $APT_UPDATED = 0 ]; then as_root apt-get update -qq >&2; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# 1. System packages. A container engine: Docker if its daemon answers, else Podman (+runc).
+BASE_PKGS=(git ca-certificates)
+if ! (command -v docker >/dev/null && docker info >/dev/null 2>&1); then
+  BASE_PKGS+=(podman runc uidmap fuse-overlayfs)
+fi
+# debootstrap builds a base image where no registry answers.
+BASE_PKGS+=(debootstrap)
+if [ "${SWEU_SETUP_TEST:-0}" = 1 ]; then BASE_PKGS+=(redis-server python3); fi
+apt_install "${BASE_PKGS[@]}"
+
+# 2. Node 24 LTS. The system Node may be older; the npm package node@24 carries a real binary.
+node_major() { "$1" -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || echo 0; }
+if [ -x "$NODE_DIR/node_modules/node/bin/node" ] && [ "$(node_major "$NODE_DIR/node_modules/node/bin/node")" -ge $NODE_MAJOR ]; then
+  export PATH="$NODE_DIR/node_modules/node/bin:$PATH"
+elif command -v node >/dev/null && [ "$(node_major node)" -ge $NODE_MAJOR ]; then
+  :
+else
+  command -v npm >/dev/null || apt_install nodejs npm
+  say "installing Node $NODE_MAJOR into $NODE_DIR"
+  mkdir -p "$NODE_DIR"
+  npm install --silent --no-save --no-package-lock --prefix "$NODE_DIR" "node@$NODE_MAJOR" >&2
+  export PATH="$NODE_DIR/node_modules/node/bin:$PATH"
+fi
+
+# 3. npm dependencies, when missing or older than the lockfile.
+if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+  say "installing npm dependencies"
+  (cd "$ROOT" && npm ci --silent --no-audit --no-fund >&2)
+fi

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, type check, lint, then vitest (real git, real containers, real Redis).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export SWEU_SETUP_TEST=1
+source "$ROOT/scripts/setup.sh"
+cd "$ROOT"
+echo "== typecheck"; node_modules/.bin/tsc --noEmit -p .
+echo "== lint"; node_modules/.bin/biome check src test bench
+echo "== tests"; node_modules/.bin/vitest run "$@"

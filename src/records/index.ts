@@ -1,0 +1,6 @@
+export * from "./candidate.ts";
+export * from "./common.ts";
+export * from "./environment.ts";
+export * from "./instance.ts";
+export * from "./rejection.ts";
+export * from "./task.ts";

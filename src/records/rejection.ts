@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { Stage } from "./common.ts";
+
+/** Stable reason codes. Append new ones; never rename (datasets and dashboards key on them). */
+export const ReasonCode = z.enum([
+  // mine / split
+  "not_merged",
+  "no_base_commit",
+  "empty_diff",
+  "no_code_change",
+  "no_test_change",
+  "binary_only",
+  "too_large",
+  "submodule_change",
+  "undecodable_diff",
+  "unsupported_language",
+  "source_error",
+  // build
+  "repo_unavailable",
+  "image_build_failed",
+  "install_failed",
+  "no_test_command",
+  "toolchain_unavailable",
+  "patch_apply_failed",
+  "test_patch_apply_failed",
+  "tests_timeout",
+  "needs_network",
+  "builder_exhausted",
+  "sandbox_error",
+  // validate
+  "image_rebuild_failed",
+  "buggy_passes",
+  "resolved_fails",
+  "inconsistent_exit",
+  "no_fail_to_pass",
+  "unparsed_output",
+  "hacked_verifier",
+  "comment_probe_failed",
+  "no_tests_probe_failed",
+  // any stage
+  "internal_error",
+]);
+export type ReasonCode = z.infer<typeof ReasonCode>;
+
+export const Rejection = z.object({
+  id: z.string(),
+  repo: z.string(),
+  number: z.number().int().nonnegative(),
+  stage: Stage,
+  reason: ReasonCode,
+  detail: z.string().default(""),
+  at: z.string(),
+});
+export type Rejection = z.infer<typeof Rejection>;

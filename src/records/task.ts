@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { Language, RepoName, Sha } from "./common.ts";
+
+/** A candidate split into fix patch and test patch, with a problem statement. */
+export const Task = z.object({
+  instance_id: z.string(),
+  repo: RepoName,
+  number: z.number().int().positive(),
+  base_commit: Sha,
+  resolved_commit: Sha,
+  created_at: z.string(),
+  /** Non-test code changes: the gold patch. */
+  patch: z.string(),
+  /** Test changes. */
+  test_patch: z.string(),
+  problem_statement: z.string(),
+  /** Where the problem statement came from: the linked issues, or the PR's own title and body. */
+  problem_statement_source: z.enum(["issue", "pr"]),
+  hints_text: z.string().default(""),
+  language: Language,
+  languages: z.array(Language),
+  test_files: z.array(z.string()),
+  code_files: z.array(z.string()),
+  other_files: z.array(z.string()).default([]),
+  /** Set when the PR has no test change and the builder must write tests (Scale-SWE's unit-test creator). */
+  needs_generated_tests: z.boolean().default(false),
+});
+export type Task = z.infer<typeof Task>;

@@ -1,0 +1,79 @@
+/**
+ * The sandbox seam: build images and run throw-away containers. Stages only see this interface;
+ * the OCI driver (docker/podman CLI) sits behind it today, Kubernetes can sit beside it.
+ */
+
+export interface Limits {
+  /** Wall-clock limit for one exec, ms. */
+  timeoutMs?: number;
+  /** Memory limit, e.g. "4g". */
+  memory?: string;
+  /** Max processes in the container. */
+  pids?: number;
+  cpus?: number;
+}
+
+export interface ExecOutput {
+  exitCode: number;
+  /** stdout and stderr interleaved as the program wrote them (2>&1). */
+  output: string;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface ContainerSpec {
+  image: string;
+  /** false = no network at all (evaluation). Default false. */
+  network?: boolean;
+  limits?: Limits;
+  env?: Record<string, string>;
+  workdir?: string;
+  /** Label every container so leftovers can be found and removed. */
+  labels?: Record<string, string>;
+}
+
+export interface Container {
+  readonly id: string;
+  /** Run a bash script inside the container (bash -lc). */
+  exec(
+    script: string,
+    opts?: { timeoutMs?: number; workdir?: string; env?: Record<string, string> },
+  ): Promise<ExecOutput>;
+  writeFile(path: string, content: string | Buffer, mode?: number): Promise<void>;
+  readFile(path: string): Promise<Buffer>;
+  /** Copy a host file or directory into the container. */
+  copyIn(hostPath: string, containerPath: string): Promise<void>;
+  /** Snapshot the container's filesystem as an image (used for thin per-instance layers). */
+  commit(tag: string): Promise<void>;
+  /** Stop and remove. Safe to call twice. */
+  remove(): Promise<void>;
+}
+
+export interface BuildSpec {
+  tag: string;
+  dockerfile: string;
+  /** Build context directory on the host. */
+  contextDir: string;
+  timeoutMs?: number;
+  network?: boolean;
+  labels?: Record<string, string>;
+}
+
+export interface BuildResult {
+  ok: boolean;
+  log: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+export interface Sandbox {
+  /** "docker", "podman", … */
+  readonly engine: string;
+  build(spec: BuildSpec): Promise<BuildResult>;
+  imageExists(tag: string): Promise<boolean>;
+  imageSize(tag: string): Promise<number | undefined>;
+  removeImage(tag: string): Promise<void>;
+  start(spec: ContainerSpec): Promise<Container>;
+  /** Remove every container this process started that is still around (also called on SIGINT/SIGTERM). */
+  cleanup(): Promise<void>;
+}

@@ -1,0 +1,203 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type { z } from "zod";
+import { Candidate, Environment, Instance, Rejection, Task } from "../records/index.ts";
+import type { FunnelCounts, Outcome, Store } from "./store.ts";
+
+type Kind = "candidate" | "task" | "environment" | "instance" | "rejection";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS records (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  repo TEXT NOT NULL,
+  language TEXT,
+  stage TEXT,
+  reason TEXT,
+  data TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_kind_repo ON records (kind, repo);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+`;
+
+/** SQLite store (better-sqlite3, WAL). Records are stored as validated JSON with a few indexed columns. */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly upsert: Database.Statement;
+  private readonly getOne: Database.Statement;
+  private readonly listAll: Database.Statement;
+  private readonly listRepo: Database.Statement;
+  private readonly del: Database.Statement;
+
+  constructor(path: string) {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 10000");
+    this.db.exec(SCHEMA);
+    this.upsert = this.db.prepare(
+      `INSERT INTO records (kind, id, repo, language, stage, reason, data, updated_at)
+       VALUES (@kind, @id, @repo, @language, @stage, @reason, @data, @updated_at)
+       ON CONFLICT (kind, id) DO UPDATE SET repo=excluded.repo, language=excluded.language, stage=excluded.stage,
+         reason=excluded.reason, data=excluded.data, updated_at=excluded.updated_at`,
+    );
+    this.getOne = this.db.prepare("SELECT data FROM records WHERE kind = ? AND id = ?");
+    this.listAll = this.db.prepare("SELECT data FROM records WHERE kind = ? ORDER BY id");
+    this.listRepo = this.db.prepare("SELECT data FROM records WHERE kind = ? AND repo = ? ORDER BY id");
+    this.del = this.db.prepare("DELETE FROM records WHERE kind = ? AND id = ?");
+  }
+
+  private put<S extends z.ZodTypeAny>(
+    kind: Kind,
+    schema: S,
+    value: z.infer<S>,
+    id: string,
+    extra: { language?: string; stage?: string; reason?: string } = {},
+  ): void {
+    const parsed = schema.parse(value) as { repo: string };
+    this.upsert.run({
+      kind,
+      id,
+      repo: parsed.repo,
+      language: extra.language ?? null,
+      stage: extra.stage ?? null,
+      reason: extra.reason ?? null,
+      data: JSON.stringify(parsed),
+      updated_at: new Date().toISOString(),
+    });
+  }
+
+  private get<T>(kind: Kind, id: string): T | undefined {
+    const row = this.getOne.get(kind, id) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as T) : undefined;
+  }
+
+  private list<T>(kind: Kind, repo?: string): T[] {
+    const rows = (repo ? this.listRepo.all(kind, repo) : this.listAll.all(kind)) as { data: string }[];
+    return rows.map((r) => JSON.parse(r.data) as T);
+  }
+
+  putCandidate(c: Candidate): void {
+    this.put("candidate", Candidate, c, c.id, { language: c.languages[0] });
+  }
+  getCandidate(id: string): Candidate | undefined {
+    return this.get("candidate", id);
+  }
+  listCandidates(repo?: string): Candidate[] {
+    return this.list("candidate", repo);
+  }
+
+  putTask(t: Task): void {
+    this.put("task", Task, t, t.instance_id, { language: t.language });
+  }
+  getTask(id: string): Task | undefined {
+    return this.get("task", id);
+  }
+  listTasks(repo?: string): Task[] {
+    return this.list("task", repo);
+  }
+
+  putEnvironment(e: Environment): void {
+    this.put("environment", Environment, e, e.key, { language: e.language });
+  }
+  getEnvironment(key: string): Environment | undefined {
+    return this.get("environment", key);
+  }
+  listEnvironments(repo?: string): Environment[] {
+    return this.list("environment", repo);
+  }
+
+  putInstance(i: Instance): void {
+    this.transaction(() => {
+      this.put("instance", Instance, i, i.instance_id, { language: i.language });
+      this.del.run("rejection", i.instance_id);
+    });
+  }
+  getInstance(id: string): Instance | undefined {
+    return this.get("instance", id);
+  }
+  listInstances(repo?: string): Instance[] {
+    return this.list("instance", repo);
+  }
+
+  putRejection(r: Rejection): void {
+    this.put("rejection", Rejection, r, r.id, { stage: r.stage, reason: r.reason });
+  }
+  getRejection(id: string): Rejection | undefined {
+    return this.get("rejection", id);
+  }
+  listRejections(repo?: string): Rejection[] {
+    return this.list("rejection", repo);
+  }
+  deleteRejection(id: string): void {
+    this.del.run("rejection", id);
+  }
+
+  outcome(id: string): Outcome | undefined {
+    const kinds = this.db.prepare("SELECT kind FROM records WHERE id = ?").all(id) as { kind: Kind }[];
+    const has = new Set(kinds.map((k) => k.kind));
+    if (has.has("instance")) return "instance";
+    if (has.has("rejection")) return "rejected";
+    if (has.has("task")) return "task";
+    if (has.has("candidate")) return "candidate";
+    return undefined;
+  }
+
+  funnel(repo?: string): FunnelCounts {
+    const where = repo ? "AND repo = @repo" : "";
+    const count = (kind: Kind) =>
+      (
+        this.db
+          .prepare(`SELECT COUNT(*) AS n FROM records WHERE kind = @kind ${where}`)
+          .get({ kind, repo }) as {
+          n: number;
+        }
+      ).n;
+    const rejections = this.db
+      .prepare(
+        `SELECT stage, reason, COUNT(*) AS count FROM records WHERE kind = 'rejection' ${where}
+         GROUP BY stage, reason ORDER BY count DESC, stage, reason`,
+      )
+      .all({ repo }) as FunnelCounts["rejections"];
+    const languages = this.db
+      .prepare(
+        `SELECT language, SUM(kind = 'task') AS tasks, SUM(kind = 'instance') AS instances FROM records
+         WHERE kind IN ('task', 'instance') AND language IS NOT NULL ${where}
+         GROUP BY language ORDER BY tasks DESC, language`,
+      )
+      .all({ repo }) as FunnelCounts["languages"];
+    return {
+      candidates: count("candidate"),
+      tasks: count("task"),
+      instances: count("instance"),
+      rejections,
+      languages,
+    };
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
+      | { value: string }
+      | undefined;
+    return row?.value;
+  }
+  setMeta(key: string, value: string): void {
+    this.db
+      .prepare(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      )
+      .run(key, value);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

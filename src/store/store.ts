@@ -1,0 +1,52 @@
+import type { Candidate, Environment, Instance, Rejection, Task } from "../records/index.ts";
+
+/** What a candidate has become so far. */
+export type Outcome = "candidate" | "task" | "instance" | "rejected";
+
+export interface FunnelCounts {
+  candidates: number;
+  tasks: number;
+  instances: number;
+  rejections: { stage: string; reason: string; count: number }[];
+  languages: { language: string; tasks: number; instances: number }[];
+}
+
+/**
+ * The store seam. Every record is written the moment it exists; writes are idempotent upserts
+ * keyed by the record's id, so a rerun after a crash rewrites nothing twice and loses nothing.
+ */
+export interface Store {
+  putCandidate(c: Candidate): void;
+  getCandidate(id: string): Candidate | undefined;
+  listCandidates(repo?: string): Candidate[];
+
+  putTask(t: Task): void;
+  getTask(id: string): Task | undefined;
+  listTasks(repo?: string): Task[];
+
+  putEnvironment(e: Environment): void;
+  getEnvironment(key: string): Environment | undefined;
+  listEnvironments(repo?: string): Environment[];
+
+  putInstance(i: Instance): void;
+  getInstance(id: string): Instance | undefined;
+  listInstances(repo?: string): Instance[];
+
+  /** A rejection ends a candidate: it replaces any earlier rejection of the same id. */
+  putRejection(r: Rejection): void;
+  getRejection(id: string): Rejection | undefined;
+  listRejections(repo?: string): Rejection[];
+  /** Forget a rejection (e.g. to retry a stage). */
+  deleteRejection(id: string): void;
+
+  outcome(id: string): Outcome | undefined;
+  funnel(repo?: string): FunnelCounts;
+
+  /** Small key/value area for run state (cursors, ETags, settings). */
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+
+  /** Run several writes atomically. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
