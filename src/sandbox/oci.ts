@@ -1,0 +1,432 @@
+/**
+ * OCI sandbox driver over the docker or podman command line. Everything engine-specific sits in
+ * ENGINES (a small table); the rest is shared. Containers are long-lived (`sleep`-style init) and
+ * scripts run in them with `exec`, each under an in-container `timeout -s KILL` plus a host-side timer.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join, posix } from "node:path";
+import { log } from "../util/log.ts";
+import type { BuildResult, BuildSpec, Container, ContainerSpec, ExecOutput, Sandbox } from "./sandbox.ts";
+
+export type EngineName = "docker" | "podman";
+
+export interface OciOptions {
+  /** Engine kind; decides the flag table. Default: detected from the executable's name. */
+  engine?: EngineName;
+  /** CLI to call, e.g. "podman" or "/usr/bin/docker". Default: the engine's name. */
+  executable?: string;
+  /** OCI runtime for podman (`--runtime`). Default: SWEU_OCI_RUNTIME, else "runc" when runc is installed. "" = engine default. */
+  runtime?: string;
+  /** ulimits passed to run and build, e.g. ["nofile=16384:16384", "nproc=4096:4096"]. Default: SWEU_OCI_ULIMITS (comma-separated) or a table default capped by the host's. */
+  ulimits?: string[];
+}
+
+interface EngineTable {
+  /** Flags placed before the sub-command. */
+  global(o: { runtime: string }): string[];
+  /** Extra flags for `run` and `build`. */
+  limits(o: { ulimits: string[] }): string[];
+  /** `rm` flags that remove a running container without waiting. */
+  forceRemove: string[];
+}
+
+const ENGINES: Record<EngineName, EngineTable> = {
+  podman: {
+    global: ({ runtime }) => (runtime ? ["--runtime", runtime] : []),
+    limits: ({ ulimits }) => ulimits.flatMap((u) => ["--ulimit", u]),
+    forceRemove: ["rm", "-f", "-t", "0"],
+  },
+  docker: {
+    global: () => [],
+    limits: () => [],
+    forceRemove: ["rm", "-f"],
+  },
+};
+
+/** Per-process session label value: every container this process starts carries it. */
+export const SESSION = `${process.pid}-${randomBytes(4).toString("hex")}`;
+export const SESSION_LABEL = "sweu.session";
+
+/** PID 1 of every container: reaps orphans, exits at once on TERM. */
+const INIT_SCRIPT = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done';
+
+interface RawResult {
+  code: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+/**
+ * Spawn without a shell, keep binary output. On timeout: SIGTERM, then SIGKILL after graceMs.
+ * When `merge` is set stderr is appended to stdout in arrival order.
+ */
+function spawnRaw(
+  cmd: string,
+  args: readonly string[],
+  o: {
+    input?: string | Buffer;
+    timeoutMs?: number;
+    graceMs?: number;
+    merge?: boolean;
+    maxBytes?: number;
+  } = {},
+): Promise<RawResult> {
+  const max = o.maxBytes ?? 64 * 1024 * 1024;
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const lens = [0, 0];
+    const keep = (chunks: Buffer[], i: 0 | 1) => (c: Buffer) => {
+      chunks.push(c);
+      lens[i] = (lens[i] ?? 0) + c.length;
+      while ((lens[i] ?? 0) > max && chunks.length > 1)
+        lens[i] = (lens[i] ?? 0) - (chunks.shift()?.length ?? 0);
+    };
+    child.stdout.on("data", keep(out, 0));
+    child.stderr.on("data", keep(o.merge ? out : err, o.merge ? 0 : 1));
+    let timedOut = false;
+    let killer: NodeJS.Timeout | undefined;
+    const timer =
+      o.timeoutMs && o.timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGTERM");
+            killer = setTimeout(() => child.kill("SIGKILL"), o.graceMs ?? 0);
+          }, o.timeoutMs)
+        : undefined;
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      clearTimeout(killer);
+      reject(e);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      clearTimeout(killer);
+      resolve({
+        code: code ?? (signal === "SIGKILL" ? 137 : 143),
+        stdout: Buffer.concat(out),
+        stderr: Buffer.concat(err),
+        timedOut,
+        durationMs: Date.now() - started,
+      });
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(o.input ?? "");
+  });
+}
+
+function onPath(exe: string): boolean {
+  if (exe.includes("/")) return existsSync(exe);
+  return (process.env.PATH ?? "").split(delimiter).some((d) => d && existsSync(join(d, exe)));
+}
+
+/** Host limit (soft) for a /proc/self/limits row, or undefined. */
+function hostLimit(row: string): number | undefined {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith(row));
+    const soft = line?.slice(row.length).trim().split(/\s+/)[0];
+    return soft && /^\d+$/.test(soft) ? Number(soft) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function defaultUlimits(): string[] {
+  const env = process.env.SWEU_OCI_ULIMITS;
+  if (env !== undefined) return env.split(",").filter(Boolean);
+  const cap = (want: number, host: number | undefined) => Math.min(want, host ?? want);
+  const nofile = cap(16384, hostLimit("Max open files"));
+  const nproc = cap(4096, hostLimit("Max processes"));
+  return [`nofile=${nofile}:${nofile}`, `nproc=${nproc}:${nproc}`];
+}
+
+/** docker when `docker info` answers, else podman. */
+export function detectEngine(): EngineName {
+  if (onPath("docker")) {
+    const r = spawnSync("docker", ["info"], { stdio: "ignore", timeout: 10_000 });
+    if (r.status === 0) return "docker";
+  }
+  return "podman";
+}
+
+// ---- process-wide registry of live containers, for cleanup on signals and exit ----
+
+const live = new Map<string, { exe: string; global: string[]; rm: string[] }>();
+let handlersInstalled = false;
+
+function installHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  const onSignal = (code: number) => () => {
+    void cleanupAll().finally(() => process.exit(code));
+  };
+  process.once("SIGINT", onSignal(130));
+  process.once("SIGTERM", onSignal(143));
+  // Last resort when the process exits with containers still registered (no async work possible here).
+  process.once("exit", () => {
+    for (const [id, e] of live)
+      spawnSync(e.exe, [...e.global, ...e.rm, id], { stdio: "ignore", timeout: 15_000 });
+    live.clear();
+  });
+}
+
+async function cleanupAll(): Promise<void> {
+  await Promise.all(
+    [...live].map(async ([id, e]) => {
+      await spawnRaw(e.exe, [...e.global, ...e.rm, id], { timeoutMs: 60_000 }).catch(() => undefined);
+      live.delete(id);
+    }),
+  );
+}
+
+export class OciSandbox implements Sandbox {
+  readonly engine: EngineName;
+  readonly executable: string;
+  readonly runtime: string;
+  readonly ulimits: string[];
+  private readonly table: EngineTable;
+  private readonly mine = new Set<string>();
+
+  constructor(opts: OciOptions = {}) {
+    const exeName = opts.executable?.split("/").pop() ?? "";
+    this.engine =
+      opts.engine ??
+      (exeName.includes("docker") ? "docker" : exeName.includes("podman") ? "podman" : detectEngine());
+    this.executable = opts.executable ?? this.engine;
+    this.runtime =
+      opts.runtime ??
+      process.env.SWEU_OCI_RUNTIME ??
+      (this.engine === "podman" && onPath("runc") ? "runc" : "");
+    this.ulimits = opts.ulimits ?? defaultUlimits();
+    this.table = ENGINES[this.engine];
+  }
+
+  /** Arguments for one engine call (global flags first). */
+  args(...rest: string[]): string[] {
+    return [...this.table.global({ runtime: this.runtime }), ...rest];
+  }
+
+  /** Run the engine CLI; binary-safe. */
+  cli(
+    rest: string[],
+    o: { input?: string | Buffer; timeoutMs?: number; graceMs?: number; merge?: boolean } = {},
+  ): Promise<RawResult> {
+    return spawnRaw(this.executable, this.args(...rest), o);
+  }
+
+  /** Run the engine CLI and throw on failure; returns stdout as text. */
+  async cliOk(rest: string[], o: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
+    const r = await this.cli(rest, { timeoutMs: 120_000, ...o });
+    if (r.code !== 0 || r.timedOut) {
+      const why = (r.stderr.toString() || r.stdout.toString()).trim().slice(0, 2000);
+      throw new Error(
+        `${this.executable} ${rest[0]} failed (exit ${r.code}${r.timedOut ? ", timed out" : ""}): ${why}`,
+      );
+    }
+    return r.stdout.toString();
+  }
+
+  async build(spec: BuildSpec): Promise<BuildResult> {
+    const dir = mkdtempSync(join(tmpdir(), "sweu-build-"));
+    try {
+      const file = join(dir, "Dockerfile");
+      writeFileSync(file, spec.dockerfile);
+      const labels = { sweu: "1", ...spec.labels };
+      const args = [
+        "build",
+        "-f",
+        file,
+        "-t",
+        spec.tag,
+        ...Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
+        ...(spec.network === false ? ["--network", "none"] : []),
+        ...this.table.limits({ ulimits: this.ulimits }),
+        spec.contextDir,
+      ];
+      const r = await this.cli(args, { timeoutMs: spec.timeoutMs, graceMs: 10_000, merge: true });
+      const logText = r.stdout.toString();
+      return {
+        ok: r.code === 0 && !r.timedOut,
+        log: r.timedOut ? `${logText}\n[sweu] build timed out after ${spec.timeoutMs} ms` : logText,
+        durationMs: r.durationMs,
+        timedOut: r.timedOut,
+      };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async imageExists(tag: string): Promise<boolean> {
+    const r = await this.cli(["image", "inspect", "--format", "{{.Id}}", tag], { timeoutMs: 60_000 });
+    return r.code === 0;
+  }
+
+  async imageSize(tag: string): Promise<number | undefined> {
+    const r = await this.cli(["image", "inspect", "--format", "{{.Size}}", tag], { timeoutMs: 60_000 });
+    const n = Number(r.stdout.toString().trim());
+    return r.code === 0 && Number.isFinite(n) ? n : undefined;
+  }
+
+  async removeImage(tag: string): Promise<void> {
+    if (!(await this.imageExists(tag))) return;
+    await this.cliOk(["rmi", "-f", tag]);
+  }
+
+  async start(spec: ContainerSpec): Promise<Container> {
+    installHandlers();
+    const name = `sweu-${SESSION}-${randomBytes(4).toString("hex")}`;
+    const labels = { ...spec.labels, sweu: "1", [SESSION_LABEL]: SESSION };
+    const l = spec.limits ?? {};
+    const args = [
+      "run",
+      "-d",
+      "--name",
+      name,
+      ...Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
+      ...(spec.network ? [] : ["--network", "none"]),
+      ...(l.memory ? ["--memory", l.memory] : []),
+      ...(l.pids ? ["--pids-limit", String(l.pids)] : []),
+      ...(l.cpus ? ["--cpus", String(l.cpus)] : []),
+      ...this.table.limits({ ulimits: this.ulimits }),
+      ...(spec.workdir ? ["-w", spec.workdir] : []),
+      ...Object.entries(spec.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
+      "--entrypoint",
+      "/bin/sh",
+      spec.image,
+      "-c",
+      INIT_SCRIPT,
+    ];
+    // Register the name before the call: a container half-created when the call fails is still removed.
+    this.track(name);
+    try {
+      const id = (await this.cliOk(args)).trim().split("\n").pop() ?? name;
+      return new OciContainer(this, name, id, spec.limits?.timeoutMs);
+    } catch (e) {
+      await this.forget(name);
+      throw e;
+    }
+  }
+
+  private track(name: string): void {
+    this.mine.add(name);
+    live.set(name, { exe: this.executable, global: this.args(), rm: this.table.forceRemove });
+  }
+
+  /** Remove a container (idempotent) and stop tracking it. */
+  async forget(name: string): Promise<void> {
+    const r = await this.cli([...this.table.forceRemove, name], { timeoutMs: 60_000 });
+    const gone = r.code === 0 || /no such container|no container with name/i.test(r.stderr.toString());
+    if (!gone) log.warn({ name, err: r.stderr.toString().trim() }, "container removal failed");
+    this.mine.delete(name);
+    live.delete(name);
+  }
+
+  async cleanup(): Promise<void> {
+    const names = new Set(this.mine);
+    // Containers from this process that the registry lost track of (e.g. a crash mid-start).
+    const ps = await this.cli(["ps", "-a", "-q", "--filter", `label=${SESSION_LABEL}=${SESSION}`], {
+      timeoutMs: 60_000,
+    });
+    for (const id of ps.stdout.toString().split(/\s+/).filter(Boolean)) names.add(id);
+    await Promise.all([...names].map((n) => this.forget(n)));
+  }
+}
+
+class OciContainer implements Container {
+  readonly id: string;
+  private readonly sb: OciSandbox;
+  private readonly name: string;
+  private readonly defaultTimeoutMs: number | undefined;
+  private removed = false;
+
+  constructor(sb: OciSandbox, name: string, id: string, defaultTimeoutMs: number | undefined) {
+    this.sb = sb;
+    this.name = name;
+    this.id = id;
+    this.defaultTimeoutMs = defaultTimeoutMs;
+  }
+
+  async exec(
+    script: string,
+    opts: { timeoutMs?: number; workdir?: string; env?: Record<string, string> } = {},
+  ): Promise<ExecOutput> {
+    const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
+    // Every process of this exec inherits the marker, so stragglers can be found and killed.
+    const marker = `sweu-${randomBytes(6).toString("hex")}`;
+    const env = { ...opts.env, SWEU_EXEC: marker };
+    const secs = timeoutMs ? Math.max(1, Math.ceil(timeoutMs / 1000)) : 0;
+    const inner = ["bash", "-c", 'exec 2>&1; exec bash -lc "$1"', "bash", script];
+    const cmd = secs ? ["timeout", "-s", "KILL", String(secs), ...inner] : inner;
+    const r = await this.sb.cli(
+      [
+        "exec",
+        "-i",
+        ...(opts.workdir ? ["-w", opts.workdir] : []),
+        ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
+        this.name,
+        ...cmd,
+      ],
+      { timeoutMs: timeoutMs ? timeoutMs + 5_000 : undefined, merge: true },
+    );
+    // In-container timeout kills with SIGKILL (exit 137); the host timer is the backstop.
+    const timedOut = r.timedOut || (secs > 0 && r.code === 137 && r.durationMs >= secs * 1000 - 50);
+    if (timedOut) await this.killMarked(marker);
+    return { exitCode: r.code, output: r.stdout.toString(), timedOut, durationMs: r.durationMs };
+  }
+
+  /** Kill every process in the container whose environment carries the marker. */
+  private async killMarked(marker: string): Promise<void> {
+    const sh = `for p in /proc/[0-9]*; do grep -qsz "^SWEU_EXEC=${marker}$" "$p/environ" && kill -9 "\${p#/proc/}" 2>/dev/null; done; exit 0`;
+    await this.sb.cli(["exec", this.name, "sh", "-c", sh], { timeoutMs: 30_000 }).catch(() => undefined);
+  }
+
+  async writeFile(path: string, content: string | Buffer, mode?: number): Promise<void> {
+    const chmod = mode === undefined ? "" : ` && chmod ${mode.toString(8)} "$1"`;
+    const sh = `mkdir -p "$(dirname "$1")" && cat > "$1"${chmod}`;
+    const r = await this.sb.cli(["exec", "-i", this.name, "sh", "-c", sh, "sh", path], {
+      input: content,
+      timeoutMs: 120_000,
+    });
+    if (r.code !== 0)
+      throw new Error(`writeFile ${path} failed (exit ${r.code}): ${r.stderr.toString().trim()}`);
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    const r = await this.sb.cli(["exec", this.name, "cat", "--", path], { timeoutMs: 120_000 });
+    if (r.code !== 0)
+      throw new Error(`readFile ${path} failed (exit ${r.code}): ${r.stderr.toString().trim()}`);
+    return r.stdout;
+  }
+
+  async copyIn(hostPath: string, containerPath: string): Promise<void> {
+    // containerPath becomes a copy of hostPath (a directory's contents are merged into it).
+    const isDir = statSync(hostPath).isDirectory();
+    const mk = isDir ? containerPath : posix.dirname(containerPath);
+    await this.sb.cliOk(["exec", this.name, "mkdir", "-p", mk]);
+    await this.sb.cliOk(
+      ["cp", isDir ? `${hostPath.replace(/\/+$/, "")}/.` : hostPath, `${this.name}:${containerPath}`],
+      {
+        timeoutMs: 600_000,
+      },
+    );
+  }
+
+  async commit(tag: string): Promise<void> {
+    await this.sb.cliOk(["commit", this.name, tag], { timeoutMs: 600_000 });
+  }
+
+  async remove(): Promise<void> {
+    if (this.removed) return;
+    this.removed = true;
+    await this.sb.forget(this.name);
+  }
+}
