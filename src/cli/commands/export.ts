@@ -1,12 +1,42 @@
+import { resolve } from "node:path";
 import type { Command } from "commander";
+import { exportRun } from "../../export/index.ts";
+import { openRunStore, resolveRunDir, storePath } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 
-// Placeholder until the 'export' stage lands: the verb is listed but says plainly that it is not there yet.
+interface ExportOpts {
+  runDir?: string;
+  out?: string;
+  json?: boolean;
+}
+
 export function registerExport(program: Command): void {
   program
     .command("export")
-    .description("(export: not implemented yet)")
-    .action(() => {
-      throw new CliError("'export' is not implemented yet", Exit.usage);
+    .description("Write instance folders, dataset.jsonl, dataset.parquet and the funnel report")
+    .option("--run-dir <dir>", "run folder holding the store (default: $SWEU_RUN_DIR or ./sweu-run)")
+    .option("--out <dir>", "output folder (default: the run folder)")
+    .option("--json", "print the result as JSON")
+    .action((opts: ExportOpts) => {
+      const runDir = resolveRunDir(opts.runDir);
+      const store = openRunStore(runDir);
+      if (!store) throw new CliError(`no store at ${storePath(runDir)} (is --run-dir right?)`, Exit.input);
+      try {
+        const res = exportRun(store, resolve(opts.out ?? runDir));
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
+          return;
+        }
+        const f = res.funnel;
+        process.stdout.write(
+          `exported ${res.instances} instances to ${res.outDir}\n` +
+            `  ${res.files.jsonl}\n  ${res.files.parquet}\n  ${res.files.funnelMd}\n` +
+            `funnel: ${f.candidates} candidates -> ${f.tasks} tasks -> ${f.instances} instances` +
+            (f.yield === null ? "\n" : ` (yield ${(f.yield * 100).toFixed(1)}%)\n`) +
+            (res.retired.length ? `retired ${res.retired.length} stale instance folders\n` : ""),
+        );
+      } finally {
+        store.close();
+      }
     });
 }

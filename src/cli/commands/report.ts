@@ -1,12 +1,25 @@
 import type { Command } from "commander";
+import { computeFunnel, renderFunnelMarkdown } from "../../export/funnel.ts";
+import { openRunStore, resolveRunDir, storePath } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 
-// Placeholder until the 'report' stage lands: the verb is listed but says plainly that it is not there yet.
 export function registerReport(program: Command): void {
   program
     .command("report")
-    .description("(report: not implemented yet)")
-    .action(() => {
-      throw new CliError("'report' is not implemented yet", Exit.usage);
+    .description("Print the funnel: candidates -> tasks -> instances, rejections by stage and reason")
+    .option("--run-dir <dir>", "run folder holding the store (default: $SWEU_RUN_DIR or ./sweu-run)")
+    .option("--json", "print the funnel as JSON")
+    .action((opts: { runDir?: string; json?: boolean }) => {
+      const runDir = resolveRunDir(opts.runDir);
+      const store = openRunStore(runDir);
+      if (!store) throw new CliError(`no store at ${storePath(runDir)} (is --run-dir right?)`, Exit.input);
+      try {
+        const funnel = computeFunnel(store);
+        process.stdout.write(
+          opts.json ? `${JSON.stringify(funnel, null, 2)}\n` : renderFunnelMarkdown(funnel),
+        );
+      } finally {
+        store.close();
+      }
     });
 }

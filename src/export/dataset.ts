@@ -1,0 +1,90 @@
+/**
+ * The dataset row: one flat object per instance, identical in dataset.jsonl and dataset.parquet.
+ *
+ * SWE-bench's own files carry FAIL_TO_PASS / PASS_TO_PASS as JSON-encoded strings; we do the same, and
+ * encode our nested fields (validation, checks, builder, cost) the same way, so every column is a plain
+ * string and the two files have the same columns and values (docs/dataset.md).
+ */
+import { Instance } from "../records/index.ts";
+
+/** How a column is derived from an Instance field: copied ("string") or JSON-encoded ("json"). */
+type ColumnKind = "string" | "json";
+
+/** Column order is the file order. SWE-bench's fields first, then ours. */
+export const DATASET_COLUMNS = [
+  ["instance_id", "string"],
+  ["repo", "string"],
+  ["base_commit", "string"],
+  ["patch", "string"],
+  ["test_patch", "string"],
+  ["problem_statement", "string"],
+  ["hints_text", "string"],
+  ["created_at", "string"],
+  ["version", "string"],
+  ["FAIL_TO_PASS", "json"],
+  ["PASS_TO_PASS", "json"],
+  ["environment_setup_commit", "string"],
+  ["language", "string"],
+  ["image", "string"],
+  ["dockerfile", "string"],
+  ["evaluation_script", "string"],
+  ["parser", "string"],
+  ["environment_key", "string"],
+  ["validation", "json"],
+  ["checks", "json"],
+  ["builder", "json"],
+  ["cost", "json"],
+] as const satisfies readonly (readonly [keyof Instance, ColumnKind])[];
+
+export type DatasetColumn = (typeof DATASET_COLUMNS)[number][0];
+export type DatasetRow = Record<DatasetColumn, string>;
+
+export function instanceToRow(inst: Instance): DatasetRow {
+  const row = {} as DatasetRow;
+  for (const [name, kind] of DATASET_COLUMNS) {
+    const value = inst[name];
+    row[name] = kind === "json" ? JSON.stringify(value) : String(value);
+  }
+  return row;
+}
+
+/** Fields a row must carry for the harness to run it (SWE-bench's own datasets lack the last four). */
+const REQUIRED_FOR_HARNESS = ["instance_id", "base_commit", "test_patch", "FAIL_TO_PASS", "PASS_TO_PASS"];
+const OURS_FOR_HARNESS = ["image", "evaluation_script", "parser"];
+
+/**
+ * Read a dataset row back into an Instance. Accepts JSON strings or already-decoded values for the
+ * nested columns (a row edited by hand, or loaded by `datasets` and re-saved). Throws a plain Error that
+ * names the row and the field when the row is not usable.
+ */
+export function rowToInstance(raw: unknown, where = "row"): Instance {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new Error(`${where}: expected a JSON object`);
+  }
+  const obj = raw as Record<string, unknown>;
+  for (const f of [...REQUIRED_FOR_HARNESS, ...OURS_FOR_HARNESS]) {
+    if (obj[f] === undefined || obj[f] === null) {
+      const hint = OURS_FOR_HARNESS.includes(f)
+        ? " (a swe-universe dataset row is needed: it names the image, evaluation script and parser)"
+        : "";
+      throw new Error(`${where}: missing field '${f}'${hint}`);
+    }
+  }
+  const decoded: Record<string, unknown> = { ...obj };
+  for (const [name, kind] of DATASET_COLUMNS) {
+    const v = obj[name];
+    if (kind === "json" && typeof v === "string") {
+      try {
+        decoded[name] = JSON.parse(v);
+      } catch {
+        throw new Error(`${where}: field '${name}' is not valid JSON`);
+      }
+    }
+  }
+  const parsed = Instance.safeParse(decoded);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${where}: invalid field '${issue?.path.join(".")}': ${issue?.message}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,160 @@
+/** The funnel report: how many candidates became tasks and instances, and why the rest fell. */
+import type { Environment, Instance } from "../records/index.ts";
+import type { Store } from "../store/store.ts";
+
+export interface FunnelReport {
+  candidates: number;
+  tasks: number;
+  instances: number;
+  /** instances / tasks; null when there are no tasks. */
+  yield: number | null;
+  rejected: number;
+  rejections_by_stage: { stage: string; count: number }[];
+  rejections: { stage: string; reason: string; count: number }[];
+  languages: { language: string; tasks: number; instances: number; yield: number | null }[];
+  wall_ms: { instances_with_cost: number; median: number | null; total: number };
+  images: { distinct: number; with_size: number; median_bytes: number | null; total_bytes: number };
+}
+
+function ratio(n: number, d: number): number | null {
+  return d > 0 ? Math.round((n / d) * 10000) / 10000 : null;
+}
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * Build the report from the store. `instances` may be passed when the caller already loaded them.
+ * Image sizes come from the environments the instances use (one image per environment key).
+ */
+export function computeFunnel(
+  store: Store,
+  instances: readonly Instance[] = store.listInstances(),
+): FunnelReport {
+  const f = store.funnel();
+  const byStage = new Map<string, number>();
+  for (const r of f.rejections) byStage.set(r.stage, (byStage.get(r.stage) ?? 0) + r.count);
+
+  const walls = instances.map((i) => i.cost.wall_ms).filter((w) => w > 0);
+
+  const envs = new Map<string, Environment>();
+  for (const e of store.listEnvironments()) envs.set(e.key, e);
+  const sizeByImage = new Map<string, number | undefined>();
+  for (const i of instances) {
+    const env = envs.get(i.environment_key);
+    const known = sizeByImage.get(i.image);
+    sizeByImage.set(i.image, known ?? env?.image_size_bytes);
+  }
+  const sizes = [...sizeByImage.values()].filter((s): s is number => typeof s === "number");
+
+  return {
+    candidates: f.candidates,
+    tasks: f.tasks,
+    instances: f.instances,
+    yield: ratio(f.instances, f.tasks),
+    rejected: f.rejections.reduce((n, r) => n + r.count, 0),
+    rejections_by_stage: [...byStage]
+      .map(([stage, count]) => ({ stage, count }))
+      .sort((a, b) => b.count - a.count || a.stage.localeCompare(b.stage)),
+    rejections: f.rejections.map((r) => ({ stage: r.stage, reason: r.reason, count: r.count })),
+    languages: f.languages.map((l) => ({
+      language: l.language,
+      tasks: l.tasks,
+      instances: l.instances,
+      yield: ratio(l.instances, l.tasks),
+    })),
+    wall_ms: {
+      instances_with_cost: walls.length,
+      median: median(walls),
+      total: walls.reduce((a, b) => a + b, 0),
+    },
+    images: {
+      distinct: sizeByImage.size,
+      with_size: sizes.length,
+      median_bytes: median(sizes),
+      total_bytes: sizes.reduce((a, b) => a + b, 0),
+    },
+  };
+}
+
+function pct(x: number | null): string {
+  return x === null ? "n/a" : `${(x * 100).toFixed(1)}%`;
+}
+
+function seconds(ms: number | null): string {
+  return ms === null ? "n/a" : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function bytes(n: number | null): string {
+  if (n === null) return "n/a";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
+  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+export function renderFunnelMarkdown(r: FunnelReport): string {
+  const parts: string[] = ["# Funnel", ""];
+  parts.push(
+    table(
+      ["stage", "count"],
+      [
+        ["candidates", r.candidates],
+        ["tasks", r.tasks],
+        ["instances", r.instances],
+        ["rejected", r.rejected],
+      ],
+    ),
+  );
+  parts.push("", `Yield (instances / tasks): ${pct(r.yield)}`, "");
+  parts.push("## Rejections by stage", "");
+  parts.push(
+    r.rejections_by_stage.length
+      ? table(
+          ["stage", "count"],
+          r.rejections_by_stage.map((s) => [s.stage, s.count]),
+        )
+      : "None.",
+  );
+  parts.push("", "## Rejections by reason", "");
+  parts.push(
+    r.rejections.length
+      ? table(
+          ["stage", "reason", "count"],
+          r.rejections.map((s) => [s.stage, s.reason, s.count]),
+        )
+      : "None.",
+  );
+  parts.push("", "## Languages", "");
+  parts.push(
+    r.languages.length
+      ? table(
+          ["language", "tasks", "instances", "yield"],
+          r.languages.map((l) => [l.language, l.tasks, l.instances, pct(l.yield)]),
+        )
+      : "None.",
+  );
+  parts.push("", "## Cost", "");
+  parts.push(
+    `Median wall time per instance: ${seconds(r.wall_ms.median)} ` +
+      `(${r.wall_ms.instances_with_cost} instances with a recorded cost, total ${seconds(r.wall_ms.total)}).`,
+  );
+  parts.push(
+    `Images: ${r.images.distinct} distinct, ${r.images.with_size} with a known size, ` +
+      `median ${bytes(r.images.median_bytes)}, total ${bytes(r.images.total_bytes)}.`,
+  );
+  return `${parts.join("\n")}\n`;
+}
