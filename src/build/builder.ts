@@ -1,0 +1,268 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Environment, ReasonCode, StateRun, Task } from "../records/index.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
+import { type OutputParser, runStateRaw, toStateRun } from "../validate/run-state.ts";
+import { environmentKey, renderDockerfile } from "./dockerfile.ts";
+import { renderEvaluationScript } from "./evaluation-script.ts";
+import { recipesFor } from "./recipes/index.ts";
+import type { BuildPlan } from "./recipes/types.ts";
+import { repoView, sanitisedCheckout } from "./repo.ts";
+import { stageSiteCas } from "./site.ts";
+
+export interface BuildOptions {
+  sandbox: Sandbox;
+  /** A local git repository that holds the task's commits. */
+  gitDir: string;
+  /** Scratch directory for this task (build context, logs). */
+  workDir: string;
+  baseImage: string;
+  /** Parser factory: registry name → output parser. */
+  parserFor: (name: string) => OutputParser;
+  buildTimeoutMs?: number;
+  testTimeoutMs?: number;
+  /** Most image builds to try across all plans and repairs. */
+  maxAttempts?: number;
+  onAttempt?: (a: Attempt) => void;
+}
+
+/** One try of one plan: what was built and how the two states behaved. Saved as the builder's trajectory. */
+export interface Attempt {
+  plan: string;
+  stage: "build" | "resolved" | "buggy" | "done";
+  ok: boolean;
+  reason?: ReasonCode;
+  detail: string;
+  durationMs: number;
+}
+
+export interface BuildSuccess {
+  ok: true;
+  environment: Environment;
+  plan: BuildPlan;
+  dockerfile: string;
+  evaluationScript: string;
+  /** The quick-check runs (one buggy, one resolved), from fresh containers of the built image. */
+  runs: StateRun[];
+  attempts: Attempt[];
+  buildMs: number;
+}
+export interface BuildFailure {
+  ok: false;
+  reason: ReasonCode;
+  detail: string;
+  attempts: Attempt[];
+}
+export type BuildOutcome = BuildSuccess | BuildFailure;
+
+/** Image name for a task's environment. */
+export function imageTag(instanceId: string): string {
+  return `localhost/sweu.eval.${instanceId.toLowerCase().replace(/[^a-z0-9._-]/g, "_")}:latest`;
+}
+
+/** Test files the test patch leaves in place (added or modified, not deleted). */
+export function presentTestFiles(task: Task): string[] {
+  const out: string[] = [];
+  for (const m of task.test_patch.matchAll(/^\+\+\+ (?:b\/(.+)|\/dev\/null)$/gm)) if (m[1]) out.push(m[1]);
+  return [...new Set(out)];
+}
+
+const NETWORK_ERRORS =
+  /(getaddrinfo (ENOTFOUND|EAI_AGAIN)|Temporary failure in name resolution|Network is unreachable|Could not resolve host|Failed to establish a new connection|ECONNREFUSED .*:(80|443)\b)/;
+
+/** Rank of failure reasons: when every plan fails, the furthest one along names the rejection. */
+const RANK: ReasonCode[] = [
+  "toolchain_unavailable",
+  "no_test_command",
+  "image_build_failed",
+  "install_failed",
+  "test_patch_apply_failed",
+  "patch_apply_failed",
+  "tests_timeout",
+  "needs_network",
+  "unparsed_output",
+  "resolved_fails",
+  "buggy_passes",
+];
+
+function tail(s: string, n = 4000): string {
+  return s.length > n ? s.slice(-n) : s;
+}
+
+/**
+ * The builder loop with the recipe policy: for each recipe and plan, build the image from its Dockerfile,
+ * run the resolved state (must pass) and the buggy state (must fail); on failure let the recipe read the
+ * output and revise the plan, else try the next plan.
+ */
+export async function buildEnvironment(task: Task, o: BuildOptions): Promise<BuildOutcome> {
+  const attempts: Attempt[] = [];
+  const started = Date.now();
+  const note = (a: Attempt) => {
+    attempts.push(a);
+    o.onAttempt?.(a);
+  };
+  const fail = (reason: ReasonCode, detail: string): BuildFailure => ({
+    ok: false,
+    reason,
+    detail,
+    attempts,
+  });
+
+  const view = await repoView(o.gitDir, task.base_commit);
+  const testFiles = presentTestFiles(task);
+  const recipes = recipesFor(task.language, view);
+  if (!recipes.length)
+    return fail("unsupported_language", `no recipe recognises this ${task.language} repository`);
+
+  const context = join(o.workDir, "context");
+  await sanitisedCheckout(o.gitDir, task.base_commit, join(context, "testbed"));
+  const caDir = stageSiteCas(context);
+  const tag = imageTag(task.instance_id);
+  const maxAttempts = o.maxAttempts ?? 6;
+  let builds = 0;
+  let best: { reason: ReasonCode; detail: string } = { reason: "no_test_command", detail: "no plan to try" };
+  const consider = (reason: ReasonCode, detail: string) => {
+    if (RANK.indexOf(reason) >= RANK.indexOf(best.reason)) best = { reason, detail };
+  };
+
+  for (const recipe of recipes) {
+    const planned = await recipe.plans({ view, task, testFiles });
+    if ("unavailable" in planned) {
+      consider("toolchain_unavailable", `${recipe.name}: ${planned.unavailable}`);
+      continue;
+    }
+    const queue = [...planned];
+    while (queue.length && builds < maxAttempts) {
+      const plan = queue.shift()!;
+      const dockerfile = renderDockerfile({ baseImage: o.baseImage, plan, caDir });
+      const script = renderEvaluationScript(plan);
+      writeFileSync(join(context, "Dockerfile"), dockerfile);
+      builds++;
+      const b = await o.sandbox.build({
+        tag,
+        dockerfile,
+        contextDir: context,
+        timeoutMs: o.buildTimeoutMs ?? 30 * 60_000,
+        network: true,
+        labels: { "sweu.instance": task.instance_id },
+      });
+      writeFileSync(join(o.workDir, `build-${builds}.log`), b.log);
+      if (!b.ok) {
+        const reason: ReasonCode = b.timedOut ? "install_failed" : "install_failed";
+        note({
+          plan: plan.name,
+          stage: "build",
+          ok: false,
+          reason,
+          detail: tail(b.log),
+          durationMs: b.durationMs,
+        });
+        consider(reason, `${plan.name}: ${tail(b.log, 1500)}`);
+        const revised = recipe.repair?.(plan, b.log);
+        if (revised) queue.unshift(revised);
+        continue;
+      }
+      const parse = o.parserFor(plan.parser);
+      const timeoutMs = o.testTimeoutMs ?? 15 * 60_000;
+      const runState = async (state: "buggy" | "resolved") => {
+        const raw = await runStateRaw(o.sandbox, {
+          image: tag,
+          patch: state === "resolved" ? task.patch : undefined,
+          testPatch: task.test_patch,
+          evaluationScript: script,
+          timeoutMs,
+        });
+        return { raw, run: toStateRun(state, raw, parse) };
+      };
+      const resolved = await runState("resolved");
+      const verdict = judgeResolved(resolved.raw, resolved.run);
+      if (verdict) {
+        note({
+          plan: plan.name,
+          stage: "resolved",
+          ok: false,
+          reason: verdict,
+          detail: tail(resolved.run.log_tail),
+          durationMs: resolved.raw.durationMs,
+        });
+        consider(verdict, `${plan.name}: ${tail(resolved.run.log_tail, 1500)}`);
+        // A patch that does not apply is the task's fault, not the plan's: no other plan can help.
+        if (verdict === "patch_apply_failed" || verdict === "test_patch_apply_failed") {
+          await o.sandbox.removeImage(tag).catch(() => {});
+          return fail(verdict, tail(resolved.raw.applyLog, 1500));
+        }
+        if (verdict === "resolved_fails" || verdict === "unparsed_output") {
+          const revised = recipe.repair?.(plan, resolved.raw.output);
+          if (revised) queue.unshift(revised);
+        }
+        continue;
+      }
+      note({ plan: plan.name, stage: "resolved", ok: true, detail: "", durationMs: resolved.raw.durationMs });
+      const buggy = await runState("buggy");
+      if (buggy.raw.apply !== "applied") {
+        note({
+          plan: plan.name,
+          stage: "buggy",
+          ok: false,
+          reason: "test_patch_apply_failed",
+          detail: tail(buggy.raw.applyLog),
+          durationMs: 0,
+        });
+        return fail("test_patch_apply_failed", tail(buggy.raw.applyLog, 1500));
+      }
+      if (buggy.raw.exitCode === 0 && !buggy.raw.timedOut) {
+        note({
+          plan: plan.name,
+          stage: "buggy",
+          ok: false,
+          reason: "buggy_passes",
+          detail: tail(buggy.run.log_tail),
+          durationMs: buggy.raw.durationMs,
+        });
+        consider("buggy_passes", `${plan.name}: the tests pass without the fix`);
+        continue;
+      }
+      note({ plan: plan.name, stage: "done", ok: true, detail: "", durationMs: buggy.raw.durationMs });
+      const size = await o.sandbox.imageSize(tag);
+      const environment: Environment = {
+        key: environmentKey(dockerfile, { base_commit: task.base_commit }),
+        repo: task.repo,
+        language: plan.language,
+        base_image: o.baseImage,
+        dockerfile,
+        image: tag,
+        recipe: plan.name,
+        toolchain: plan.toolchainVersions,
+        test_command: plan.test,
+        parser: plan.parser,
+        image_size_bytes: size,
+        created_at: new Date().toISOString(),
+      };
+      mkdirSync(o.workDir, { recursive: true });
+      return {
+        ok: true,
+        environment,
+        plan,
+        dockerfile,
+        evaluationScript: script,
+        runs: [buggy.run, resolved.run],
+        attempts,
+        buildMs: Date.now() - started,
+      };
+    }
+  }
+  await o.sandbox.removeImage(tag).catch(() => {});
+  if (builds >= maxAttempts && best.reason !== "buggy_passes")
+    return fail("builder_exhausted", `${builds} builds: ${best.detail}`);
+  return fail(best.reason, best.detail);
+}
+
+/** Why a resolved-state run is not a pass, or undefined when it is one. */
+function judgeResolved(raw: Awaited<ReturnType<typeof runStateRaw>>, run: StateRun): ReasonCode | undefined {
+  if (raw.apply === "patch_failed") return "patch_apply_failed";
+  if (raw.apply === "test_patch_failed") return "test_patch_apply_failed";
+  if (raw.timedOut) return "tests_timeout";
+  if (raw.exitCode !== 0) return NETWORK_ERRORS.test(raw.output) ? "needs_network" : "resolved_fails";
+  if (!run.parsed) return "unparsed_output";
+  return undefined;
+}

@@ -1,0 +1,58 @@
+import { createHash } from "node:crypto";
+import type { BuildPlan } from "./recipes/types.ts";
+
+export interface DockerfileInput {
+  baseImage: string;
+  plan: BuildPlan;
+  /** Context-relative directory holding extra CA certificates, when the site has any (see site.ts). */
+  caDir?: string;
+}
+
+function envLines(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([k, v]) => `ENV ${k}=${JSON.stringify(v)}`);
+}
+
+/**
+ * Render the environment's Dockerfile. Layers run from most shared to most specific (site CAs, system
+ * packages, toolchain, then the repository and its dependencies), so tasks of one ecosystem share the
+ * engine's layer cache for everything above the COPY.
+ */
+export function renderDockerfile({ baseImage, plan, caDir }: DockerfileInput): string {
+  const lines = [`FROM ${baseImage}`, 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]'];
+  if (caDir) {
+    lines.push(
+      `COPY ${caDir}/ /usr/local/share/ca-certificates/`,
+      "RUN update-ca-certificates >/dev/null 2>&1 || true",
+      ...envLines({
+        SSL_CERT_FILE: "/etc/ssl/certs/ca-certificates.crt",
+        PIP_CERT: "/etc/ssl/certs/ca-certificates.crt",
+        REQUESTS_CA_BUNDLE: "/etc/ssl/certs/ca-certificates.crt",
+        NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt",
+        CARGO_HTTP_CAINFO: "/etc/ssl/certs/ca-certificates.crt",
+        GIT_SSL_CAINFO: "/etc/ssl/certs/ca-certificates.crt",
+      }),
+    );
+  }
+  const apt = [...new Set(["git", "ca-certificates", "curl", "patch", "procps", ...plan.apt])].sort();
+  lines.push(
+    "ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 LC_ALL=C.UTF-8",
+    `RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends ${apt.join(" ")} >/dev/null && rm -rf /var/lib/apt/lists/*`,
+  );
+  for (const step of plan.toolchain) lines.push(`RUN ${step}`);
+  lines.push(...envLines(plan.env));
+  lines.push("COPY testbed /testbed", "WORKDIR /testbed");
+  for (const step of plan.install) lines.push(`RUN ${step}`);
+  // Dependencies installed; whatever install wrote stays untracked, the tree itself is the base commit.
+  lines.push(
+    "RUN git config --global --add safe.directory /testbed && git status --porcelain | head -20 || true",
+  );
+  return lines.join("\n") + "\n";
+}
+
+/** Content key of an environment: equal keys mean the same image can serve. */
+export function environmentKey(dockerfile: string, manifests: Record<string, string | undefined>): string {
+  const h = createHash("sha256").update(dockerfile);
+  for (const [k, v] of Object.entries(manifests).sort(([a], [b]) => a.localeCompare(b)))
+    h.update(`\0${k}\0${v ?? ""}`);
+  return h.digest("hex").slice(0, 16);
+}

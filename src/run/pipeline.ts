@@ -1,0 +1,162 @@
+import { appendFileSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { type BuildOutcome, buildEnvironment } from "../build/builder.ts";
+import { type ExportResult, exportRun } from "../export/index.ts";
+import { mine } from "../mine/mine.ts";
+import type { Source } from "../mine/source.ts";
+import type { ReasonCode, Rejection, Stage, Task } from "../records/index.ts";
+import { ensureBaseImage } from "../sandbox/base-image.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
+import type { Store } from "../store/store.ts";
+import { log } from "../util/log.ts";
+import { parserFor } from "../validate/parse-run.ts";
+import { validate } from "../validate/validate.ts";
+
+export interface PipelineOptions {
+  runDir: string;
+  /** Mining limits. */
+  limit?: number;
+  since?: string;
+  maxFiles?: number;
+  maxLines?: number;
+  runsPerState?: number;
+  maxAttempts?: number;
+  buildTimeoutMs?: number;
+  testTimeoutMs?: number;
+  skipProbes?: boolean;
+  /** Keep the scratch build context of each task (default: removed once the task ends). */
+  keepWork?: boolean;
+  /** Only these instance ids. */
+  only?: string[];
+  signal?: AbortSignal;
+  onEvent?: (e: PipelineEvent) => void;
+}
+
+export type PipelineEvent =
+  | { type: "mined"; tasks: number; rejections: number; skipped: number }
+  | { type: "task-start"; id: string; index: number; total: number }
+  | { type: "task-end"; id: string; outcome: "instance" | "rejected"; reason?: ReasonCode; ms: number };
+
+export interface PipelineSummary {
+  mined: { tasks: number; rejections: number; skipped: number };
+  built: number;
+  instances: number;
+  rejected: number;
+  export: ExportResult;
+}
+
+function reject(store: Store, task: Task, stage: Stage, reason: ReasonCode, detail: string): Rejection {
+  const r: Rejection = {
+    id: task.instance_id,
+    repo: task.repo,
+    number: task.number,
+    stage,
+    reason,
+    detail: detail.slice(0, 8000),
+    at: new Date().toISOString(),
+  };
+  store.putRejection(r);
+  return r;
+}
+
+/** Build and validate one task, writing its Instance or Rejection. Never throws for the task's own faults. */
+export async function processTask(
+  task: Task,
+  ctx: { store: Store; sandbox: Sandbox; gitDir: string; baseImage: string; runDir: string },
+  o: PipelineOptions,
+): Promise<"instance" | ReasonCode> {
+  const workDir = join(o.runDir, "work", task.instance_id);
+  const trajectory = join(o.runDir, "trajectories", `${task.instance_id}.jsonl`);
+  mkdirSync(workDir, { recursive: true });
+  mkdirSync(join(o.runDir, "trajectories"), { recursive: true });
+  rmSync(trajectory, { force: true });
+  let built: BuildOutcome | undefined;
+  try {
+    built = await buildEnvironment(task, {
+      sandbox: ctx.sandbox,
+      gitDir: ctx.gitDir,
+      workDir,
+      baseImage: ctx.baseImage,
+      parserFor,
+      maxAttempts: o.maxAttempts,
+      buildTimeoutMs: o.buildTimeoutMs,
+      testTimeoutMs: o.testTimeoutMs,
+      onAttempt: (a) =>
+        appendFileSync(trajectory, `${JSON.stringify({ ...a, at: new Date().toISOString() })}\n`),
+    });
+    if (!built.ok) {
+      reject(ctx.store, task, "build", built.reason, built.detail);
+      return built.reason;
+    }
+    ctx.store.putEnvironment(built.environment);
+    const v = await validate(task, built, {
+      sandbox: ctx.sandbox,
+      parserFor,
+      runsPerState: o.runsPerState,
+      testTimeoutMs: o.testTimeoutMs,
+      skipProbes: o.skipProbes,
+    });
+    if (!v.ok) {
+      reject(ctx.store, task, "validate", v.reason, v.detail);
+      await ctx.sandbox.removeImage(built.environment.image).catch(() => {});
+      return v.reason;
+    }
+    ctx.store.putInstance(v.instance);
+    return "instance";
+  } catch (e) {
+    const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    log.error({ id: task.instance_id, err: msg }, "task failed");
+    reject(ctx.store, task, built?.ok ? "validate" : "build", "sandbox_error", msg);
+    return "sandbox_error";
+  } finally {
+    if (!o.keepWork) rmSync(join(workDir, "context"), { recursive: true, force: true });
+  }
+}
+
+/**
+ * mine → build → validate → export. Every outcome is stored as it happens; a rerun picks up the tasks
+ * that have none yet.
+ */
+export async function runPipeline(
+  source: Source & { git?: { dir: string } },
+  store: Store,
+  sandbox: Sandbox,
+  o: PipelineOptions,
+): Promise<PipelineSummary> {
+  const mined = await mine(source, store, {
+    limit: o.limit,
+    since: o.since,
+    maxFiles: o.maxFiles,
+    maxLines: o.maxLines,
+  });
+  o.onEvent?.({ type: "mined", tasks: mined.tasks, rejections: mined.rejections, skipped: mined.skipped });
+  const gitDir = source.git?.dir;
+  if (!gitDir) throw new Error(`source ${source.kind} has no local clone to build from`);
+
+  const pending = store
+    .listTasks(source.repo)
+    .filter((t) => store.outcome(t.instance_id) === "task")
+    .filter((t) => !o.only || o.only.includes(t.instance_id));
+  let instances = 0;
+  let rejected = 0;
+  if (pending.length) {
+    const baseImage = await ensureBaseImage(sandbox);
+    for (const [index, task] of pending.entries()) {
+      if (o.signal?.aborted) break;
+      o.onEvent?.({ type: "task-start", id: task.instance_id, index, total: pending.length });
+      const t0 = Date.now();
+      const outcome = await processTask(task, { store, sandbox, gitDir, baseImage, runDir: o.runDir }, o);
+      if (outcome === "instance") instances++;
+      else rejected++;
+      o.onEvent?.({
+        type: "task-end",
+        id: task.instance_id,
+        outcome: outcome === "instance" ? "instance" : "rejected",
+        reason: outcome === "instance" ? undefined : outcome,
+        ms: Date.now() - t0,
+      });
+    }
+  }
+  const exported = exportRun(store, o.runDir);
+  return { mined, built: pending.length, instances, rejected, export: exported };
+}

@@ -1,0 +1,135 @@
+import type { BuildSuccess } from "../build/builder.ts";
+import { presentTestFiles } from "../build/builder.ts";
+import type { CheckVerdict, Instance, ReasonCode, StateRun, Task } from "../records/index.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
+import { commentProbe, noTestsProbe } from "./checks/probes.ts";
+import { runStaticChecks } from "./checks/static.ts";
+import { grade } from "./grade.ts";
+import { type OutputParser, runStateRaw, toStateRun } from "./run-state.ts";
+
+export interface ValidateOptions {
+  sandbox: Sandbox;
+  parserFor: (name: string) => OutputParser;
+  /** Runs per state, counting the builder's quick check (default 3). */
+  runsPerState?: number;
+  testTimeoutMs?: number;
+  /** Skip the dynamic probes (faster; the instance records that they did not run). */
+  skipProbes?: boolean;
+}
+
+export type ValidationOutcome =
+  | { ok: true; instance: Instance }
+  | { ok: false; reason: ReasonCode; detail: string; runs: StateRun[]; checks: CheckVerdict[] };
+
+/**
+ * Validation (DESIGN §3): static checks of evaluation.sh first (a hacked verifier is not worth running),
+ * then N runs per state in fresh containers of the image built from the Dockerfile, grading into
+ * FAIL_TO_PASS / PASS_TO_PASS / flaky, then the dynamic probes.
+ */
+export async function validate(
+  task: Task,
+  build: BuildSuccess,
+  o: ValidateOptions,
+): Promise<ValidationOutcome> {
+  const started = Date.now();
+  const { environment, evaluationScript } = build;
+  const testFiles = presentTestFiles(task);
+  const checks: CheckVerdict[] = runStaticChecks(evaluationScript, {
+    testFiles,
+    codeFiles: task.code_files,
+    goldPatch: task.patch,
+  });
+  const runs: StateRun[] = [...build.runs];
+  const failed = checks.filter((c) => !c.passed);
+  if (failed.length)
+    return {
+      ok: false,
+      reason: "hacked_verifier",
+      detail: failed.map((c) => `${c.check}: ${c.reasons.join("; ")}`).join("\n"),
+      runs,
+      checks,
+    };
+
+  const n = o.runsPerState ?? 3;
+  const timeoutMs = o.testTimeoutMs ?? 15 * 60_000;
+  const parse = o.parserFor(environment.parser);
+  const count = (state: StateRun["state"]) => runs.filter((r) => r.state === state).length;
+  for (const state of ["buggy", "resolved"] as const) {
+    while (count(state) < n) {
+      const raw = await runStateRaw(o.sandbox, {
+        image: environment.image,
+        patch: state === "resolved" ? task.patch : undefined,
+        testPatch: task.test_patch,
+        evaluationScript,
+        timeoutMs,
+      });
+      runs.push(toStateRun(state, raw, parse));
+    }
+  }
+  const graded = grade(runs);
+  if (graded.verdict !== "ok")
+    return { ok: false, reason: graded.verdict, detail: graded.detail, runs, checks };
+
+  if (!o.skipProbes) {
+    const probe = { sandbox: o.sandbox, image: environment.image, evaluationScript, timeoutMs };
+    checks.push(await commentProbe(task, probe));
+    checks.push(await noTestsProbe(task, testFiles, probe));
+    const bad = checks.filter((c) => !c.passed);
+    if (bad.length) {
+      const reason: ReasonCode =
+        bad[0]!.check === "comment-probe" ? "comment_probe_failed" : "no_tests_probe_failed";
+      return {
+        ok: false,
+        reason,
+        detail: bad.map((c) => `${c.check}: ${c.reasons.join("; ")}`).join("\n"),
+        runs,
+        checks,
+      };
+    }
+  }
+
+  const validateMs = Date.now() - started;
+  const instance: Instance = {
+    instance_id: task.instance_id,
+    repo: task.repo,
+    base_commit: task.base_commit,
+    patch: task.patch,
+    test_patch: task.test_patch,
+    problem_statement: task.problem_statement,
+    hints_text: task.hints_text,
+    created_at: task.created_at,
+    version: environment.key,
+    FAIL_TO_PASS: graded.fail_to_pass,
+    PASS_TO_PASS: graded.pass_to_pass,
+    environment_setup_commit: task.base_commit,
+    language: task.language,
+    image: environment.image,
+    dockerfile: build.dockerfile,
+    evaluation_script: evaluationScript,
+    parser: environment.parser,
+    environment_key: environment.key,
+    validation: {
+      runs_per_state: n,
+      runs,
+      fail_to_pass: graded.fail_to_pass,
+      pass_to_pass: graded.pass_to_pass,
+      flaky: graded.flaky,
+      image_rebuilt: true,
+    },
+    checks,
+    builder: {
+      kind: "recipe",
+      name: build.plan.name,
+      attempts: build.attempts.filter((a) => a.stage === "build" || a.stage === "resolved").length,
+    },
+    cost: {
+      wall_ms: build.buildMs + validateMs,
+      build_ms: build.buildMs,
+      validate_ms: validateMs,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      usd: 0,
+    },
+  };
+  return { ok: true, instance };
+}

@@ -1,0 +1,228 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+/** A real git repository built by a test: files, commits, branches and merge commits like GitHub makes. */
+export class TestRepo {
+  readonly dir: string;
+  private clock = 1_700_000_000;
+
+  constructor(prefix = "sweu-repo-") {
+    this.dir = mkdtempSync(join(tmpdir(), prefix));
+    this.git("init", "-q", "-b", "main");
+    this.git("config", "user.email", "dev@example.com");
+    this.git("config", "user.name", "Dev");
+    this.git("config", "commit.gpgsign", "false");
+  }
+
+  git(...args: string[]): string {
+    this.clock += 60;
+    const date = `${this.clock} +0000`;
+    return execFileSync("git", args, {
+      cwd: this.dir,
+      encoding: "utf8",
+      env: { ...process.env, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
+    }).trim();
+  }
+
+  write(files: Record<string, string>): void {
+    for (const [path, content] of Object.entries(files)) {
+      const full = join(this.dir, path);
+      mkdirSync(dirname(full), { recursive: true });
+      writeFileSync(full, content);
+    }
+  }
+
+  commit(message: string, files: Record<string, string> = {}): string {
+    this.write(files);
+    this.git("add", "-A");
+    this.git("commit", "-q", "--allow-empty", "-m", message);
+    return this.git("rev-parse", "HEAD");
+  }
+
+  /** A PR merged with a merge commit, as GitHub's "Create a merge commit" does. */
+  mergePr(
+    number: number,
+    branch: string,
+    title: string,
+    body: string,
+    commits: Record<string, string>[],
+  ): string {
+    this.git("checkout", "-q", "-b", branch);
+    for (const [i, files] of commits.entries()) this.commit(`${title} (part ${i + 1})`, files);
+    this.git("checkout", "-q", "main");
+    this.git(
+      "merge",
+      "-q",
+      "--no-ff",
+      branch,
+      "-m",
+      `Merge pull request #${number} from dev/${branch}\n\n${title}\n\n${body}`,
+    );
+    return this.git("rev-parse", "HEAD");
+  }
+
+  /** A squash-merged PR: one commit on main titled "… (#N)". */
+  squashPr(number: number, title: string, body: string, files: Record<string, string>): string {
+    return this.commit(`${title} (#${number})\n\n${body}`, files);
+  }
+}
+
+/** A small Python package with a real bug, fixed by PR #1 with a new test (pytest). */
+export function pythonProject(): TestRepo {
+  const r = new TestRepo("sweu-py-");
+  r.commit("Initial calc package", {
+    "pyproject.toml": [
+      "[build-system]",
+      'requires = ["setuptools>=61"]',
+      'build-backend = "setuptools.build_meta"',
+      "",
+      "[project]",
+      'name = "calc"',
+      'version = "0.1.0"',
+      "",
+      "[project.optional-dependencies]",
+      'test = ["pytest"]',
+      "",
+    ].join("\n"),
+    "calc/__init__.py": "from .ops import add, mul, clamp\n",
+    "calc/ops.py": [
+      "def add(a, b):",
+      "    return a + b",
+      "",
+      "",
+      "def mul(a, b):",
+      "    return a * b",
+      "",
+      "",
+      "def clamp(x, lo, hi):",
+      "    # bug: the upper bound is never applied",
+      "    return max(lo, x)",
+      "",
+    ].join("\n"),
+    "tests/__init__.py": "",
+    "tests/test_ops.py": [
+      "from calc import add, mul, clamp",
+      "",
+      "",
+      "def test_add():",
+      "    assert add(2, 3) == 5",
+      "",
+      "",
+      "def test_mul():",
+      "    assert mul(2, 3) == 6",
+      "",
+      "",
+      "def test_clamp_low():",
+      "    assert clamp(-5, 0, 10) == 0",
+      "",
+    ].join("\n"),
+    "README.md": "# calc\n",
+  });
+  r.mergePr(1, "fix-clamp", "Fix clamp upper bound", "clamp ignored hi.\n\nFixes #7", [
+    {
+      "calc/ops.py": [
+        "def add(a, b):",
+        "    return a + b",
+        "",
+        "",
+        "def mul(a, b):",
+        "    return a * b",
+        "",
+        "",
+        "def clamp(x, lo, hi):",
+        "    return min(hi, max(lo, x))",
+        "",
+      ].join("\n"),
+      "tests/test_ops.py": [
+        "from calc import add, mul, clamp",
+        "",
+        "",
+        "def test_add():",
+        "    assert add(2, 3) == 5",
+        "",
+        "",
+        "def test_mul():",
+        "    assert mul(2, 3) == 6",
+        "",
+        "",
+        "def test_clamp_low():",
+        "    assert clamp(-5, 0, 10) == 0",
+        "",
+        "",
+        "def test_clamp_high():",
+        "    assert clamp(50, 0, 10) == 10",
+        "",
+      ].join("\n"),
+    },
+  ]);
+  return r;
+}
+
+/** A small Node package (node:test, no dependencies) with a bug fixed by squash-merged PR #2. */
+export function nodeProject(): TestRepo {
+  const r = new TestRepo("sweu-js-");
+  r.commit("Initial strings package", {
+    "package.json": JSON.stringify(
+      {
+        name: "strs",
+        version: "1.0.0",
+        type: "module",
+        scripts: { test: "node --test" },
+        engines: { node: ">=20" },
+      },
+      null,
+      2,
+    ),
+    "src/strs.js": [
+      "export function capitalize(s) {",
+      "  return s.charAt(0).toUpperCase() + s.slice(1);",
+      "}",
+      "",
+      "export function truncate(s, n) {",
+      "  // bug: off by one, keeps n + 1 characters",
+      "  return s.length > n ? s.slice(0, n + 1) + '…' : s;",
+      "}",
+      "",
+    ].join("\n"),
+    "test/strs.test.js": [
+      "import { test } from 'node:test';",
+      "import assert from 'node:assert/strict';",
+      "import { capitalize } from '../src/strs.js';",
+      "",
+      "test('capitalize', () => {",
+      "  assert.equal(capitalize('abc'), 'Abc');",
+      "});",
+      "",
+    ].join("\n"),
+  });
+  r.squashPr(2, "Fix truncate keeping one character too many", "Closes #5", {
+    "src/strs.js": [
+      "export function capitalize(s) {",
+      "  return s.charAt(0).toUpperCase() + s.slice(1);",
+      "}",
+      "",
+      "export function truncate(s, n) {",
+      "  return s.length > n ? s.slice(0, n) + '…' : s;",
+      "}",
+      "",
+    ].join("\n"),
+    "test/strs.test.js": [
+      "import { test } from 'node:test';",
+      "import assert from 'node:assert/strict';",
+      "import { capitalize, truncate } from '../src/strs.js';",
+      "",
+      "test('capitalize', () => {",
+      "  assert.equal(capitalize('abc'), 'Abc');",
+      "});",
+      "",
+      "test('truncate', () => {",
+      "  assert.equal(truncate('abcdef', 3), 'abc…');",
+      "  assert.equal(truncate('ab', 3), 'ab');",
+      "});",
+      "",
+    ].join("\n"),
+  });
+  return r;
+}
