@@ -281,6 +281,46 @@ export class OciSandbox implements Sandbox {
     await this.cliOk(["rmi", "-f", tag]);
   }
 
+  /** Pull an image; false when it cannot be pulled within the time limit. */
+  async pullImage(ref: string, timeoutMs = 20_000): Promise<boolean> {
+    const r = await this.cli(["pull", ref], { timeoutMs, graceMs: 2_000 });
+    if (r.code !== 0 || r.timedOut)
+      log.info({ ref, err: r.stderr.toString().trim().slice(-500) }, "pull failed");
+    return r.code === 0 && !r.timedOut;
+  }
+
+  /** Import a root filesystem directory as an image (`tar -C dir -c . | <engine> import - tag`). */
+  async importRootfs(dir: string, tag: string, changes: readonly string[] = []): Promise<void> {
+    const args = this.args("import", ...changes.flatMap((c) => ["--change", c]), "-", tag);
+    const tar = spawn("tar", ["-C", dir, "--numeric-owner", "-c", "."], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const imp = spawn(this.executable, args, { stdio: ["pipe", "pipe", "pipe"] });
+    tar.stdout.pipe(imp.stdin);
+    imp.stdin.on("error", () => {});
+    imp.stdout.resume();
+    let err = "";
+    const collect = (c: Buffer) => {
+      err = (err + c.toString()).slice(-4000);
+    };
+    tar.stderr.on("data", collect);
+    imp.stderr.on("data", collect);
+    const exited = (p: ReturnType<typeof spawn>) =>
+      new Promise<number | null>((resolve) => {
+        p.on("error", (e) => {
+          collect(Buffer.from(String(e)));
+          resolve(-1);
+        });
+        p.on("close", (code) => resolve(code));
+      });
+    const [tarCode, impCode] = await Promise.all([exited(tar), exited(imp)]);
+    if (tarCode !== 0 || impCode !== 0) {
+      throw new Error(
+        `import of ${dir} as ${tag} failed (tar ${tarCode}, import ${impCode}): ${err.trim().slice(-2000)}`,
+      );
+    }
+  }
+
   async start(spec: ContainerSpec): Promise<Container> {
     installHandlers();
     const name = `sweu-${SESSION}-${randomBytes(4).toString("hex")}`;
