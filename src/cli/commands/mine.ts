@@ -1,12 +1,128 @@
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { SourceError } from "../../mine/errors.ts";
+import { formatFunnel, mineFunnel } from "../../mine/funnel.ts";
+import { GitRepo, isCloneUrl, repoNameFromUrl } from "../../mine/git.ts";
+import { GitSource } from "../../mine/git-source.ts";
+import { GitHubSource } from "../../mine/github-source.ts";
+import { mine } from "../../mine/mine.ts";
+import type { Source } from "../../mine/source.ts";
+import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 
-// Placeholder until the 'mine' stage lands: the verb is listed but says plainly that it is not there yet.
+interface MineFlags {
+  json?: boolean;
+  runDir?: string;
+  limit?: string;
+  since?: string;
+  maxFiles?: string;
+  maxLines?: string;
+  github?: boolean;
+  repoName?: string;
+  apiUrl?: string;
+  cloneUrl?: string;
+}
+
+const int = (name: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`${name} must be a non-negative integer`, Exit.usage);
+  return n;
+};
+
+const defaultRunDir = (repo: string) => resolve("runs", repo.replace("/", "__"));
+
+async function openSource(target: string, f: MineFlags): Promise<{ source: Source; runDir: string }> {
+  if (f.github) {
+    const repo = f.repoName ?? (isCloneUrl(target) ? repoNameFromUrl(target) : target);
+    if (!repo || !/^[\w.-]+\/[\w.-]+$/.test(repo)) {
+      throw new CliError(`--github expects owner/name, got "${target}"`, Exit.usage);
+    }
+    const runDir = f.runDir ? resolve(f.runDir) : defaultRunDir(repo);
+    const cloneUrl = f.cloneUrl ?? (isCloneUrl(target) ? target : `https://github.com/${repo}.git`);
+    const clone = isCloneUrl(cloneUrl)
+      ? await GitRepo.clone(cloneUrl, join(runDir, "repos"), repo)
+      : await GitRepo.open(cloneUrl);
+    const source = new GitHubSource({
+      repo,
+      clone,
+      baseUrl: f.apiUrl ?? process.env.GITHUB_API_URL,
+      token: process.env.GITHUB_TOKEN,
+      cacheDir: join(runDir, "github-cache"),
+    });
+    return { source, runDir };
+  }
+  if (isCloneUrl(target)) {
+    const repo = f.repoName ?? repoNameFromUrl(target);
+    if (!repo) throw new CliError(`cannot tell owner/name from ${target}; pass --repo-name`, Exit.usage);
+    const runDir = f.runDir ? resolve(f.runDir) : defaultRunDir(repo);
+    const source = await GitSource.open(target, { repoName: repo, cacheDir: join(runDir, "repos") });
+    return { source, runDir };
+  }
+  const source = await GitSource.open(target, { repoName: f.repoName });
+  return { source, runDir: f.runDir ? resolve(f.runDir) : defaultRunDir(source.repo) };
+}
+
 export function registerMine(program: Command): void {
   program
     .command("mine")
-    .description("(mine: not implemented yet)")
-    .action(() => {
-      throw new CliError("'mine' is not implemented yet", Exit.usage);
+    .description("Find merged pull requests in a repository and split them into tasks")
+    .argument("<repo>", "local repository path, clone URL, or owner/name with --github")
+    .option("--json", "print the funnel as a JSON object")
+    .option("--run-dir <dir>", "run folder (default ./runs/<owner__name>/); the store is store.sqlite inside")
+    .option("--limit <n>", "stop after n candidates")
+    .option("--since <date>", "only PRs merged at or after this date")
+    .option("--max-files <n>", "reject PRs touching more files (default 100)")
+    .option("--max-lines <n>", "reject PRs changing more lines (default 5000)")
+    .option("--github", "list PRs through the GitHub API (GITHUB_TOKEN), diff from a clone")
+    .option("--repo-name <owner/name>", "repository name to record (default: from origin, else local/<dir>)")
+    .option(
+      "--api-url <url>",
+      "GitHub API base URL (GitHub Enterprise); default GITHUB_API_URL or api.github.com",
+    )
+    .option(
+      "--clone-url <url|path>",
+      "with --github: where to clone from (default https://github.com/<repo>.git)",
+    )
+    .action(async (target: string, f: MineFlags) => {
+      const opts = {
+        limit: int("--limit", f.limit),
+        maxFiles: int("--max-files", f.maxFiles),
+        maxLines: int("--max-lines", f.maxLines),
+        since: f.since,
+      };
+      if (f.since !== undefined && Number.isNaN(Date.parse(f.since))) {
+        throw new CliError(`--since: not a date: ${f.since}`, Exit.usage);
+      }
+      const started = Date.now();
+      let source: Source | undefined;
+      let store: SqliteStore | undefined;
+      try {
+        const opened = await openSource(target, f);
+        source = opened.source;
+        store = new SqliteStore(join(opened.runDir, "store.sqlite"));
+        const controller = new AbortController();
+        const onSignal = () => controller.abort();
+        process.once("SIGINT", onSignal);
+        const run = await mine(source, store, { ...opts, signal: controller.signal });
+        process.off("SIGINT", onSignal);
+        const funnel = mineFunnel(store, source.repo);
+        const seconds = (Date.now() - started) / 1000;
+        if (f.json) {
+          const out = { ...funnel, run_dir: opened.runDir, this_run: run, seconds };
+          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        } else {
+          process.stdout.write(formatFunnel(funnel, seconds));
+        }
+        if (controller.signal.aborted) process.exitCode = Exit.interrupted;
+      } catch (e) {
+        if (e instanceof SourceError) {
+          throw new CliError(e.message, e.kind === "input" ? Exit.input : Exit.unavailable);
+        }
+        throw e;
+      } finally {
+        await source?.close();
+        store?.close();
+      }
     });
 }

@@ -1,0 +1,113 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Octokit } from "@octokit/core";
+import { paginateRest } from "@octokit/plugin-paginate-rest";
+import { retry } from "@octokit/plugin-retry";
+import { throttling } from "@octokit/plugin-throttling";
+import { log } from "../util/log.ts";
+
+export interface GitHubClientOptions {
+  token?: string;
+  /** API root, e.g. https://ghe.example.com/api/v3 or a test server; default https://api.github.com. */
+  baseUrl?: string;
+  /** Folder for the ETag cache (one JSON file per URL). No cache when absent. */
+  cacheDir?: string;
+  /** Retries for 5xx and network errors, and for rate limits (default 3). */
+  retries?: number;
+  /** Milliseconds per "second" of back-off; tests shrink it (default 1000). */
+  retryBaseMs?: number;
+  /** Longest rate-limit wait accepted before giving up, in seconds (default 900). */
+  maxRateLimitWait?: number;
+}
+
+const GitHub = Octokit.plugin(paginateRest, throttling, retry);
+export type GitHubClient = InstanceType<typeof GitHub>;
+
+interface CacheEntry {
+  etag: string;
+  data: unknown;
+  headers: Record<string, string>;
+}
+
+/**
+ * An Octokit with pagination, throttling (waits for the rate-limit reset, then retries) and retry (5xx with
+ * quadratic back-off), plus conditional requests: every GET answered with an ETag is cached on disk, the
+ * ETag is sent back as If-None-Match, and a 304 answer reuses the cached body (304s do not count against
+ * the rate limit, so a rerun over the same PRs is nearly free).
+ */
+export function makeGitHubClient(opts: GitHubClientOptions = {}): GitHubClient {
+  const retries = opts.retries ?? 3;
+  const base = opts.retryBaseMs ?? 1000;
+  const maxWait = opts.maxRateLimitWait ?? 900;
+  const octokit = new GitHub({
+    auth: opts.token || undefined,
+    baseUrl: (opts.baseUrl ?? "https://api.github.com").replace(/\/+$/, ""),
+    userAgent: "swe-universe",
+    log: {
+      debug: () => {},
+      info: () => {},
+      warn: (m: string) => log.warn(m),
+      error: (m: string) => log.error(m),
+    },
+    retry: { retries, retryAfterBaseValue: base },
+    throttle: {
+      retryAfterBaseValue: base,
+      fallbackSecondaryRateRetryAfter: 60,
+      onRateLimit: (after: number, _o: unknown, _k: unknown, count: number) => {
+        log.warn({ after, count }, "GitHub rate limit reached");
+        return count < retries && after <= maxWait;
+      },
+      onSecondaryRateLimit: (after: number, _o: unknown, _k: unknown, count: number) => {
+        log.warn({ after, count }, "GitHub secondary rate limit");
+        return count < retries && after <= maxWait;
+      },
+    },
+  });
+  if (opts.cacheDir) addEtagCache(octokit, opts.cacheDir);
+  return octokit;
+}
+
+function addEtagCache(octokit: GitHubClient, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const file = (url: string) =>
+    join(dir, `${createHash("sha256").update(url).digest("hex").slice(0, 32)}.json`);
+  const read = (url: string): CacheEntry | undefined => {
+    try {
+      return JSON.parse(readFileSync(file(url), "utf8")) as CacheEntry;
+    } catch {
+      return undefined;
+    }
+  };
+  octokit.hook.wrap("request", async (request, options) => {
+    if (options.method !== "GET") return request(options);
+    const url = octokit.request.endpoint(options).url;
+    const cached = read(url);
+    if (cached) options.headers = { ...options.headers, "if-none-match": cached.etag };
+    try {
+      const res = await request(options);
+      const etag = res.headers.etag;
+      if (etag) {
+        const entry: CacheEntry = {
+          etag,
+          data: res.data,
+          headers: res.headers.link ? { link: res.headers.link } : {},
+        };
+        const tmp = `${file(url)}.${process.pid}.tmp`;
+        writeFileSync(tmp, JSON.stringify(entry));
+        renameSync(tmp, file(url));
+      }
+      return res;
+    } catch (e) {
+      if (cached && (e as { status?: number }).status === 304) {
+        return {
+          status: 200,
+          url,
+          headers: { ...cached.headers, etag: cached.etag },
+          data: cached.data,
+        } as Awaited<ReturnType<typeof request>>;
+      }
+      throw e;
+    }
+  });
+}
