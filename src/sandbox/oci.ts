@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join, posix } from "node:path";
 import { log } from "../util/log.ts";
@@ -61,9 +61,52 @@ interface RawResult {
   durationMs: number;
 }
 
+/** Pids of every descendant of pid (Linux /proc), deepest last. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  for (const e of entries) {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(e));
+      children.set(ppid, list);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const c of children.get(queue.shift() ?? -1) ?? []) {
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
+}
+
+function killAll(pids: readonly number[]): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
 /**
- * Spawn without a shell, keep binary output. On timeout: SIGTERM, then SIGKILL after graceMs.
- * When `merge` is set stderr is appended to stdout in arrival order.
+ * Spawn without a shell, keep binary output. When `merge` is set stderr is appended to stdout in
+ * arrival order. On timeout: "term" sends SIGTERM, then SIGKILL after graceMs; "descendants" kills the
+ * client's descendants (e.g. the processes of a build step) until the client gives up by itself, so it
+ * can clean up after the failed step, and kills the client too after graceMs.
  */
 function spawnRaw(
   cmd: string,
@@ -72,6 +115,7 @@ function spawnRaw(
     input?: string | Buffer;
     timeoutMs?: number;
     graceMs?: number;
+    onTimeout?: "term" | "descendants";
     merge?: boolean;
     maxBytes?: number;
   } = {},
@@ -93,22 +137,31 @@ function spawnRaw(
     child.stderr.on("data", keep(o.merge ? out : err, o.merge ? 0 : 1));
     let timedOut = false;
     let killer: NodeJS.Timeout | undefined;
+    let sweeper: NodeJS.Timeout | undefined;
     const timer =
       o.timeoutMs && o.timeoutMs > 0
         ? setTimeout(() => {
             timedOut = true;
-            child.kill("SIGTERM");
-            killer = setTimeout(() => child.kill("SIGKILL"), o.graceMs ?? 0);
+            const pid = child.pid ?? -1;
+            if (o.onTimeout === "descendants") {
+              killAll(descendants(pid));
+              sweeper = setInterval(() => killAll(descendants(pid)), 500);
+            } else child.kill("SIGTERM");
+            killer = setTimeout(() => {
+              killAll([pid, ...descendants(pid)]);
+            }, o.graceMs ?? 0);
           }, o.timeoutMs)
         : undefined;
     child.on("error", (e) => {
       clearTimeout(timer);
       clearTimeout(killer);
+      clearInterval(sweeper);
       reject(e);
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       clearTimeout(killer);
+      clearInterval(sweeper);
       resolve({
         code: code ?? (signal === "SIGKILL" ? 137 : 143),
         stdout: Buffer.concat(out),
@@ -216,10 +269,7 @@ export class OciSandbox implements Sandbox {
   }
 
   /** Run the engine CLI; binary-safe. */
-  cli(
-    rest: string[],
-    o: { input?: string | Buffer; timeoutMs?: number; graceMs?: number; merge?: boolean } = {},
-  ): Promise<RawResult> {
+  cli(rest: string[], o: Parameters<typeof spawnRaw>[2] = {}): Promise<RawResult> {
     return spawnRaw(this.executable, this.args(...rest), o);
   }
 
@@ -252,7 +302,12 @@ export class OciSandbox implements Sandbox {
         ...this.table.limits({ ulimits: this.ulimits }),
         spec.contextDir,
       ];
-      const r = await this.cli(args, { timeoutMs: spec.timeoutMs, graceMs: 10_000, merge: true });
+      const r = await this.cli(args, {
+        timeoutMs: spec.timeoutMs,
+        graceMs: 30_000,
+        onTimeout: "descendants",
+        merge: true,
+      });
       const logText = r.stdout.toString();
       return {
         ok: r.code === 0 && !r.timedOut,
@@ -399,6 +454,7 @@ class OciContainer implements Container {
     script: string,
     opts: { timeoutMs?: number; workdir?: string; env?: Record<string, string> } = {},
   ): Promise<ExecOutput> {
+    if (this.removed) throw new Error(`container ${this.name} was removed`);
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     // Every process of this exec inherits the marker, so stragglers can be found and killed.
     const marker = `sweu-${randomBytes(6).toString("hex")}`;
