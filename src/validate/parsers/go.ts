@@ -32,11 +32,7 @@ export function parseGoTestJson(log: string): TestResult[] {
   const order: string[] = [];
   for (const raw of lines(log)) {
     const line = raw.trim();
-    if (!line.startsWith("{")) {
-      const b = BUILD_FAILED.exec(line);
-      if (b) failedPkgs.add(b[1]!);
-      continue;
-    }
+    if (!line.startsWith("{")) continue; // compiler errors on stderr, other output
     let ev: GoEvent;
     try {
       ev = JSON.parse(line) as GoEvent;

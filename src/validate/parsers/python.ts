@@ -50,7 +50,7 @@ export function parsePytest(log: string): TestResult[] {
     const s = SHORT.exec(line);
     if (!s) continue;
     const rest = s[2]!;
-    if (rest.startsWith("[")) continue; // "SKIPPED [1] file.py:10: reason" names no test
+    if (/^[[(]/.test(rest)) continue; // "SKIPPED [1] file.py:10: reason", "FAILED (errors=1)" name no test
     out.add(pytestNodeId(rest), PYTEST_STATUS[s[1]!]!);
   }
   return out.results();

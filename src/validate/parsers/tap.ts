@@ -12,7 +12,7 @@ interface Pending {
 
 /** Splits "desc # SKIP reason" at the first unescaped " # " and unescapes "\#". */
 function description(text: string): { title: string; directive: string } {
-  const m = /^(.*?)(?<!\\)\s#\s*(.*)$/.exec(text);
+  const m = /^(.*?)(?:^|(?<!\\)\s)#\s*(.*)$/.exec(text);
   const title = (m ? m[1]! : text).replace(/\\#/g, "#").replace(/\\\\/g, "\\").trim();
   return { title, directive: m ? m[2]!.trim() : "" };
 }
