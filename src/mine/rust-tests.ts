@@ -37,8 +37,10 @@ function closingLine(lines: string[], from: number): number | undefined {
       const c = line[k]!;
       const next = line[k + 1];
       if (inBlock > 0) {
-        if (c === "*" && next === "/") inBlock--, k++;
-        else if (c === "/" && next === "*") inBlock++, k++;
+        if ((c === "*" && next === "/") || (c === "/" && next === "*")) {
+          inBlock += c === "*" ? -1 : 1;
+          k++;
+        }
         continue;
       }
       if (c === "/" && next === "/") break;

@@ -1,0 +1,116 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeGitHub, startFakeGitHub } from "./fake-github.ts";
+import type { TestRepo } from "./helpers.ts";
+import { tempDir } from "./helpers.ts";
+import { buildSampleRepo } from "./sample-repo.ts";
+
+const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
+
+function cli(args: string[], cwd = process.cwd()): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const child = spawn(process.execPath, [MAIN, "mine", ...args], {
+      cwd,
+      env: { ...process.env, GITHUB_TOKEN: "cli-token" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
+    child.on("close", (code) => res({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe("swe-universe mine", () => {
+  let repo: TestRepo;
+  let prs: Record<number, string>;
+  let fake: FakeGitHub;
+  beforeAll(async () => {
+    const built = buildSampleRepo();
+    repo = built.repo;
+    prs = built.prs;
+    fake = await startFakeGitHub({
+      base: built.base,
+      pr1: prs[1]!,
+      "pr1^2": repo.git("rev-parse", `${prs[1]}^2`),
+      pr2: prs[2]!,
+      pr11: prs[11]!,
+      "pr11^2": repo.git("rev-parse", `${prs[11]}^2`),
+    });
+  });
+  afterAll(async () => {
+    await fake.close();
+    repo.remove();
+  });
+
+  it("prints the funnel as JSON and keeps the store in the run dir", async () => {
+    const runDir = tempDir("sweu-cli-");
+    const r = await cli([
+      repo.dir,
+      "--json",
+      "--run-dir",
+      runDir,
+      "--max-files",
+      "5",
+      "--repo-name",
+      "acme/sample",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({
+      repo: "acme/sample",
+      candidates: 11,
+      tasks: 3,
+      tasks_needing_tests: 1,
+      languages: { python: 2, rust: 1 },
+      rejections: { no_test_change: 1, too_large: 1, empty_diff: 1, submodule_change: 1 },
+    });
+    expect(existsSync(join(runDir, "store.sqlite"))).toBe(true);
+    // A rerun resumes: nothing new is listed.
+    const again = JSON.parse(
+      (await cli([repo.dir, "--json", "--run-dir", runDir, "--repo-name", "acme/sample"])).stdout,
+    );
+    expect(again.this_run).toMatchObject({ listed: 0, skipped: 11 });
+  });
+
+  it("prints a readable funnel into ./runs/<owner__name>/ by default", async () => {
+    const cwd = tempDir("sweu-cli-cwd-");
+    const r = await cli([repo.dir, "--limit", "2"], cwd);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/candidates\s+2/);
+    const name = repo.dir.split("/").pop()!;
+    expect(existsSync(join(cwd, "runs", `local__${name}`, "store.sqlite"))).toBe(true);
+  });
+
+  it("mines through the GitHub API with a clone for diffs", async () => {
+    const runDir = tempDir("sweu-cli-gh-");
+    const args = [
+      "acme/sample",
+      "--github",
+      "--json",
+      "--run-dir",
+      runDir,
+      "--api-url",
+      fake.url,
+      "--clone-url",
+      repo.dir,
+    ];
+    const r = await cli(args);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ candidates: 5, tasks: 2, rejections: { not_merged: 1 } });
+    expect(fake.requests.some((q) => q.headers.authorization === "token cli-token")).toBe(true);
+  });
+
+  it("exits 3 for a non-repository, 4 for an unreachable URL, 2 for bad flags", async () => {
+    const notRepo = await cli([tempDir(), "--run-dir", tempDir()]);
+    expect(notRepo.code).toBe(3);
+    expect(notRepo.stderr).toMatch(/not a git repository/);
+    const down = await cli(["http://127.0.0.1:9/acme/none.git", "--run-dir", tempDir()]);
+    expect(down.code).toBe(4);
+    expect(down.stderr).toMatch(/cannot clone/);
+    expect((await cli([repo.dir, "--limit", "many"])).code).toBe(2);
+  });
+});
