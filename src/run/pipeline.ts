@@ -132,9 +132,21 @@ export async function runPipeline(
   o.onEvent?.({ type: "mined", tasks: mined.tasks, rejections: mined.rejections, skipped: mined.skipped });
   const gitDir = source.git?.dir;
   if (!gitDir) throw new Error(`source ${source.kind} has no local clone to build from`);
+  store.setMeta(`git_dir:${source.repo}`, gitDir);
+  return buildPending(store, sandbox, { ...o, repo: source.repo, gitDir }, mined);
+}
+
+/** Build and validate every task of the run that has no outcome yet, then export. */
+export async function buildPending(
+  store: Store,
+  sandbox: Sandbox,
+  o: PipelineOptions & { repo?: string; gitDir: string },
+  mined: PipelineSummary["mined"] = { tasks: 0, rejections: 0, skipped: 0 },
+): Promise<PipelineSummary> {
+  const gitDir = o.gitDir;
 
   const pending = store
-    .listTasks(source.repo)
+    .listTasks(o.repo)
     .filter((t) => store.outcome(t.instance_id) === "task")
     .filter((t) => !o.only || o.only.includes(t.instance_id));
   let instances = 0;

@@ -125,7 +125,11 @@ export class SqliteStore implements Store {
   }
 
   putRejection(r: Rejection): void {
-    this.put("rejection", Rejection, r, r.id, { stage: r.stage, reason: r.reason });
+    // A candidate ends one way: a rejection replaces an instance that no longer holds (re-validation).
+    this.transaction(() => {
+      this.put("rejection", Rejection, r, r.id, { stage: r.stage, reason: r.reason });
+      this.del.run("instance", r.id);
+    });
   }
   getRejection(id: string): Rejection | undefined {
     return this.get("rejection", id);

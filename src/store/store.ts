@@ -32,7 +32,7 @@ export interface Store {
   getInstance(id: string): Instance | undefined;
   listInstances(repo?: string): Instance[];
 
-  /** A rejection ends a candidate: it replaces any earlier rejection of the same id. */
+  /** A rejection ends a candidate: it replaces any earlier rejection, or instance, of the same id. */
   putRejection(r: Rejection): void;
   getRejection(id: string): Rejection | undefined;
   listRejections(repo?: string): Rejection[];

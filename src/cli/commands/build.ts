@@ -1,12 +1,74 @@
+import { resolve } from "node:path";
 import type { Command } from "commander";
+import { buildPending } from "../../run/pipeline.ts";
+import { createSandbox } from "../../sandbox/index.ts";
+import { openRunStore } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 
-// Placeholder until the 'build' stage lands: the verb is listed but says plainly that it is not there yet.
+interface BuildOpts {
+  runDir: string;
+  repo?: string;
+  only?: string;
+  runs: string;
+  maxAttempts: string;
+  sandbox: string;
+  skipProbes?: boolean;
+  retry?: boolean;
+  json?: boolean;
+}
+
 export function registerBuild(program: Command): void {
   program
     .command("build")
-    .description("(build: not implemented yet)")
-    .action(() => {
-      throw new CliError("'build' is not implemented yet", Exit.usage);
+    .description("Build and validate environments for the mined tasks of a run that have no outcome yet")
+    .requiredOption("--run-dir <dir>", "run folder made by `mine` or `run`")
+    .option("--repo <path>", "local clone holding the commits (default: the one recorded by the run)")
+    .option("--only <ids>", "comma-separated instance ids")
+    .option("--retry", "forget earlier build/validate rejections of the selected tasks and try again")
+    .option("--runs <n>", "validation runs per state", "3")
+    .option("--max-attempts <n>", "image builds to try per task", "6")
+    .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
+    .option("--skip-probes", "skip the dynamic hacking probes")
+    .option("--json", "print the summary as JSON")
+    .action(async (opts: BuildOpts) => {
+      const runDir = resolve(opts.runDir);
+      const store = openRunStore(runDir);
+      if (!store) throw new CliError(`no run at ${runDir} (run \`swe-universe mine\` first)`, Exit.input);
+      const sandbox = createSandbox(opts.sandbox);
+      try {
+        const only = opts.only?.split(",").map((s) => s.trim());
+        const repos = [...new Set(store.listTasks().map((t) => t.repo))];
+        if (opts.retry) {
+          for (const r of store.listRejections())
+            if ((r.stage === "build" || r.stage === "validate") && (!only || only.includes(r.id))) store.deleteRejection(r.id);
+        }
+        const results = [];
+        for (const repo of repos) {
+          const gitDir = opts.repo ? resolve(opts.repo) : store.getMeta(`git_dir:${repo}`);
+          if (!gitDir) throw new CliError(`the run does not say where ${repo} is cloned; pass --repo <path>`, Exit.input);
+          results.push(
+            await buildPending(store, sandbox, {
+              runDir,
+              repo,
+              gitDir,
+              only,
+              runsPerState: Number(opts.runs),
+              maxAttempts: Number(opts.maxAttempts),
+              skipProbes: opts.skipProbes,
+              onEvent: (e) => {
+                if (e.type === "task-end" && !opts.json)
+                  process.stderr.write(`${e.id}: ${e.outcome}${e.reason ? ` (${e.reason})` : ""} in ${(e.ms / 1000).toFixed(1)}s\n`);
+              },
+            }),
+          );
+        }
+        const built = results.reduce((n, r) => n + r.built, 0);
+        const instances = results.reduce((n, r) => n + r.instances, 0);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ built, instances, rejected: built - instances })}\n`);
+        else process.stdout.write(`built ${built} tasks: ${instances} instances, ${built - instances} rejected\n`);
+      } finally {
+        store.close();
+        await sandbox.cleanup();
+      }
     });
 }

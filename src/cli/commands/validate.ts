@@ -1,12 +1,120 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import type { BuildSuccess } from "../../build/builder.ts";
+import { sanitisedCheckout } from "../../build/repo.ts";
+import { stageSiteCas } from "../../build/site.ts";
+import { openRunStore } from "../../export/run-dir.ts";
+import { createSandbox } from "../../sandbox/index.ts";
+import { parserFor } from "../../validate/parse-run.ts";
+import { validate } from "../../validate/validate.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 
-// Placeholder until the 'validate' stage lands: the verb is listed but says plainly that it is not there yet.
+interface ValidateOpts {
+  runDir: string;
+  repo?: string;
+  only?: string;
+  runs: string;
+  rebuild?: boolean;
+  sandbox: string;
+  json?: boolean;
+}
+
+/**
+ * Re-validate stored instances: optionally rebuild each image from its Dockerfile, then run both states
+ * N times in fresh containers and the probes again. An instance that no longer holds becomes a rejection.
+ */
 export function registerValidate(program: Command): void {
   program
     .command("validate")
-    .description("(validate: not implemented yet)")
-    .action(() => {
-      throw new CliError("'validate' is not implemented yet", Exit.usage);
+    .description("Re-validate a run's instances: rebuild from the Dockerfile, N fresh runs per state, probes")
+    .requiredOption("--run-dir <dir>", "run folder")
+    .option("--repo <path>", "local clone holding the commits (default: the one recorded by the run)")
+    .option("--only <ids>", "comma-separated instance ids")
+    .option("--runs <n>", "runs per state", "3")
+    .option("--rebuild", "rebuild each image from its Dockerfile first")
+    .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
+    .option("--json", "print results as JSON")
+    .action(async (opts: ValidateOpts) => {
+      const runDir = resolve(opts.runDir);
+      const store = openRunStore(runDir);
+      if (!store) throw new CliError(`no run at ${runDir}`, Exit.input);
+      const sandbox = createSandbox(opts.sandbox);
+      const only = opts.only?.split(",").map((s) => s.trim());
+      const results: { id: string; ok: boolean; reason?: string }[] = [];
+      try {
+        for (const inst of store.listInstances()) {
+          if (only && !only.includes(inst.instance_id)) continue;
+          const task = store.getTask(inst.instance_id);
+          const env = store.getEnvironment(inst.environment_key);
+          if (!task || !env) {
+            results.push({ id: inst.instance_id, ok: false, reason: "missing task or environment record" });
+            continue;
+          }
+          if (opts.rebuild) {
+            const gitDir = opts.repo ? resolve(opts.repo) : store.getMeta(`git_dir:${inst.repo}`);
+            if (!gitDir) throw new CliError(`the run does not say where ${inst.repo} is cloned; pass --repo`, Exit.input);
+            const ctx = mkdtempSync(join(tmpdir(), "sweu-rebuild-"));
+            try {
+              await sanitisedCheckout(gitDir, inst.base_commit, join(ctx, "testbed"));
+              stageSiteCas(ctx);
+              writeFileSync(join(ctx, "Dockerfile"), inst.dockerfile);
+              const b = await sandbox.build({ tag: inst.image, dockerfile: inst.dockerfile, contextDir: ctx, network: true });
+              if (!b.ok) {
+                store.putRejection({
+                  id: inst.instance_id,
+                  repo: inst.repo,
+                  number: task.number,
+                  stage: "validate",
+                  reason: "image_rebuild_failed",
+                  detail: b.log.slice(-4000),
+                  at: new Date().toISOString(),
+                });
+                results.push({ id: inst.instance_id, ok: false, reason: "image_rebuild_failed" });
+                continue;
+              }
+            } finally {
+              rmSync(ctx, { recursive: true, force: true });
+            }
+          }
+          const build: BuildSuccess = {
+            ok: true,
+            environment: env,
+            plan: { name: inst.builder.name } as BuildSuccess["plan"],
+            dockerfile: inst.dockerfile,
+            evaluationScript: inst.evaluation_script,
+            runs: [],
+            attempts: [],
+            buildMs: inst.cost.build_ms,
+          };
+          const v = await validate(task, build, { sandbox, parserFor, runsPerState: Number(opts.runs) });
+          if (v.ok) {
+            store.putInstance({ ...v.instance, builder: inst.builder, cost: inst.cost });
+            results.push({ id: inst.instance_id, ok: true });
+          } else {
+            store.putRejection({
+              id: inst.instance_id,
+              repo: inst.repo,
+              number: task.number,
+              stage: "validate",
+              reason: v.reason,
+              detail: v.detail,
+              at: new Date().toISOString(),
+            });
+            results.push({ id: inst.instance_id, ok: false, reason: v.reason });
+          }
+          if (!opts.json) {
+            const r = results[results.length - 1]!;
+            process.stderr.write(`${r.id}: ${r.ok ? "valid" : `invalid (${r.reason})`}\n`);
+          }
+        }
+      } finally {
+        store.close();
+        await sandbox.cleanup();
+      }
+      if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      else process.stdout.write(`${results.filter((r) => r.ok).length}/${results.length} instances valid\n`);
+      if (results.some((r) => !r.ok)) process.exitCode = Exit.failed;
     });
 }
