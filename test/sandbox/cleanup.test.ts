@@ -17,14 +17,17 @@ const bySession = async (session: string) =>
 describe("cleanup", () => {
   it("removes every container this process started, including ones the driver lost track of", async () => {
     const sb = new OciSandbox();
-    await sb.start({ image });
-    await sb.start({ image });
-    // A container carrying this process's session label but started outside the driver.
-    await engine(
-      ...["run", "-d", "--label", `${SESSION_LABEL}=${SESSION}`, "--entrypoint", "sleep", image, "300"],
-    );
-    expect(await bySession(SESSION)).toHaveLength(3);
-    await sb.cleanup();
+    try {
+      await sb.start({ image });
+      await sb.start({ image });
+      // A container carrying this process's session label but started outside the driver.
+      const ulimits = sb.engine === "podman" ? sb.ulimits.flatMap((u) => ["--ulimit", u]) : [];
+      const label = `${SESSION_LABEL}=${SESSION}`;
+      await engine("run", "-d", ...ulimits, "--label", label, "--entrypoint", "sleep", image, "300");
+      expect(await bySession(SESSION)).toHaveLength(3);
+    } finally {
+      await sb.cleanup();
+    }
     expect(await bySession(SESSION)).toEqual([]);
     await sb.cleanup(); // nothing left: still fine
   });
