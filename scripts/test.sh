@@ -3,6 +3,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export SWEU_SETUP_TEST=1
+# Plain output so CI reads the runner's summary lines.
+export NO_COLOR=1
+unset FORCE_COLOR
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 echo "== typecheck"; node_modules/.bin/tsc --noEmit -p .
