@@ -1,0 +1,218 @@
+/**
+ * The evaluation harness (DESIGN §3), also the RL reward: each prediction in a fresh container of its
+ * instance's image with networking off; the patch applied (git apply, --3way, patch --fuzz), the test
+ * files restored and the test patch applied, evaluation.sh run with a nonce and a timeout, its output
+ * parsed and graded. The state runner is validation's own, so a patch is judged here exactly as the gold
+ * patch was judged when the instance was validated.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../export/atomic.ts";
+import type { Instance } from "../records/index.ts";
+import type { Limits, Sandbox } from "../sandbox/sandbox.ts";
+import { gradeEvaluation } from "../validate/grade.ts";
+import { parserFor } from "../validate/parse-run.ts";
+import { type RawStateRun, runInContainer } from "../validate/run-state.ts";
+import type { Prediction } from "./inputs.ts";
+import {
+  type EvalResult,
+  emptyTestsStatus,
+  type InstanceReport,
+  type RunReport,
+  runReport,
+} from "./report.ts";
+
+export interface HarnessOptions {
+  sandbox: Sandbox;
+  /** Wall-clock limit for evaluation.sh, ms (default 30 min). */
+  timeoutMs?: number;
+  /** Predictions evaluated at once (default 1). */
+  workers?: number;
+  limits?: Limits;
+  /** Called after each prediction (progress display). */
+  onResult?: (r: EvalResult) => void;
+}
+
+function isEmptyPatch(p: string | null): boolean {
+  return p === null || p.trim() === "";
+}
+
+function errorReport(pred: Prediction, error: string): InstanceReport {
+  return {
+    patch_is_None: pred.model_patch === null,
+    patch_exists: !isEmptyPatch(pred.model_patch),
+    patch_successfully_applied: false,
+    resolved: false,
+    tests_status: emptyTestsStatus(),
+    sweu: {
+      status: "error",
+      exit_code: null,
+      timed_out: false,
+      duration_ms: 0,
+      parsed: false,
+      reasons: [error],
+      error,
+    },
+  };
+}
+
+/** Grade one finished container run into the SWE-bench report. */
+export function judgeRun(inst: Instance, pred: Prediction, raw: RawStateRun): InstanceReport {
+  const patchExists = !isEmptyPatch(pred.model_patch);
+  const base = {
+    patch_is_None: pred.model_patch === null,
+    patch_exists: patchExists,
+  };
+  if (raw.apply === "patch_failed") {
+    return {
+      ...base,
+      patch_successfully_applied: false,
+      resolved: false,
+      tests_status: emptyTestsStatus(),
+      sweu: {
+        status: "patch_failed",
+        exit_code: null,
+        timed_out: false,
+        duration_ms: 0,
+        parsed: false,
+        reasons: ["the patch does not apply (git apply, git apply --3way, patch --fuzz=5)"],
+      },
+    };
+  }
+  if (raw.apply === "test_patch_failed") {
+    const error = "the instance's test patch does not apply after the model patch";
+    return { ...errorReport(pred, error), patch_successfully_applied: true };
+  }
+  const { tests, parsed } = parserFor(inst.parser)(raw.output, raw.nonce);
+  const g = gradeEvaluation(inst, { exit_code: raw.exitCode, timed_out: raw.timedOut, parsed, tests });
+  return {
+    ...base,
+    patch_successfully_applied: patchExists,
+    resolved: g.resolved,
+    // Instances record no FAIL_TO_FAIL / PASS_TO_FAIL tests; the keys stay for SWE-bench's shape.
+    tests_status: { ...emptyTestsStatus(), ...g.tests_status },
+    sweu: {
+      status: g.resolved ? "resolved" : "unresolved",
+      exit_code: raw.exitCode,
+      timed_out: raw.timedOut,
+      duration_ms: raw.durationMs,
+      parsed,
+      reasons: g.resolved ? [] : [g.detail],
+    },
+  };
+}
+
+/** Evaluate one prediction. Never throws: engine failures become an "error" report. The container is always removed. */
+export async function evaluatePrediction(
+  inst: Instance,
+  pred: Prediction,
+  o: HarnessOptions,
+): Promise<EvalResult> {
+  const model = pred.model_name_or_path;
+  const done = (report: InstanceReport, output: string): EvalResult => ({
+    instance_id: inst.instance_id,
+    model,
+    patch: pred.model_patch,
+    report,
+    output,
+  });
+  try {
+    if (!(await o.sandbox.imageExists(inst.image))) {
+      return done(
+        errorReport(pred, `image not found: ${inst.image} (build it from the instance's Dockerfile)`),
+        "",
+      );
+    }
+    const container = await o.sandbox.start({
+      image: inst.image,
+      network: false,
+      limits: o.limits,
+      labels: { "sweu.role": "evaluate", "sweu.instance": inst.instance_id },
+    });
+    let raw: RawStateRun;
+    try {
+      raw = await runInContainer(container, {
+        image: inst.image,
+        patch: pred.model_patch ?? "",
+        testPatch: inst.test_patch,
+        evaluationScript: inst.evaluation_script,
+        timeoutMs: o.timeoutMs ?? 30 * 60_000,
+      });
+    } finally {
+      await container.remove();
+    }
+    return done(judgeRun(inst, pred, raw), raw.applyLog + raw.output);
+  } catch (e) {
+    return done(errorReport(pred, e instanceof Error ? e.message : String(e)), "");
+  }
+}
+
+/** SWE-bench writes model names with slashes as folder names with "__". */
+export function modelDirName(model: string): string {
+  return model.replace(/[/\\]/g, "__").replace(/^\.+/, "_");
+}
+
+export function writeInstanceResult(outDir: string, r: EvalResult): string {
+  const dir = join(outDir, modelDirName(r.model), r.instance_id);
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(join(dir, "report.json"), `${JSON.stringify({ [r.instance_id]: r.report }, null, 2)}\n`);
+  writeFileAtomic(join(dir, "test_output.txt"), r.output);
+  writeFileAtomic(join(dir, "patch.diff"), r.patch ?? "");
+  return dir;
+}
+
+async function pool<T>(items: readonly T[], workers: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, worker));
+}
+
+export interface EvaluationRun {
+  results: EvalResult[];
+  /** One per model named in the predictions. */
+  reports: { model: string; path: string; report: RunReport }[];
+}
+
+/**
+ * Evaluate predictions against a dataset and write every report under `outDir`. Predictions for ids the
+ * dataset lacks are listed in the run report, not evaluated.
+ */
+export async function evaluatePredictions(
+  dataset: readonly Instance[],
+  predictions: readonly Prediction[],
+  outDir: string,
+  runId: string,
+  o: HarnessOptions,
+): Promise<EvaluationRun> {
+  const byId = new Map(dataset.map((i) => [i.instance_id, i]));
+  const known = predictions.filter((p) => byId.has(p.instance_id));
+  const unknown = predictions.filter((p) => !byId.has(p.instance_id));
+  const results: EvalResult[] = [];
+  await pool(known, o.workers ?? 1, async (pred) => {
+    const r = await evaluatePrediction(byId.get(pred.instance_id)!, pred, o);
+    writeInstanceResult(outDir, r);
+    results.push(r);
+    o.onResult?.(r);
+  });
+  results.sort((a, b) => a.instance_id.localeCompare(b.instance_id) || a.model.localeCompare(b.model));
+
+  const models = [...new Set(predictions.map((p) => p.model_name_or_path))].sort();
+  const reports = models.map((model) => {
+    const report = runReport({
+      runId,
+      model,
+      datasetIds: dataset.map((i) => i.instance_id),
+      results: results.filter((r) => r.model === model),
+      unknownPredictionIds: unknown.filter((p) => p.model_name_or_path === model).map((p) => p.instance_id),
+    });
+    const path = join(outDir, `${modelDirName(model)}.${runId}.json`);
+    writeFileAtomic(path, `${JSON.stringify(report, null, 2)}\n`);
+    return { model, path, report };
+  });
+  return { results, reports };
+}
