@@ -50,7 +50,15 @@ function task(n: number, repo = "acme/widgets"): Task {
 }
 
 function rejection(id: string, reason: Rejection["reason"] = "no_test_change"): Rejection {
-  return { id, repo: "acme/widgets", number: 1, stage: "mine", reason, detail: "", at: "2026-01-01T00:00:00Z" };
+  return {
+    id,
+    repo: "acme/widgets",
+    number: 1,
+    stage: "mine",
+    reason,
+    detail: "",
+    at: "2026-01-01T00:00:00Z",
+  };
 }
 
 describe("SqliteStore", () => {
