@@ -35,9 +35,10 @@ export async function validate(
   const { environment, evaluationScript } = build;
   const testFiles = presentTestFiles(task);
   const checks: CheckVerdict[] = runStaticChecks(evaluationScript, {
-    testFiles,
-    codeFiles: task.code_files,
-    goldPatch: task.patch,
+    test_files: testFiles,
+    code_files: task.code_files,
+    gold_patch: task.patch,
+    test_patch: task.test_patch,
   });
   const runs: StateRun[] = [...build.runs];
   const failed = checks.filter((c) => !c.passed);
