@@ -4,15 +4,17 @@ import type { Task } from "../records/task.ts";
 import type { Store } from "../store/store.ts";
 import { MissingCommitError, SourceError } from "./errors.ts";
 import type { ListOptions, Source } from "./source.ts";
-import { type SplitOptions, splitCandidate } from "./split.ts";
+import { type SplitOptions, type SplitResult, splitCandidate } from "./split.ts";
 
 export interface MineOptions extends SplitOptions, Omit<ListOptions, "skip"> {
-  /** Called after each candidate's outcome is written. */
+  /** Candidates diffed and split ahead of the one being written (default 16). */
+  concurrency?: number;
+  /** Called after each candidate's outcome is written. Aborting the signal stops before the next write. */
   onOutcome?: (c: Candidate, outcome: { task?: Task; rejection?: Rejection }) => void;
 }
 
 export interface MineSummary {
-  /** Candidates listed by the source in this run (after skipping those already done). */
+  /** Candidates whose outcome was written in this run. */
   listed: number;
   /** Candidates whose outcome was already in the store (resume). */
   skipped: number;
@@ -27,23 +29,13 @@ export interface MineSummary {
  */
 export async function mine(source: Source, store: Store, opts: MineOptions = {}): Promise<MineSummary> {
   const summary: MineSummary = { listed: 0, skipped: 0, tasks: 0, rejections: 0 };
+  // Primary-key lookups (kind, id): cheap even with millions of records.
   const done = (id: string) => {
-    const o = store.outcome(id);
-    if (o === "task" || o === "rejected" || o === "instance") {
-      summary.skipped++;
-      return true;
-    }
-    return false;
+    const has = store.getRejection(id) !== undefined || store.getTask(id) !== undefined;
+    if (has) summary.skipped++;
+    return has;
   };
-  for await (const c of source.listCandidates({
-    limit: opts.limit,
-    since: opts.since,
-    signal: opts.signal,
-    skip: done,
-  })) {
-    if (opts.signal?.aborted) break;
-    summary.listed++;
-    const { task, rejection } = await outcomeOf(source, c, opts);
+  const write = (c: Candidate, { task, rejection }: SplitResult) => {
     const rej: Rejection | undefined = rejection && {
       id: c.id,
       repo: c.repo,
@@ -58,14 +50,41 @@ export async function mine(source: Source, store: Store, opts: MineOptions = {})
       if (task) store.putTask(task);
       if (rej) store.putRejection(rej);
     });
+    summary.listed++;
     if (task && !rej) summary.tasks++;
     if (rej) summary.rejections++;
     opts.onOutcome?.(c, { task, rejection: rej });
+  };
+  // A small window of candidates in flight keeps the long-lived git processes busy (their requests are
+  // pipelined); outcomes are still written one candidate at a time, in listing order.
+  const window: { c: Candidate; outcome: Promise<SplitResult> }[] = [];
+  const width = Math.max(1, opts.concurrency ?? 16);
+  const list = source.listCandidates({
+    limit: opts.limit,
+    since: opts.since,
+    signal: opts.signal,
+    skip: done,
+  });
+  for await (const c of list) {
+    if (opts.signal?.aborted) break;
+    const outcome = outcomeOf(source, c, opts);
+    outcome.catch(() => {}); // awaited below, in order; this only avoids an early unhandled rejection
+    window.push({ c, outcome });
+    while (window.length >= width || (window.length > 0 && opts.signal?.aborted)) {
+      const next = window.shift()!;
+      const result = await next.outcome;
+      if (opts.signal?.aborted) break;
+      write(next.c, result);
+    }
+  }
+  while (window.length > 0 && !opts.signal?.aborted) {
+    const next = window.shift()!;
+    write(next.c, await next.outcome);
   }
   return summary;
 }
 
-async function outcomeOf(source: Source, c: Candidate, opts: SplitOptions) {
+async function outcomeOf(source: Source, c: Candidate, opts: SplitOptions): Promise<SplitResult> {
   if (!c.merged) return splitCandidate(c, Buffer.alloc(0), opts);
   let diff: Buffer;
   try {
