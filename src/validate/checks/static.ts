@@ -287,7 +287,13 @@ const testsTampered: StaticRule = {
     eachCommand(lines, (cmd) => {
       const ws = words(cmd);
       const tool = ws[0] ?? "";
-      const isTest = (w: string) => ctx.test_files.includes(norm(w)) || TEST_PATH.test(norm(w));
+      const isTest = (w: string) => {
+        const n = norm(w);
+        const dir = n.replace(/\/?\*?$/, "");
+        if (ctx.test_files.includes(n) || ctx.test_files.some((f) => dir && f.startsWith(`${dir}/`)))
+          return true;
+        return TEST_PATH.test(n) && !/\.(?:xml|json|log|txt|trx|html|out|tap)$/i.test(n); // reports are not tests
+      };
       if (
         /^(?:rm|unlink|mv|truncate|shred)$/.test(tool) &&
         ws.slice(1).some((w) => !w.startsWith("-") && isTest(w))
