@@ -85,10 +85,11 @@ export class GitRepo {
     return r.stdout;
   }
 
-  /** owner/name from the origin remote, if it looks like one. */
+  /** owner/name from the origin remote when it is a URL (a local path says nothing about the name). */
   async originName(): Promise<string | undefined> {
     const r = await run("git", ["config", "--get", "remote.origin.url"], { cwd: this.dir });
-    return r.exitCode === 0 ? repoNameFromUrl(r.stdout) : undefined;
+    const url = r.stdout.trim();
+    return r.exitCode === 0 && isCloneUrl(url) ? repoNameFromUrl(url) : undefined;
   }
 
   /** `local/<dir>` for a repository without a usable origin. */
