@@ -5,10 +5,11 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join, posix } from "node:path";
+import { join, posix } from "node:path";
 import { log } from "../util/log.ts";
+import { hostLimit, onPath, type RawResult, spawnRaw } from "./proc.ts";
 import type { BuildResult, BuildSpec, Container, ContainerSpec, ExecOutput, Sandbox } from "./sandbox.ts";
 
 export type EngineName = "docker" | "podman";
@@ -53,146 +54,6 @@ export const SESSION_LABEL = "sweu.session";
 /** PID 1 of every container: reaps orphans, exits at once on TERM. */
 const INIT_SCRIPT = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done';
 
-interface RawResult {
-  code: number;
-  stdout: Buffer;
-  stderr: Buffer;
-  timedOut: boolean;
-  durationMs: number;
-}
-
-/** Pids of every descendant of pid (Linux /proc), deepest last. */
-export function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  let entries: string[] = [];
-  try {
-    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
-  } catch {
-    return [];
-  }
-  for (const e of entries) {
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(e));
-      children.set(ppid, list);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    for (const c of children.get(queue.shift() ?? -1) ?? []) {
-      out.push(c);
-      queue.push(c);
-    }
-  }
-  return out;
-}
-
-function killAll(pids: readonly number[]): void {
-  for (const p of pids) {
-    try {
-      process.kill(p, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-}
-
-/**
- * Spawn without a shell, keep binary output. When `merge` is set stderr is appended to stdout in
- * arrival order. On timeout: "term" sends SIGTERM, then SIGKILL after graceMs; "descendants" kills the
- * client's descendants (e.g. the processes of a build step) until the client gives up by itself, so it
- * can clean up after the failed step, and kills the client too after graceMs.
- */
-function spawnRaw(
-  cmd: string,
-  args: readonly string[],
-  o: {
-    input?: string | Buffer;
-    timeoutMs?: number;
-    graceMs?: number;
-    onTimeout?: "term" | "descendants";
-    merge?: boolean;
-    maxBytes?: number;
-  } = {},
-): Promise<RawResult> {
-  const max = o.maxBytes ?? 64 * 1024 * 1024;
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    const lens = [0, 0];
-    const keep = (chunks: Buffer[], i: 0 | 1) => (c: Buffer) => {
-      chunks.push(c);
-      lens[i] = (lens[i] ?? 0) + c.length;
-      while ((lens[i] ?? 0) > max && chunks.length > 1)
-        lens[i] = (lens[i] ?? 0) - (chunks.shift()?.length ?? 0);
-    };
-    child.stdout.on("data", keep(out, 0));
-    child.stderr.on("data", keep(o.merge ? out : err, o.merge ? 0 : 1));
-    let timedOut = false;
-    let killer: NodeJS.Timeout | undefined;
-    let sweeper: NodeJS.Timeout | undefined;
-    const timer =
-      o.timeoutMs && o.timeoutMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            const pid = child.pid ?? -1;
-            if (o.onTimeout === "descendants") {
-              killAll(descendants(pid));
-              sweeper = setInterval(() => killAll(descendants(pid)), 500);
-            } else child.kill("SIGTERM");
-            killer = setTimeout(() => {
-              killAll([pid, ...descendants(pid)]);
-            }, o.graceMs ?? 0);
-          }, o.timeoutMs)
-        : undefined;
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      clearTimeout(killer);
-      clearInterval(sweeper);
-      reject(e);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      clearTimeout(killer);
-      clearInterval(sweeper);
-      resolve({
-        code: code ?? (signal === "SIGKILL" ? 137 : 143),
-        stdout: Buffer.concat(out),
-        stderr: Buffer.concat(err),
-        timedOut,
-        durationMs: Date.now() - started,
-      });
-    });
-    child.stdin.on("error", () => {});
-    child.stdin.end(o.input ?? "");
-  });
-}
-
-function onPath(exe: string): boolean {
-  if (exe.includes("/")) return existsSync(exe);
-  return (process.env.PATH ?? "").split(delimiter).some((d) => d && existsSync(join(d, exe)));
-}
-
-/** Host limit (soft) for a /proc/self/limits row, or undefined. */
-function hostLimit(row: string): number | undefined {
-  try {
-    const line = readFileSync("/proc/self/limits", "utf8")
-      .split("\n")
-      .find((l) => l.startsWith(row));
-    const soft = line?.slice(row.length).trim().split(/\s+/)[0];
-    return soft && /^\d+$/.test(soft) ? Number(soft) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function defaultUlimits(): string[] {
   const env = process.env.SWEU_OCI_ULIMITS;
   if (env !== undefined) return env.split(",").filter(Boolean);
@@ -202,13 +63,19 @@ function defaultUlimits(): string[] {
   return [`nofile=${nofile}:${nofile}`, `nproc=${nproc}:${nproc}`];
 }
 
-/** docker when `docker info` answers, else podman. */
+let detected: EngineName | undefined;
+
+/** docker when `docker info` answers (and is not podman's docker shim), else podman. Cached per process. */
 export function detectEngine(): EngineName {
+  if (detected) return detected;
+  detected = "podman";
   if (onPath("docker")) {
-    const r = spawnSync("docker", ["info"], { stdio: "ignore", timeout: 10_000 });
-    if (r.status === 0) return "docker";
+    const r = spawnSync("docker", ["--version"], { encoding: "utf8", timeout: 10_000 });
+    const shim = /podman/i.test(`${r.stdout}`);
+    if (!shim && spawnSync("docker", ["info"], { stdio: "ignore", timeout: 10_000 }).status === 0)
+      detected = "docker";
   }
-  return "podman";
+  return detected;
 }
 
 // ---- process-wide registry of live containers, for cleanup on signals and exit ----
