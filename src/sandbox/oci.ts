@@ -137,7 +137,12 @@ export class OciSandbox implements Sandbox {
 
   /** Run the engine CLI; binary-safe. */
   cli(rest: string[], o: Parameters<typeof spawnRaw>[2] = {}): Promise<RawResult> {
-    return spawnRaw(this.executable, this.args(...rest), o);
+    return spawnRaw(this.executable, this.args(...rest), o).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "ENOENT") throw e;
+      throw new Error(
+        `container engine "${this.executable}" not found: install podman or docker, or choose another sandbox`,
+      );
+    });
   }
 
   /** Run the engine CLI and throw on failure; returns stdout as text. */

@@ -29,3 +29,10 @@ describe("createSandbox", () => {
     );
   });
 });
+
+describe("a missing engine", () => {
+  it("fails with a clear message, not a spawn error", async () => {
+    const s = createSandbox("podman", { executable: "/nonexistent/podman" });
+    await expect(s.imageExists("x")).rejects.toThrow(/container engine "\/nonexistent\/podman" not found/);
+  });
+});
