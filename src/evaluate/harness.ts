@@ -12,7 +12,7 @@ import type { Instance } from "../records/index.ts";
 import type { Limits, Sandbox } from "../sandbox/sandbox.ts";
 import { gradeEvaluation } from "../validate/grade.ts";
 import { parserFor } from "../validate/parse-run.ts";
-import { type RawStateRun, runInContainer } from "../validate/run-state.ts";
+import { type OutputParser, type RawStateRun, runInContainer } from "../validate/run-state.ts";
 import type { Prediction } from "./inputs.ts";
 import {
   type EvalResult,
@@ -57,7 +57,12 @@ function errorReport(pred: Prediction, error: string): InstanceReport {
 }
 
 /** Grade one finished container run into the SWE-bench report. */
-export function judgeRun(inst: Instance, pred: Prediction, raw: RawStateRun): InstanceReport {
+export function judgeRun(
+  inst: Instance,
+  pred: Prediction,
+  raw: RawStateRun,
+  parse: OutputParser = parserFor(inst.parser),
+): InstanceReport {
   const patchExists = !isEmptyPatch(pred.model_patch);
   const base = {
     patch_is_None: pred.model_patch === null,
@@ -83,7 +88,7 @@ export function judgeRun(inst: Instance, pred: Prediction, raw: RawStateRun): In
     const error = "the instance's test patch does not apply after the model patch";
     return { ...errorReport(pred, error), patch_successfully_applied: true };
   }
-  const { tests, parsed } = parserFor(inst.parser)(raw.output, raw.nonce);
+  const { tests, parsed } = parse(raw.output, raw.nonce);
   const g = gradeEvaluation(inst, { exit_code: raw.exitCode, timed_out: raw.timedOut, parsed, tests });
   return {
     ...base,
@@ -117,6 +122,7 @@ export async function evaluatePrediction(
     output,
   });
   try {
+    const parse = parserFor(inst.parser); // an unknown parser fails before any container starts
     if (!(await o.sandbox.imageExists(inst.image))) {
       return done(
         errorReport(pred, `image not found: ${inst.image} (build it from the instance's Dockerfile)`),
@@ -141,7 +147,7 @@ export async function evaluatePrediction(
     } finally {
       await container.remove();
     }
-    return done(judgeRun(inst, pred, raw), raw.applyLog + raw.output);
+    return done(judgeRun(inst, pred, raw, parse), raw.applyLog + raw.output);
   } catch (e) {
     return done(errorReport(pred, e instanceof Error ? e.message : String(e)), "");
   }

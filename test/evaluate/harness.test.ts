@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EvaluationRun, evaluatePredictions } from "../../src/evaluate/harness.ts";
+import { type EvaluationRun, evaluatePrediction, evaluatePredictions } from "../../src/evaluate/harness.ts";
 import type { Prediction } from "../../src/evaluate/inputs.ts";
 import type { EvalResult } from "../../src/evaluate/report.ts";
 import { instanceToRow } from "../../src/export/dataset.ts";
@@ -209,6 +209,18 @@ describe("evaluation harness (real containers)", () => {
     });
     const empty = JSON.parse(readFileSync(join(out(), "empty.t1.json"), "utf8"));
     expect(empty).toMatchObject({ empty_patch_ids: [inst.instance_id], unresolved_instances: 1 });
+  });
+
+  it("reports an instance whose image is missing or whose parser is unknown as an error, not unresolved", async () => {
+    const gold = { instance_id: inst.instance_id, model_name_or_path: "gold", model_patch: inst.patch };
+    const noImage = await evaluatePrediction({ ...inst, image: "localhost/sweu-nope:missing" }, gold, {
+      sandbox,
+    });
+    expect(noImage.report.sweu.status).toBe("error");
+    expect(noImage.report.sweu.error).toContain("image not found");
+    const noParser = await evaluatePrediction({ ...inst, parser: "no-such-parser" }, gold, { sandbox });
+    expect(noParser.report.sweu.status).toBe("error");
+    expect(noParser.report.sweu.error).toContain('unknown log parser "no-such-parser"');
   });
 
   it("leaves no container behind", () => {
