@@ -187,9 +187,18 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
         });
         consider(verdict, `${plan.name}: ${tail(resolved.run.log_tail, 1500)}`);
         // A patch that does not apply is the task's fault, not the plan's: no other plan can help.
-        if (verdict === "patch_apply_failed" || verdict === "test_patch_apply_failed") {
+        // So is a suite that hangs or needs the network: another install would not change that.
+        if (
+          verdict === "patch_apply_failed" ||
+          verdict === "test_patch_apply_failed" ||
+          verdict === "tests_timeout" ||
+          verdict === "needs_network"
+        ) {
           await o.sandbox.removeImage(tag).catch(() => {});
-          return fail(verdict, tail(resolved.raw.applyLog, 1500));
+          return fail(
+            verdict,
+            tail(resolved.raw.apply === "applied" ? resolved.raw.output : resolved.raw.applyLog, 1500),
+          );
         }
         if (verdict === "resolved_fails" || verdict === "unparsed_output") {
           const revised = recipe.repair?.(plan, resolved.raw.output);

@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS records (
   PRIMARY KEY (kind, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_kind_repo ON records (kind, repo);
+CREATE INDEX IF NOT EXISTS records_id ON records (id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
 

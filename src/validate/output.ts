@@ -1,8 +1,9 @@
 /**
  * The output contract between evaluation.sh and whoever reads it (validation, the harness).
  *
- * evaluation.sh prints its test output between fixed markers that carry a per-run nonce, which the harness
- * passes in SWEU_NONCE and the script unsets before the tests run, so a test cannot print a fake section.
+ * evaluation.sh prints its test output between fixed markers that carry a per-run nonce. The runner hands
+ * it over as the shell variable SWEU_NONCE (read from a file it deletes at once, never exported), and the
+ * script unsets it before the tests run, so no test process can learn it and print a fake section.
  * JUnit XML reports, where the runner writes them, are printed in their own sections. The exit code that
  * counts is the process's own, never one printed in the log.
  */

@@ -111,11 +111,13 @@ export async function runInContainer(container: Container, spec: StateSpec): Pro
     applyLog += r.output;
   }
   await container.writeFile(`${DIR}/evaluation.sh`, spec.evaluationScript, 0o755);
-  const r = await container.exec(`bash ${DIR}/evaluation.sh`, {
-    workdir: "/testbed",
-    timeoutMs: spec.timeoutMs,
-    env: { SWEU_NONCE: nonce },
-  });
+  // The nonce reaches the script as a shell variable read from a file that is deleted before the script
+  // runs: no process starts with it in its environment, so a test cannot read it from /proc/<ppid>/environ.
+  await container.writeFile(`${DIR}/nonce`, nonce, 0o600);
+  const r = await container.exec(
+    `read -r SWEU_NONCE < ${DIR}/nonce; rm -f ${DIR}/nonce; . ${DIR}/evaluation.sh`,
+    { workdir: "/testbed", timeoutMs: spec.timeoutMs },
+  );
   return {
     apply: "applied",
     applyLog,

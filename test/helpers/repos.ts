@@ -226,3 +226,37 @@ export function nodeProject(): TestRepo {
   });
   return r;
 }
+
+/**
+ * A Python project whose PRs fail in the ways real ones do: a test that hangs (#11), a test that needs
+ * the network (#12), a gold patch that does not apply to its base (#13, a rewritten history), and an
+ * install that cannot succeed (#14, a requirement that does not exist).
+ */
+export function troubledPythonProject(): TestRepo {
+  const r = new TestRepo("sweu-bad-");
+  const setup = {
+    "setup.py": "from setuptools import setup\nsetup(name='m', version='0.1', py_modules=['m'])\n",
+  };
+  r.commit("Initial", {
+    ...setup,
+    "m.py": "def f():\n    return 1\n",
+    "test_m.py": "from m import f\n\ndef test_f():\n    assert f() == 1\n",
+  });
+  r.squashPr(11, "Add g", "", {
+    "m.py": "def f():\n    return 1\n\ndef g():\n    return 2\n",
+    "test_g.py": "import time\nfrom m import g\n\ndef test_g():\n    time.sleep(3600)\n    assert g() == 2\n",
+  });
+  r.squashPr(12, "Add h", "", {
+    "m.py": "def f():\n    return 1\n\ndef g():\n    return 2\n\ndef h():\n    return 3\n",
+    "test_h.py":
+      "import urllib.request\nfrom m import h\n\ndef test_h():\n    urllib.request.urlopen('http://deb.debian.org/', timeout=5)\n    assert h() == 3\n",
+  });
+  r.commit("Unrelated cleanup", { "README.md": "m\n" });
+  r.commit("Pin a requirement", { "requirements.txt": "sweu-this-package-does-not-exist==9.9.9\n" });
+  r.squashPr(14, "Add k", "", {
+    "m.py":
+      "def f():\n    return 1\n\ndef g():\n    return 2\n\ndef h():\n    return 3\n\ndef k():\n    return 4\n",
+    "test_k.py": "from m import k\n\ndef test_k():\n    assert k() == 4\n",
+  });
+  return r;
+}
