@@ -85,7 +85,7 @@ const RANK: ReasonCode[] = [
   "buggy_passes",
 ];
 
-function tail(s: string, n = 4000): string {
+export function tail(s: string, n = 4000): string {
   return s.length > n ? s.slice(-n) : s;
 }
 
@@ -267,7 +267,7 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
 }
 
 /** Why a resolved-state run is not a pass, or undefined when it is one. */
-function judgeResolved(raw: Awaited<ReturnType<typeof runStateRaw>>, run: StateRun): ReasonCode | undefined {
+export function judgeResolved(raw: Awaited<ReturnType<typeof runStateRaw>>, run: StateRun): ReasonCode | undefined {
   if (raw.apply === "patch_failed") return "patch_apply_failed";
   if (raw.apply === "test_patch_failed") return "test_patch_apply_failed";
   if (raw.timedOut) return "tests_timeout";

@@ -75,5 +75,11 @@ export const Instance = z.object({
   checks: z.array(CheckVerdict),
   builder: z.object({ kind: z.enum(["recipe", "model"]), name: z.string(), attempts: z.number().int() }),
   cost: Cost,
+  /**
+   * Set when the PR had no tests and the builder wrote them (Scale-SWE's unit-test creator): the generated
+   * tests as a patch. `test_patch` then holds the same patch, so harnesses apply it unchanged; this field
+   * marks that those tests are the builder's, not the PR's.
+   */
+  generated_test_patch: z.string().optional(),
 });
 export type Instance = z.infer<typeof Instance>;

@@ -39,6 +39,9 @@ export const ReasonCode = z.enum([
   "no_tests_probe_failed",
   // any stage
   "internal_error",
+  // building agent (LLM policy)
+  "budget_exhausted",
+  "model_error",
 ]);
 export type ReasonCode = z.infer<typeof ReasonCode>;
 

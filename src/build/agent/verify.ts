@@ -1,0 +1,295 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Model, Usage } from "../../model/model.ts";
+import type { CheckVerdict, Environment, ReasonCode, StateRun, Task } from "../../records/index.ts";
+import type { Sandbox } from "../../sandbox/sandbox.ts";
+import { commentProbe, noTestsProbe } from "../../validate/checks/probes.ts";
+import { logicalLines } from "../../validate/checks/shell.ts";
+import { runStaticChecks } from "../../validate/checks/static.ts";
+import { hasParser, parserNames } from "../../validate/parsers/index.ts";
+import { type OutputParser, runStateRaw, toStateRun } from "../../validate/run-state.ts";
+import { judgeResolved, presentTestFiles, tail } from "../builder.ts";
+import { environmentKey, renderDockerfile } from "../dockerfile.ts";
+import { renderEvaluationScript } from "../evaluation-script.ts";
+import type { BuildPlan } from "../recipes/types.ts";
+import { judgeVerifier } from "./judge.ts";
+
+/** The arguments of `submit`, checked. */
+export interface Submission {
+  apt: string[];
+  install: string;
+  env: Record<string, string>;
+  testCommand?: string;
+  evaluationScript: string;
+  parser: string;
+  testFiles?: string[];
+}
+
+/** Read submit's arguments; a string is the complaint to send back. */
+export function readSubmission(a: Record<string, unknown>, generateTests: boolean): Submission | string {
+  const apt = Array.isArray(a.apt_packages) ? a.apt_packages.map(String) : [];
+  const badApt = apt.find((p) => !/^[a-z0-9][a-z0-9+.:=~-]*$/.test(p));
+  if (badApt) return `apt_packages: "${badApt}" is not a Debian package name`;
+  if (typeof a.install !== "string") return "install: a bash script is required (it may be empty)";
+  if (typeof a.parser !== "string" || !hasParser(a.parser))
+    return `parser: one of ${parserNames().join(", ")} is required`;
+  const env: Record<string, string> = {};
+  if (a.env && typeof a.env === "object")
+    for (const [k, v] of Object.entries(a.env)) if (/^[A-Za-z_]\w*$/.test(k)) env[k] = String(v);
+  const testCommand =
+    typeof a.test_command === "string" && a.test_command.trim() ? a.test_command.trim() : undefined;
+  const script =
+    typeof a.evaluation_script === "string" && a.evaluation_script.trim() ? a.evaluation_script : undefined;
+  if (!testCommand && !script)
+    return "give test_command (wrapped into evaluation.sh for you) or evaluation_script";
+  const testFiles = Array.isArray(a.test_files) ? a.test_files.map(String).filter(Boolean) : undefined;
+  if (generateTests && !testFiles?.length) return "test_files: list the test files you wrote";
+  return {
+    apt,
+    install: a.install,
+    env,
+    testCommand,
+    evaluationScript: script ?? renderEvaluationScript({ env, test: testCommand!, junit: undefined }),
+    parser: a.parser,
+    testFiles,
+  };
+}
+
+/**
+ * The install script as Dockerfile RUN steps, so the image is rebuilt from text. A script of plain lines
+ * becomes one readable `a && b` chain; anything with control flow or here-documents runs whole as
+ * `bash -eo pipefail -c` in exec form. Either way a failing line fails the build.
+ */
+export function installSteps(script: string): string[] {
+  const lines = logicalLines(script).map((l) => ({ ...l, text: l.text.replace(/;\s*$/, "") }));
+  if (!lines.length) return [];
+  const plain = lines.every(
+    (l) =>
+      l.depth === 0 &&
+      !l.heredoc &&
+      !/<<|^(?:if|for|while|until|case|function|then|do)\b|\(\)\s*\{|[&|]$|^(?:&&|\|\|)/.test(l.text),
+  );
+  if (plain) return [lines.map((l) => l.text).join(" \\\n    && ")];
+  return [JSON.stringify(["/bin/bash", "-eo", "pipefail", "-c", script])];
+}
+
+export function submissionPlan(task: Task, sub: Submission, name: string): BuildPlan {
+  return {
+    name,
+    language: task.language,
+    apt: sub.apt,
+    toolchain: [],
+    env: sub.env,
+    install: installSteps(sub.install),
+    test: sub.testCommand ?? "bash evaluation.sh",
+    parser: sub.parser,
+    toolchainVersions: {},
+  };
+}
+
+export interface VerifyContext {
+  sandbox: Sandbox;
+  baseImage: string;
+  /** Build context holding testbed/ (and certs/). */
+  contextDir: string;
+  caDir?: string;
+  tag: string;
+  parserFor: (name: string) => OutputParser;
+  buildTimeoutMs: number;
+  testTimeoutMs: number;
+  /** The judge, when a model is configured for it. */
+  judge?: Model;
+  files: readonly string[];
+  probes: boolean;
+  planName: string;
+  signal?: AbortSignal;
+}
+
+export type Verified =
+  | {
+      ok: true;
+      plan: BuildPlan;
+      dockerfile: string;
+      evaluationScript: string;
+      environment: Environment;
+      runs: StateRun[];
+      checks: CheckVerdict[];
+      judgeUsage: Usage & { usd: number };
+    }
+  | {
+      ok: false;
+      stage: string;
+      reason: ReasonCode;
+      feedback: string;
+      fatal: boolean;
+      judgeUsage: Usage & { usd: number };
+    };
+
+const failedChecks = (cs: CheckVerdict[]) =>
+  cs
+    .filter((c) => !c.passed)
+    .map((c) => `- ${c.check}: ${c.reasons.filter((r) => !/warning:/.test(r)).join("; ")}`);
+
+function describeRun(label: string, run: StateRun, timeoutMs: number): string {
+  return [
+    `state ${label}: exit code ${run.exit_code}${run.timed_out ? ` (timed out after ${timeoutMs / 1000}s)` : ""}, ` +
+      `output ${run.parsed ? `parsed into ${run.tests.length} tests` : "not parsed (markers missing or no test recognised)"}`,
+    run.tests.length
+      ? `tests: ${run.tests
+          .slice(0, 30)
+          .map((t) => `${t.name} ${t.status}`)
+          .join(", ")}`
+      : "",
+    "--- tail of the output ---",
+    tail(run.log_tail, 3000),
+  ]
+    .filter(Boolean)
+    .join("\n");
+}
+
+/**
+ * Self-verification of one submission: static hacking rules, the image rebuilt from its Dockerfile, the
+ * resolved state must pass and the buggy state fail, the dynamic probes, then the LLM judge. The first
+ * failure comes back as feedback naming the stage, the check and the evidence.
+ */
+export async function verifySubmission(task: Task, sub: Submission, c: VerifyContext): Promise<Verified> {
+  const judgeUsage = { prompt_tokens: 0, completion_tokens: 0, usd: 0 };
+  const no = (stage: string, reason: ReasonCode, feedback: string, fatal = false): Verified => ({
+    ok: false,
+    stage,
+    reason,
+    feedback: `submit rejected at the ${stage} stage (${reason}).\n${feedback}`,
+    fatal,
+    judgeUsage,
+  });
+  const testFiles = presentTestFiles(task);
+  const script = sub.evaluationScript;
+  const statics = runStaticChecks(script, {
+    test_files: testFiles,
+    code_files: task.code_files,
+    gold_patch: task.patch,
+    test_patch: task.test_patch,
+  });
+  if (statics.some((x) => !x.passed))
+    return no(
+      "hacking-check",
+      "hacked_verifier",
+      `The static hacking rules fired on evaluation.sh:\n${failedChecks(statics).join("\n")}\nA verifier must run the tests, not inspect the code.`,
+    );
+
+  const plan = submissionPlan(task, sub, c.planName);
+  const dockerfile = renderDockerfile({ baseImage: c.baseImage, plan, caDir: c.caDir });
+  writeFileSync(join(c.contextDir, "Dockerfile"), dockerfile);
+  const b = await c.sandbox.build({
+    tag: c.tag,
+    dockerfile,
+    contextDir: c.contextDir,
+    timeoutMs: c.buildTimeoutMs,
+    network: true,
+    labels: { "sweu.instance": task.instance_id },
+  });
+  if (!b.ok)
+    return no(
+      "build",
+      "install_failed",
+      `The image build from your install script failed${b.timedOut ? " (timed out)" : ""}. Dockerfile:\n${dockerfile}\n--- tail of the build log ---\n${tail(b.log, 3000)}`,
+    );
+
+  const parse = c.parserFor(sub.parser);
+  const runState = async (state: "buggy" | "resolved") => {
+    const raw = await runStateRaw(c.sandbox, {
+      image: c.tag,
+      patch: state === "resolved" ? task.patch : undefined,
+      testPatch: task.test_patch,
+      evaluationScript: script,
+      timeoutMs: c.testTimeoutMs,
+    });
+    return { raw, run: toStateRun(state, raw, parse) };
+  };
+  const resolved = await runState("resolved");
+  const rv = judgeResolved(resolved.raw, resolved.run);
+  if (rv) {
+    const fatal = rv === "patch_apply_failed" || rv === "test_patch_apply_failed";
+    const why =
+      rv === "unparsed_output"
+        ? "It exited 0 but its output could not be read as test results by the parser."
+        : "It must exit 0.";
+    return no(
+      "resolved",
+      rv,
+      `${why} Evaluation ran offline in a fresh container of the rebuilt image.\n${describeRun("resolved (base + tests + fix)", resolved.run, c.testTimeoutMs)}`,
+      fatal,
+    );
+  }
+  const buggy = await runState("buggy");
+  if (buggy.raw.apply !== "applied")
+    return no("buggy", "test_patch_apply_failed", tail(buggy.raw.applyLog, 2000), true);
+  if (buggy.raw.exitCode === 0 && !buggy.raw.timedOut)
+    return no(
+      "buggy",
+      "buggy_passes",
+      `It must exit non-zero without the fix: the tests you run do not exercise the bug.\n${describeRun("buggy (base + tests)", buggy.run, c.testTimeoutMs)}`,
+    );
+
+  const checks: CheckVerdict[] = [...statics];
+  if (c.probes) {
+    const probe = { sandbox: c.sandbox, image: c.tag, evaluationScript: script, timeoutMs: c.testTimeoutMs };
+    checks.push(await commentProbe(task, probe), await noTestsProbe(task, testFiles, probe));
+    const bad = checks.filter((x) => !x.passed);
+    if (bad.length)
+      return no(
+        "hacking-check",
+        bad[0]!.check === "comment-probe" ? "comment_probe_failed" : "no_tests_probe_failed",
+        `A dynamic hacking probe fired:\n${failedChecks(bad).join("\n")}`,
+      );
+  }
+  if (c.judge) {
+    const j = await judgeVerifier(
+      c.judge,
+      {
+        evaluationScript: script,
+        testPatch: task.test_patch,
+        files: c.files,
+        testFiles,
+        codeFiles: task.code_files,
+      },
+      c.signal,
+    );
+    Object.assign(judgeUsage, {
+      prompt_tokens: j.usage.prompt_tokens,
+      completion_tokens: j.usage.completion_tokens,
+      usd: j.usd,
+    });
+    checks.push(j.verdict);
+    if (!j.verdict.passed)
+      return no(
+        "hacking-check",
+        "hacked_verifier",
+        `The LLM judge found the verifier dishonest:\n${failedChecks([j.verdict]).join("\n")}`,
+      );
+  }
+  const environment: Environment = {
+    key: environmentKey(dockerfile, { base_commit: task.base_commit }),
+    repo: task.repo,
+    language: task.language,
+    base_image: c.baseImage,
+    dockerfile,
+    image: c.tag,
+    recipe: c.planName,
+    toolchain: {},
+    test_command: plan.test,
+    parser: sub.parser,
+    image_size_bytes: await c.sandbox.imageSize(c.tag),
+    created_at: new Date().toISOString(),
+  };
+  return {
+    ok: true,
+    plan,
+    dockerfile,
+    evaluationScript: script,
+    environment,
+    runs: [buggy.run, resolved.run],
+    checks,
+    judgeUsage,
+  };
+}
