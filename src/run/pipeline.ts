@@ -1,9 +1,17 @@
 import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { type BuildOutcome, buildEnvironment } from "../build/builder.ts";
+import {
+  type AnyBuildOutcome,
+  type BuilderKind,
+  buildTask,
+  validatedTask,
+  withAgentRecord,
+} from "../build/agent/cascade.ts";
+import type { Budget } from "../build/agent/loop.ts";
 import { type ExportResult, exportRun } from "../export/index.ts";
 import { mine } from "../mine/mine.ts";
 import type { Source } from "../mine/source.ts";
+import type { Model } from "../model/model.ts";
 import type { ReasonCode, Rejection, Stage, Task } from "../records/index.ts";
 import { ensureBaseImage } from "../sandbox/base-image.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
@@ -30,6 +38,11 @@ export interface PipelineOptions {
   only?: string[];
   signal?: AbortSignal;
   onEvent?: (e: PipelineEvent) => void;
+  /** recipe (default), agent, or cascade (recipes first, the agent where they fail); see src/build/agent. */
+  builder?: BuilderKind;
+  /** The model of the agent builder and its judge. */
+  model?: Model;
+  agentBudget?: Partial<Budget>;
 }
 
 export type PipelineEvent =
@@ -70,9 +83,16 @@ export async function processTask(
   mkdirSync(workDir, { recursive: true });
   mkdirSync(join(o.runDir, "trajectories"), { recursive: true });
   rmSync(trajectory, { force: true });
-  let built: BuildOutcome | undefined;
+  let built: AnyBuildOutcome | undefined;
+  const append = (e: object) =>
+    appendFileSync(trajectory, `${JSON.stringify({ ...e, at: new Date().toISOString() })}\n`);
   try {
-    built = await buildEnvironment(task, {
+    built = await buildTask(task, {
+      builder: o.builder ?? "recipe",
+      model: o.model,
+      budget: o.agentBudget,
+      signal: o.signal,
+      onAgentEvent: append,
       sandbox: ctx.sandbox,
       gitDir: ctx.gitDir,
       workDir,
@@ -81,15 +101,14 @@ export async function processTask(
       maxAttempts: o.maxAttempts,
       buildTimeoutMs: o.buildTimeoutMs,
       testTimeoutMs: o.testTimeoutMs,
-      onAttempt: (a) =>
-        appendFileSync(trajectory, `${JSON.stringify({ ...a, at: new Date().toISOString() })}\n`),
+      onAttempt: append,
     });
     if (!built.ok) {
       reject(ctx.store, task, "build", built.reason, built.detail);
       return built.reason;
     }
     ctx.store.putEnvironment(built.environment);
-    const v = await validate(task, built, {
+    const v = await validate(validatedTask(task, built), built, {
       sandbox: ctx.sandbox,
       parserFor,
       runsPerState: o.runsPerState,
@@ -101,7 +120,7 @@ export async function processTask(
       await ctx.sandbox.removeImage(built.environment.image).catch(() => {});
       return v.reason;
     }
-    ctx.store.putInstance(v.instance);
+    ctx.store.putInstance(withAgentRecord(v.instance, built));
     return "instance";
   } catch (e) {
     const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
@@ -147,7 +166,7 @@ export async function buildPending(
 
   const pending = store
     .listTasks(o.repo)
-    .filter((t) => store.outcome(t.instance_id) === "task")
+    .filter((t) => store.outcome(t.instance_id) === "task" || writesTests(store, t, o))
     .filter((t) => !o.only || o.only.includes(t.instance_id));
   let instances = 0;
   let rejected = 0;
@@ -155,6 +174,7 @@ export async function buildPending(
     const baseImage = await ensureBaseImage(sandbox);
     for (const [index, task] of pending.entries()) {
       if (o.signal?.aborted) break;
+      if (writesTests(store, task, o)) store.deleteRejection(task.instance_id);
       o.onEvent?.({ type: "task-start", id: task.instance_id, index, total: pending.length });
       const t0 = Date.now();
       const outcome = await processTask(task, { store, sandbox, gitDir, baseImage, runDir: o.runDir }, o);
@@ -171,4 +191,14 @@ export async function buildPending(
   }
   const exported = exportRun(store, o.runDir);
   return { mined, built: pending.length, instances, rejected, export: exported };
+}
+
+/** A task without tests of its own (mined as no_test_change) that the agent can build by writing tests. */
+function writesTests(store: Store, t: Task, o: PipelineOptions): boolean {
+  return (
+    t.needs_generated_tests &&
+    !!o.model &&
+    (o.builder === "agent" || o.builder === "cascade") &&
+    store.getRejection(t.instance_id)?.reason === "no_test_change"
+  );
 }
