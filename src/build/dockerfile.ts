@@ -38,6 +38,7 @@ export function renderDockerfile({ baseImage, plan, caDir }: DockerfileInput): s
     "ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 LC_ALL=C.UTF-8",
     `RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends ${apt.join(" ")} >/dev/null && rm -rf /var/lib/apt/lists/*`,
   );
+  lines.push(...(plan.dockerSteps ?? []));
   for (const step of plan.toolchain) lines.push(`RUN ${step}`);
   lines.push(...envLines(plan.env));
   lines.push("COPY testbed /testbed", "WORKDIR /testbed");

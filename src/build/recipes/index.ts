@@ -1,11 +1,14 @@
 import type { Language } from "../../records/index.ts";
 import type { RepoView } from "../repo.ts";
+import { cmake } from "./cmake.ts";
+import { go } from "./go.ts";
 import { node } from "./node.ts";
 import { python } from "./python.ts";
+import { rust } from "./rust.ts";
 import type { Recipe } from "./types.ts";
 
 /** The recipe table: a new ecosystem is a new entry here. */
-export const RECIPES: Recipe[] = [python, node];
+export const RECIPES: Recipe[] = [python, node, go, rust, cmake];
 
 /** Recipes for a task: those made for its language first, then any other that recognises the repository. */
 export function recipesFor(language: Language, view: RepoView): Recipe[] {

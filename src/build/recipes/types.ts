@@ -11,6 +11,13 @@ export interface BuildPlan {
   language: Language;
   /** Debian packages the toolchain needs. */
   apt: string[];
+  /**
+   * Raw Dockerfile instructions placed before the toolchain steps, e.g. `COPY --from=<toolchain image> …`
+   * (optional; the images they name are listed in `images` and made first, see plan-images.ts).
+   */
+  dockerSteps?: string[];
+  /** Local images the Dockerfile copies from, built when missing before the environment is built. */
+  images?: PlanImage[];
   /** Shell steps that install the toolchain, before the repository is copied in (shared, cached layers). */
   toolchain: string[];
   /** Environment for install and tests (ENV lines; also exported by evaluation.sh). */
@@ -25,6 +32,17 @@ export interface BuildPlan {
   junit?: string;
   /** Toolchain versions as the plan chose them, for the Environment record. */
   toolchainVersions: Record<string, string>;
+}
+
+/** A local image a plan depends on: its tag and how to make it from a host directory. */
+export interface PlanImage {
+  tag: string;
+  /** Dockerfile whose build context holds the host directory as `src/` (e.g. `FROM scratch\nCOPY src /opt/x`). */
+  dockerfile: string;
+  /** Host directory copied into the build context (hard links where possible). */
+  source: string;
+  /** Paths under `source` left out of the context (documentation, …). */
+  exclude?: string[];
 }
 
 export interface RecipeContext {

@@ -1,0 +1,193 @@
+import type { RepoView } from "../repo.ts";
+import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
+import { q } from "./types.ts";
+
+/**
+ * C and C++: CMake + CTest first, Meson, then plain Make. The project is configured and built at image
+ * build time; evaluation REBUILDS (patches change sources) and runs the tests.
+ *
+ * Parsers: CTest's progress lines (`ctest` parser: one result per CTest test, "Suite.Test" when the project
+ * uses gtest_discover_tests/catch_discover_tests). Where the project uses GoogleTest, every gtest binary
+ * CTest runs also writes an XML report (GTEST_OUTPUT, set on the ctest command only, so build-time test
+ * discovery writes nothing), printed as JUnit sections and read first: one result per gtest case even
+ * without gtest_discover_tests. Meson writes JUnit itself.
+ *
+ * A change that does not compile in the buggy state is a failing state, not a broken environment: the build
+ * keeps going (-k) and, because the install step deletes every linked binary after the first build, a test
+ * program that no longer compiles is missing, so CTest reports it "Not Run" (an ERROR) instead of running
+ * a stale binary from the base commit.
+ */
+
+/** find_package / pkg_check_modules names → Debian packages (Threads, PkgConfig need nothing extra). */
+const FIND_PACKAGE: Record<string, string[]> = {
+  gtest: ["libgtest-dev", "libgmock-dev"],
+  googletest: ["libgtest-dev", "libgmock-dev"],
+  gmock: ["libgmock-dev"],
+  catch2: ["catch2"],
+  doctest: ["doctest-dev"],
+  zlib: ["zlib1g-dev"],
+  openssl: ["libssl-dev"],
+  curl: ["libcurl4-openssl-dev"],
+  boost: ["libboost-dev"],
+  fmt: ["libfmt-dev"],
+  spdlog: ["libspdlog-dev"],
+  benchmark: ["libbenchmark-dev"],
+  "yaml-cpp": ["libyaml-cpp-dev"],
+  nlohmann_json: ["nlohmann-json3-dev"],
+  bzip2: ["libbz2-dev"],
+  liblzma: ["liblzma-dev"],
+  lz4: ["liblz4-dev"],
+  zstd: ["libzstd-dev"],
+  png: ["libpng-dev"],
+  jpeg: ["libjpeg-dev"],
+  sqlite3: ["libsqlite3-dev"],
+  libxml2: ["libxml2-dev"],
+  expat: ["libexpat1-dev"],
+  protobuf: ["libprotobuf-dev", "protobuf-compiler"],
+  eigen3: ["libeigen3-dev"],
+  pcre2: ["libpcre2-dev"],
+  libuv: ["libuv1-dev"],
+  iconv: [],
+  threads: [],
+  pkgconfig: [],
+  python3: ["python3-dev"],
+  python: ["python3-dev"],
+  doxygen: [],
+};
+
+/** Debian packages for the libraries the build files ask for (find_package, pkg_check_modules, dependency()). */
+export function nativeDependencies(view: RepoView): string[] {
+  const texts = view.files
+    .filter((f) => /(^|\/)(CMakeLists\.txt|meson\.build)$/.test(f))
+    .map((f) => view.read(f) ?? "");
+  const pkgs = new Set<string>();
+  for (const t of texts) {
+    const names = [
+      ...[...t.matchAll(/find_package\s*\(\s*([\w-]+)/gi)].map((m) => m[1]!),
+      ...[...t.matchAll(/dependency\s*\(\s*'([\w-]+)'/g)].map((m) => m[1]!),
+    ];
+    for (const n of names) for (const p of FIND_PACKAGE[n.toLowerCase()] ?? []) pkgs.add(p);
+  }
+  if (usesGtest(view)) for (const p of FIND_PACKAGE.gtest!) pkgs.add(p);
+  return [...pkgs].sort();
+}
+
+export function usesGtest(view: RepoView): boolean {
+  return view.files.some((f) => {
+    if (!/(^|\/)(CMakeLists\.txt|meson\.build|Makefile)$/.test(f)) return false;
+    return /\bGTest\b|\bgtest(_main)?\b|googletest/i.test(view.read(f) ?? "");
+  });
+}
+
+/** CMake options that switch tests on (FOO_BUILD_TESTS, FOO_TESTS, ENABLE_TESTING …). */
+export function testOptions(view: RepoView): string[] {
+  const top = view.read("CMakeLists.txt") ?? "";
+  const out = new Set<string>();
+  for (const m of top.matchAll(/option\s*\(\s*(\w+)/gi)) {
+    const name = m[1]!;
+    if (
+      /TESTS?$|TESTING$|^(?:ENABLE|BUILD|WITH)_?\w*TESTS?\b/i.test(name) &&
+      !/DISABLE|^NO_|SKIP/i.test(name)
+    )
+      out.add(name);
+  }
+  return [...out].sort();
+}
+
+const GTEST_DIR = "/tmp/sweu-gtest";
+const DELETE_BINARIES = `find build -path '*/CMakeFiles' -prune -o -type f -perm -u+x -print | while IFS= read -r f; do head -c4 "$f" | grep -q ELF && rm -f "$f"; done; true`;
+
+function cmakePlans(view: RepoView, apt: string[]): BuildPlan[] {
+  const defs = [
+    "-DCMAKE_BUILD_TYPE=Debug",
+    "-DBUILD_TESTING=ON",
+    ...testOptions(view).map((o) => `-D${o}=ON`),
+  ];
+  const configure = `cmake -S . -B build ${defs.map(q).join(" ")}`;
+  const install = [
+    configure,
+    "cmake --build build -j2",
+    // Later reconfigurations (a patched CMakeLists.txt) must not reach for the network.
+    "cmake -S . -B build -DFETCHCONTENT_FULLY_DISCONNECTED=ON >/dev/null",
+    DELETE_BINARIES,
+  ];
+  const build = "cmake --build build -j2 -- -k 2>&1;";
+  const ctest = "ctest --test-dir build --output-on-failure --timeout 600";
+  const base = {
+    language: "cpp" as const,
+    apt: ["cmake", "build-essential", "pkg-config", ...apt],
+    toolchain: ["cmake --version | head -1 && g++ --version | head -1"],
+    env: { CTEST_OUTPUT_ON_FAILURE: "1", CLICOLOR: "0" },
+    install,
+    parser: "ctest",
+    toolchainVersions: { cmake: "debian bookworm", compiler: "g++ 12 (debian bookworm)" },
+  };
+  const out: BuildPlan[] = [];
+  if (usesGtest(view))
+    out.push({
+      ...base,
+      name: "cpp/cmake-ctest-gtest-xml",
+      test: `${build} mkdir -p ${GTEST_DIR} && GTEST_OUTPUT=xml:${GTEST_DIR}/ ${ctest}`,
+      junit: `${GTEST_DIR}/*.xml`,
+    });
+  out.push({ ...base, name: "cpp/cmake-ctest", test: `${build} ${ctest}` });
+  return out;
+}
+
+function mesonPlans(apt: string[]): BuildPlan[] {
+  return [
+    {
+      name: "cpp/meson",
+      language: "cpp",
+      apt: ["meson", "ninja-build", "build-essential", "pkg-config", ...apt],
+      toolchain: ["meson --version"],
+      env: { CLICOLOR: "0" },
+      install: ["meson setup build", "meson compile -C build"],
+      test: "meson test -C build --print-errorlogs",
+      junit: "build/meson-logs/testlog.junit.xml",
+      parser: "junit",
+      toolchainVersions: { meson: "debian bookworm" },
+    },
+  ];
+}
+
+/** Plain Make: only where the output can be read per test (GoogleTest programs). */
+function makePlans(view: RepoView, apt: string[]): BuildPlan[] {
+  const mk = view.read("Makefile") ?? "";
+  const target = /^check\s*:/m.test(mk) ? "check" : /^test\s*:/m.test(mk) ? "test" : undefined;
+  if (!target || !usesGtest(view)) return [];
+  return [
+    {
+      name: `cpp/make-${target}-gtest`,
+      language: "cpp",
+      apt: ["build-essential", "pkg-config", ...apt],
+      toolchain: ["make --version | head -1"],
+      env: {},
+      install: ["make -j2"],
+      test: `make -k ${target}`,
+      parser: "gtest",
+      toolchainVersions: { compiler: "g++ 12 (debian bookworm)" },
+    },
+  ];
+}
+
+function plans({ view, task }: RecipeContext): BuildPlan[] | { unavailable: string } {
+  const apt = nativeDependencies(view);
+  const out = [
+    ...(view.has("CMakeLists.txt") ? cmakePlans(view, apt) : []),
+    ...(view.has("meson.build") ? mesonPlans(apt) : []),
+    ...makePlans(view, apt),
+  ].map((p) => ({ ...p, language: task.language === "c" ? ("c" as const) : ("cpp" as const) }));
+  if (!out.length)
+    return {
+      unavailable: "no CMake or Meson build, and no Make target whose test output can be read per test",
+    };
+  return out;
+}
+
+export const cmake: Recipe = {
+  name: "c-cpp",
+  languages: ["c", "cpp"],
+  detect: (view) => ["CMakeLists.txt", "meson.build", "Makefile"].some((f) => view.has(f)),
+  plans,
+};
