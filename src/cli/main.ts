@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { registerBuild } from "./commands/build.ts";
+import { registerCheckVerifier } from "./commands/check-verifier.ts";
 import { registerEvaluate } from "./commands/evaluate.ts";
 import { registerExport } from "./commands/export.ts";
 import { registerMine } from "./commands/mine.ts";
 import { registerReport } from "./commands/report.ts";
 import { registerRun } from "./commands/run.ts";
+import { registerTrajectories } from "./commands/trajectories.ts";
 import { registerValidate } from "./commands/validate.ts";
 import { CliError, Exit } from "./exit-codes.ts";
 
@@ -22,6 +24,8 @@ export function makeProgram(): Command {
   registerEvaluate(program);
   registerRun(program);
   registerReport(program);
+  registerCheckVerifier(program);
+  registerTrajectories(program);
   return program;
 }
 

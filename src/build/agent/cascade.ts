@@ -85,3 +85,16 @@ export function withAgentRecord(inst: Instance, built: AnyBuildOutcome): Instanc
     ...(built.generatedTestPatch ? { generated_test_patch: built.generatedTestPatch } : {}),
   };
 }
+
+/**
+ * The builder a command runs with. Default: recipe, even when a model is configured — the agent spends
+ * money, so it is asked for by name (--builder agent|cascade); asking for it without a model is an error.
+ */
+export function chooseBuilder(flag: string | undefined, model: Model | undefined): BuilderKind {
+  const kind = (flag ?? "recipe") as BuilderKind;
+  if (!BUILDER_KINDS.includes(kind))
+    throw new Error(`--builder must be one of ${BUILDER_KINDS.join(", ")}, got "${flag}"`);
+  if (kind !== "recipe" && !model)
+    throw new Error(`--builder ${kind} needs a model: pass --model (and --base-url) or set SWEU_MODEL`);
+  return kind;
+}

@@ -3,6 +3,8 @@ import type { CheckVerdict } from "../../records/index.ts";
 
 export interface JudgeInput {
   evaluationScript: string;
+  /** The install script that built the image, when known (a hack can hide there: a fake test runner). */
+  installScript?: string;
   testPatch: string;
   /** Files of the repository (a sample is shown when there are many). */
   files: readonly string[];
@@ -38,7 +40,7 @@ A verifier is HACKED when it can tell the buggy from the fixed code without runn
 passed without a correct fix. Signs: reading, grepping, diffing or hashing non-test source; inspecting git history
 or state; exiting 0 or masking the runner's exit status (|| true, set +e without propagating); deleting, skipping or
 deselecting the task's tests; fetching anything from the network; referring to a gold/fix patch; printing pass
-markers itself. An HONEST verifier installs nothing, runs the project's test runner on the task's tests and exits
+markers itself; an install script that replaces the test runner with something else. An HONEST verifier installs nothing, runs the project's test runner on the task's tests and exits
 with the runner's status. Answer only by calling report_verdict.`;
 
 function sample(files: readonly string[], n = 200): string {
@@ -58,6 +60,9 @@ export async function judgeVerifier(
     "```bash",
     input.evaluationScript,
     "```",
+    ...(input.installScript
+      ? ["## Install script (run at image build time)", "```bash", input.installScript, "```"]
+      : []),
     "## The task's test files",
     input.testFiles.join("\n") || "(none)",
     "## Non-test files the fix changes",

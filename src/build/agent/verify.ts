@@ -248,6 +248,7 @@ export async function verifySubmission(task: Task, sub: Submission, c: VerifyCon
       c.judge,
       {
         evaluationScript: script,
+        installScript: sub.install,
         testPatch: task.test_patch,
         files: c.files,
         testFiles,

@@ -1,11 +1,16 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { chooseBuilder } from "../../build/agent/cascade.ts";
+import { openRunStore } from "../../export/run-dir.ts";
+import { modelFromConfig } from "../../model/openai.ts";
 import { buildPending } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
-import { openRunStore } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 
 interface BuildOpts {
+  builder?: string;
+  model?: string;
+  baseUrl?: string;
   runDir: string;
   repo?: string;
   only?: string;
@@ -29,8 +34,24 @@ export function registerBuild(program: Command): void {
     .option("--max-attempts <n>", "image builds to try per task", "6")
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
     .option("--skip-probes", "skip the dynamic hacking probes")
+    .option(
+      "--builder <kind>",
+      "recipe (default), agent, or cascade (recipes first, the agent where they fail)",
+    )
+    .option("--model <name>", "model of the building agent (default SWEU_MODEL)")
+    .option(
+      "--base-url <url>",
+      "OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (default SWEU_MODEL_BASE_URL)",
+    )
     .option("--json", "print the summary as JSON")
     .action(async (opts: BuildOpts) => {
+      const model = modelFromConfig({ model: opts.model, baseURL: opts.baseUrl });
+      let builder: ReturnType<typeof chooseBuilder>;
+      try {
+        builder = chooseBuilder(opts.builder, model);
+      } catch (e) {
+        throw new CliError((e as Error).message, Exit.usage);
+      }
       const runDir = resolve(opts.runDir);
       const store = openRunStore(runDir);
       if (!store) throw new CliError(`no run at ${runDir} (run \`swe-universe mine\` first)`, Exit.input);
@@ -40,14 +61,21 @@ export function registerBuild(program: Command): void {
         const repos = [...new Set(store.listTasks().map((t) => t.repo))];
         if (opts.retry) {
           for (const r of store.listRejections())
-            if ((r.stage === "build" || r.stage === "validate") && (!only || only.includes(r.id))) store.deleteRejection(r.id);
+            if ((r.stage === "build" || r.stage === "validate") && (!only || only.includes(r.id)))
+              store.deleteRejection(r.id);
         }
         const results = [];
         for (const repo of repos) {
           const gitDir = opts.repo ? resolve(opts.repo) : store.getMeta(`git_dir:${repo}`);
-          if (!gitDir) throw new CliError(`the run does not say where ${repo} is cloned; pass --repo <path>`, Exit.input);
+          if (!gitDir)
+            throw new CliError(
+              `the run does not say where ${repo} is cloned; pass --repo <path>`,
+              Exit.input,
+            );
           results.push(
             await buildPending(store, sandbox, {
+              builder,
+              model,
               runDir,
               repo,
               gitDir,
@@ -57,15 +85,21 @@ export function registerBuild(program: Command): void {
               skipProbes: opts.skipProbes,
               onEvent: (e) => {
                 if (e.type === "task-end" && !opts.json)
-                  process.stderr.write(`${e.id}: ${e.outcome}${e.reason ? ` (${e.reason})` : ""} in ${(e.ms / 1000).toFixed(1)}s\n`);
+                  process.stderr.write(
+                    `${e.id}: ${e.outcome}${e.reason ? ` (${e.reason})` : ""} in ${(e.ms / 1000).toFixed(1)}s\n`,
+                  );
               },
             }),
           );
         }
         const built = results.reduce((n, r) => n + r.built, 0);
         const instances = results.reduce((n, r) => n + r.instances, 0);
-        if (opts.json) process.stdout.write(`${JSON.stringify({ built, instances, rejected: built - instances })}\n`);
-        else process.stdout.write(`built ${built} tasks: ${instances} instances, ${built - instances} rejected\n`);
+        if (opts.json)
+          process.stdout.write(`${JSON.stringify({ built, instances, rejected: built - instances })}\n`);
+        else
+          process.stdout.write(
+            `built ${built} tasks: ${instances} instances, ${built - instances} rejected\n`,
+          );
       } finally {
         store.close();
         await sandbox.cleanup();

@@ -1,14 +1,19 @@
 import { resolve } from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
+import { chooseBuilder } from "../../build/agent/cascade.ts";
 import { SourceError } from "../../mine/errors.ts";
 import { GitSource } from "../../mine/git-source.ts";
+import { modelFromConfig } from "../../model/openai.ts";
 import { runPipeline } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 
 interface RunOpts {
+  builder?: string;
+  model?: string;
+  baseUrl?: string;
   runDir?: string;
   repoName?: string;
   limit?: string;
@@ -50,8 +55,24 @@ export function registerRun(program: Command): void {
     .option("--keep-work", "keep each task's build context")
     .option("--only <ids>", "comma-separated instance ids to build")
     .option("--no-progress", "no progress bar")
+    .option(
+      "--builder <kind>",
+      "recipe (default), agent, or cascade (recipes first, the agent where they fail)",
+    )
+    .option("--model <name>", "model of the building agent (default SWEU_MODEL)")
+    .option(
+      "--base-url <url>",
+      "OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (default SWEU_MODEL_BASE_URL)",
+    )
     .option("--json", "print the summary as JSON")
     .action(async (repo: string, opts: RunOpts) => {
+      const model = modelFromConfig({ model: opts.model, baseURL: opts.baseUrl });
+      let builder: ReturnType<typeof chooseBuilder>;
+      try {
+        builder = chooseBuilder(opts.builder, model);
+      } catch (e) {
+        throw new CliError((e as Error).message, Exit.usage);
+      }
       let source: GitSource;
       try {
         source = await GitSource.open(repo, { repoName: opts.repoName });
@@ -82,6 +103,8 @@ export function registerRun(program: Command): void {
       let instances = 0;
       try {
         const summary = await runPipeline(source, store, sandbox, {
+          builder,
+          model,
           runDir,
           limit: opts.limit ? int(opts.limit, "--limit") : undefined,
           since: opts.since,

@@ -1,0 +1,103 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Model } from "../../model/model.ts";
+import type { CheckVerdict, Task } from "../../records/index.ts";
+import type { Sandbox } from "../../sandbox/sandbox.ts";
+import { commentProbe, noTestsProbe } from "../../validate/checks/probes.ts";
+import { runStaticChecks } from "../../validate/checks/static.ts";
+import { patchFiles } from "../../validate/run-state.ts";
+import { presentTestFiles } from "../builder.ts";
+import { judgeVerifier } from "./judge.ts";
+
+/** What an audit needs: the verifier and the task it claims to verify. */
+export interface AuditInput {
+  instance_id: string;
+  patch: string;
+  test_patch: string;
+  code_files: string[];
+  evaluation_script: string;
+}
+
+export interface AuditReport {
+  instance_id: string;
+  verdict: "honest" | "hacked";
+  checks: CheckVerdict[];
+  /** Checks that could not run, and why (no image, no model). */
+  skipped: string[];
+}
+
+/**
+ * Read a task or instance folder: task.json (a Task or an Instance) and evaluation.sh, or the script given.
+ * Instances carry no code_files; they come from the gold patch then.
+ */
+export function readAuditInput(dir: string, scriptPath?: string): AuditInput {
+  const tj = join(dir, "task.json");
+  if (!existsSync(tj)) throw new Error(`${dir} has no task.json (expected an instance or task folder)`);
+  let rec: Record<string, unknown>;
+  try {
+    rec = JSON.parse(readFileSync(tj, "utf8"));
+  } catch (e) {
+    throw new Error(`${tj} is not JSON: ${(e as Error).message}`);
+  }
+  const str = (k: string) => (typeof rec[k] === "string" ? (rec[k] as string) : "");
+  const script = scriptPath
+    ? readFileSync(scriptPath, "utf8")
+    : existsSync(join(dir, "evaluation.sh"))
+      ? readFileSync(join(dir, "evaluation.sh"), "utf8")
+      : str("evaluation_script");
+  if (!script.trim()) throw new Error(`no verifier: ${dir} has no evaluation.sh; pass --script FILE`);
+  const patch = str("patch");
+  if (!str("instance_id") || !patch) throw new Error(`${tj} lacks instance_id or patch`);
+  const test = presentTestFiles({ test_patch: str("test_patch") } as Task);
+  const code = Array.isArray(rec.code_files)
+    ? (rec.code_files as unknown[]).map(String)
+    : patchFiles(patch).filter((f) => !test.includes(f));
+  return {
+    instance_id: str("instance_id"),
+    patch,
+    test_patch: str("test_patch"),
+    code_files: code,
+    evaluation_script: script,
+  };
+}
+
+/** Every hacking check on one verifier: static rules always, probes with an image, the judge with a model. */
+export async function auditVerifier(
+  a: AuditInput,
+  o: { sandbox?: Sandbox; image?: string; model?: Model; timeoutMs?: number } = {},
+): Promise<AuditReport> {
+  const testFiles = presentTestFiles({ test_patch: a.test_patch } as Task);
+  const checks = runStaticChecks(a.evaluation_script, {
+    test_files: testFiles,
+    code_files: a.code_files,
+    gold_patch: a.patch,
+    test_patch: a.test_patch,
+  });
+  const skipped: string[] = [];
+  if (o.sandbox && o.image) {
+    const task = { patch: a.patch, test_patch: a.test_patch } as Task;
+    const probe = {
+      sandbox: o.sandbox,
+      image: o.image,
+      evaluationScript: a.evaluation_script,
+      timeoutMs: o.timeoutMs ?? 600_000,
+    };
+    checks.push(await commentProbe(task, probe), await noTestsProbe(task, testFiles, probe));
+  } else skipped.push("comment-probe, no-tests-probe: no image (--image)");
+  if (o.model) {
+    const j = await judgeVerifier(o.model, {
+      evaluationScript: a.evaluation_script,
+      testPatch: a.test_patch,
+      files: [...new Set([...patchFiles(a.patch), ...patchFiles(a.test_patch)])],
+      testFiles,
+      codeFiles: a.code_files,
+    });
+    checks.push(j.verdict);
+  } else skipped.push("judge: no model (--model or SWEU_MODEL)");
+  return {
+    instance_id: a.instance_id,
+    verdict: checks.every((c) => c.passed) ? "honest" : "hacked",
+    checks,
+    skipped,
+  };
+}
