@@ -5,6 +5,8 @@ import type { Store } from "../store/store.ts";
 export interface FunnelReport {
   candidates: number;
   tasks: number;
+  /** Tasks without a test change, kept for a builder that writes tests (not counted in tasks). */
+  needs_tests: number;
   instances: number;
   /** instances / tasks; null when there are no tasks. */
   yield: number | null;
@@ -54,6 +56,7 @@ export function computeFunnel(
   return {
     candidates: f.candidates,
     tasks: f.tasks,
+    needs_tests: f.needs_tests,
     instances: f.instances,
     yield: ratio(f.instances, f.tasks),
     rejected: f.rejections.reduce((n, r) => n + r.count, 0),
@@ -114,6 +117,7 @@ export function renderFunnelMarkdown(r: FunnelReport): string {
       [
         ["candidates", r.candidates],
         ["tasks", r.tasks],
+        ["kept for generated tests", r.needs_tests],
         ["instances", r.instances],
         ["rejected", r.rejected],
       ],

@@ -170,14 +170,25 @@ export class SqliteStore implements Store {
       .all({ repo }) as FunnelCounts["rejections"];
     const languages = this.db
       .prepare(
-        `SELECT language, SUM(kind = 'task') AS tasks, SUM(kind = 'instance') AS instances FROM records
+        `SELECT language, SUM(kind = 'task') AS tasks, SUM(kind = 'instance') AS instances FROM records x
          WHERE kind IN ('task', 'instance') AND language IS NOT NULL ${where}
+         AND NOT EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = x.id AND r.stage = 'mine')
          GROUP BY language ORDER BY tasks DESC, language`,
       )
       .all({ repo }) as FunnelCounts["languages"];
+    // Tasks kept only for generated tests carry a mine-stage rejection too: they are not buildable tasks yet.
+    const awaiting = (
+      this.db
+        .prepare(
+          `SELECT COUNT(*) AS n FROM records t WHERE t.kind = 'task' ${repo ? "AND t.repo = @repo" : ""}
+           AND EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = t.id AND r.stage = 'mine')`,
+        )
+        .get({ repo }) as { n: number }
+    ).n;
     return {
       candidates: count("candidate"),
-      tasks: count("task"),
+      tasks: count("task") - awaiting,
+      needs_tests: awaiting,
       instances: count("instance"),
       rejections,
       languages,

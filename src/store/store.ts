@@ -5,7 +5,10 @@ export type Outcome = "candidate" | "task" | "instance" | "rejected";
 
 export interface FunnelCounts {
   candidates: number;
+  /** Buildable tasks (tasks kept only for generated tests are counted in needs_tests instead). */
   tasks: number;
+  /** Tasks without a test change, kept for a builder that writes tests. */
+  needs_tests: number;
   instances: number;
   rejections: { stage: string; reason: string; count: number }[];
   languages: { language: string; tasks: number; instances: number }[];

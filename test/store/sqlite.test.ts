@@ -107,6 +107,12 @@ describe("SqliteStore", () => {
       { stage: "mine", reason: "too_large", count: 1 },
     ]);
     expect(f.languages).toEqual([{ language: "python", tasks: 1, instances: 0 }]);
+    expect(f.needs_tests).toBe(0);
+    // A PR without tests is kept as a task for a test-writing builder, with a mine-stage rejection:
+    // it counts apart from buildable tasks.
+    s.putTask(task(2));
+    const g = s.funnel("acme/widgets");
+    expect([g.tasks, g.needs_tests]).toEqual([1, 1]);
     expect(s.funnel().candidates).toBe(4);
   });
 
