@@ -75,7 +75,7 @@ export function nativeDependencies(view: RepoView): string[] {
 export function usesGtest(view: RepoView): boolean {
   return view.files.some((f) => {
     if (!/(^|\/)(CMakeLists\.txt|meson\.build|Makefile)$/.test(f)) return false;
-    return /\bGTest\b|\bgtest(_main)?\b|googletest/i.test(view.read(f) ?? "");
+    return /gtest|googletest/i.test(view.read(f) ?? "");
   });
 }
 

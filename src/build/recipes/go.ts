@@ -127,14 +127,20 @@ export function goTestPackages(view: RepoView, testFiles: string[]): Map<string,
   return byRoot([...dirs], roots, (rel) => (rel ? `./${rel}` : "."));
 }
 
-/** The test command: one `go test -json` per module, the packages of the PR's tests (all when none). */
-export function goTestCommand(packages: Map<string, string[]>): string {
+/**
+ * The test command: one `go test -json` per module, the packages of the PR's tests (all when none).
+ * `go test` passes a package whose test files are gone ("no test files", or only the other files' tests),
+ * so the command also requires the PR's Go test files to be there: tests that were deleted cannot pass.
+ */
+export function goTestCommand(packages: Map<string, string[]>, testFiles: string[] = []): string {
   const run = (pkgs: string[]) => `go test -json -count=1 ${pkgs.map(q).join(" ")}`;
-  if (!packages.size) return run(["./..."]);
+  const present = testFiles.filter(isGoTestFile);
+  const guard = present.length ? ` && test -e ${present.map(q).join(" -a -e ")}` : "";
+  if (!packages.size) return run(["./..."]) + guard;
   const entries = [...packages.entries()];
-  if (entries.length === 1 && entries[0]![0] === "") return run(entries[0]![1]);
+  if (entries.length === 1 && entries[0]![0] === "") return run(entries[0]![1]) + guard;
   const parts = entries.map(([root, pkgs]) => `(cd /testbed/${root} && ${run(pkgs)}) || rc=1`);
-  return `bash -c ${q(`rc=0; ${parts.join("; ")}; exit $rc`)}`;
+  return `bash -c ${q(`rc=0; ${parts.join("; ")}; exit $rc`)}${guard}`;
 }
 
 const COMMON_APT = ["gcc", "libc6-dev", "unzip", "pkg-config"];
@@ -172,7 +178,7 @@ async function plans({ view, testFiles }: RecipeContext): Promise<BuildPlan[] | 
   const wanted = goWanted(view.read("go.mod")) ?? { version: "1.22", exact: false };
   const proxy = goProxyUrl();
   const packages = goTestPackages(view, testFiles);
-  const test = goTestCommand(packages);
+  const test = goTestCommand(packages, testFiles);
   const roots = packages.size ? [...packages.keys()] : view.has("go.mod") ? [""] : [];
   if (!roots.length) return { unavailable: "no go.mod at the repository root or for the PR's tests" };
   const vendored = view.has("vendor/modules.txt");

@@ -1,0 +1,134 @@
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { renderDockerfile } from "../../src/build/dockerfile.ts";
+import {
+  cargoPackages,
+  cargoSelection,
+  cargoTestCommand,
+  hostToolchain,
+  rust,
+  rustChannel,
+  rustVersion,
+} from "../../src/build/recipes/rust.ts";
+import type { BuildPlan } from "../../src/build/recipes/types.ts";
+import { fakeTask, memoryView } from "../helpers/view.ts";
+
+const crate = '[package]\nname = "calc"\nversion = "0.1.0"\nrust-version = "1.70"\n';
+
+describe("rust recipe: toolchain", () => {
+  it("reads the pinned channel from rust-toolchain.toml or the legacy file, and rust-version", () => {
+    expect(rustChannel(memoryView({ "rust-toolchain.toml": '[toolchain]\nchannel = "1.78.0"\n' }))).toBe(
+      "1.78.0",
+    );
+    expect(rustChannel(memoryView({ "rust-toolchain": "nightly-2024-01-01\n" }))).toBe("nightly-2024-01-01");
+    expect(
+      rustChannel(memoryView({ "rust-toolchain": '[toolchain]\ncomponents = ["rustfmt"]\n' })),
+    ).toBeUndefined();
+    expect(rustChannel(memoryView({}))).toBeUndefined();
+    expect(rustVersion(memoryView({ "Cargo.toml": crate }))).toBe("1.70");
+  });
+
+  it("tries rustup, the host toolchain image, Debian's rustc-web, and Debian's 1.63 only for old crates", async () => {
+    const host = await hostToolchain(undefined);
+    const old = (await rust.plans({
+      view: memoryView({ "Cargo.toml": '[package]\nname = "x"\nversion = "0.1.0"\n', "src/lib.rs": "" }),
+      task: fakeTask("rust"),
+      testFiles: [],
+    })) as BuildPlan[];
+    expect(old.map((p) => p.name)).toEqual([
+      "rust/rustup",
+      ...(host ? ["rust/host-toolchain"] : []),
+      "rust/debian-rustc-web",
+      "rust/debian-1.63",
+    ]);
+    const modern = (await rust.plans({
+      view: memoryView({ "Cargo.toml": crate, "Cargo.lock": "version = 4\n" }),
+      task: fakeTask("rust"),
+      testFiles: [],
+    })) as BuildPlan[];
+    expect(modern.map((p) => p.name)).not.toContain("rust/debian-1.63");
+    const nightly = (await rust.plans({
+      view: memoryView({ "Cargo.toml": crate, "rust-toolchain": "nightly-2024-01-01" }),
+      task: fakeTask("rust"),
+      testFiles: [],
+    })) as BuildPlan[];
+    expect(nightly.map((p) => p.name)).toEqual(["rust/rustup"]);
+    expect(nightly[0]!.toolchain[0]).toContain("--default-toolchain nightly-2024-01-01");
+    for (const p of old) {
+      expect(p.install).toEqual(["cargo fetch", "cargo test --no-run --workspace"]);
+      expect(p.test).toBe("cargo test --offline --no-fail-fast --workspace");
+      expect(p.parser).toBe("cargo");
+    }
+  });
+
+  it.skipIf(!existsSync(join(homedir(), ".rustup", "toolchains")))(
+    "copies the host's toolchain from a local image made from it",
+    async () => {
+      const host = await hostToolchain(undefined);
+      expect(host?.version).toMatch(/^\d+\.\d+\.\d+/);
+      const plans = (await rust.plans({
+        view: memoryView({ "Cargo.toml": crate }),
+        task: fakeTask("rust"),
+        testFiles: [],
+      })) as BuildPlan[];
+      const p = plans.find((x) => x.name === "rust/host-toolchain")!;
+      const tag = `localhost/sweu-toolchain-rust:${host!.version}`;
+      expect(p.images).toEqual([expect.objectContaining({ tag, source: host!.dir })]);
+      const df = renderDockerfile({ baseImage: "base", plan: p });
+      expect(df).toContain(`COPY --from=${tag} /opt/rust /opt/rust`);
+      expect(df.indexOf("COPY --from")).toBeLessThan(df.indexOf("RUN rustc --version"));
+    },
+  );
+});
+
+describe("rust recipe: test selection", () => {
+  const workspace = memoryView({
+    "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\n',
+    "crates/core/Cargo.toml": '[package]\nname = "my-core"\nversion = "0.1.0"\n',
+    "crates/core/src/lib.rs": "",
+    "crates/cli/Cargo.toml": '[package]\nname = "my-cli"\nversion = "0.1.0"\n',
+    "crates/cli/src/main.rs": "",
+  });
+  const single = memoryView({ "Cargo.toml": crate, "src/lib.rs": "" });
+
+  it("maps test files to cargo targets", () => {
+    expect(cargoPackages(workspace)).toEqual(
+      new Map([
+        ["crates/core", "my-core"],
+        ["crates/cli", "my-cli"],
+      ]),
+    );
+    expect(cargoSelection(single, ["tests/clamp.rs", "tests/parse/main.rs"])).toEqual([
+      "--test clamp",
+      "--test parse",
+    ]);
+    expect(cargoSelection(single, ["src/ops.rs"])).toEqual(["--lib"]);
+    expect(cargoSelection(single, ["tests/common/mod.rs", "tests/a.rs"])).toEqual(["--tests"]);
+    expect(cargoSelection(single, ["benches/b.rs", "README.md"])).toEqual([]);
+    expect(cargoSelection(workspace, ["crates/core/tests/x.rs"])).toEqual(["-p my-core", "--test x"]);
+    expect(cargoSelection(workspace, ["crates/cli/src/main.rs"])).toEqual(["-p my-cli", "--bins"]);
+    expect(cargoSelection(workspace, ["crates/core/src/a.rs", "crates/cli/tests/t.rs"])).toEqual([
+      "-p my-core",
+      "-p my-cli",
+      "--tests",
+    ]);
+    expect(cargoTestCommand(["--test clamp"])).toBe("cargo test --offline --no-fail-fast --test clamp");
+  });
+
+  it("reads failures: features a target requires, a target that does not exist", async () => {
+    const [p] = (await rust.plans({
+      view: single,
+      task: fakeTask("rust"),
+      testFiles: ["tests/clamp.rs"],
+    })) as BuildPlan[];
+    const feat = rust.repair!(p!, "error: target `clamp` requires the features: `serde`")!;
+    expect(feat.test).toBe("cargo test --offline --no-fail-fast --all-features --test clamp");
+    expect(feat.install[1]).toBe("cargo test --no-run --all-features --workspace");
+    expect(rust.repair!(feat, "requires the features: `serde`")).toBeUndefined();
+    const tests = rust.repair!(p!, "error: no test target named `clamp` in default-run packages")!;
+    expect(tests.test).toBe("cargo test --offline --no-fail-fast --tests");
+    expect(rust.repair!(p!, "thread 'x' panicked")).toBeUndefined();
+  });
+});

@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
+import { createSandbox } from "../../src/sandbox/index.ts";
+import { goldAndEmpty, runRepo } from "../helpers/e2e-run.ts";
+import { cmakeProject } from "../helpers/repos-cmake.ts";
+
+const sandbox = createSandbox("auto");
+
+beforeAll(async () => {
+  await ensureBaseImage(sandbox);
+}, 900_000);
+afterAll(async () => {
+  await sandbox.cleanup();
+});
+
+describe("C++ (CMake + GoogleTest): mine → build → validate → export → evaluate on real containers", () => {
+  it("turns a PR into a validated instance that gold resolves and an empty patch does not", async () => {
+    const { store, summary } = await runRepo(sandbox, cmakeProject().dir);
+    const rejections = store.listRejections();
+    expect(rejections, JSON.stringify(rejections, null, 2)).toEqual([]);
+    expect(summary.instances).toBe(1);
+    const [inst] = store.listInstances();
+    expect(inst!.language).toBe("cpp");
+    expect(inst!.parser).toBe("ctest");
+    expect(inst!.FAIL_TO_PASS).toEqual(["Calc.ClampHigh"]);
+    expect(inst!.PASS_TO_PASS.sort()).toEqual(["Calc.Add", "Calc.ClampLow"]);
+    expect(inst!.evaluation_script).toContain("GTEST_OUTPUT=xml:");
+    expect(inst!.dockerfile).toContain("-DCALC_BUILD_TESTS=ON");
+    expect(inst!.dockerfile).toContain("libgtest-dev");
+    const { gold, empty } = await goldAndEmpty(sandbox, inst!);
+    expect(gold.resolved).toBe(true);
+    expect(gold.tests_status.FAIL_TO_PASS.success).toEqual(["Calc.ClampHigh"]);
+    expect(empty.resolved).toBe(false);
+    expect(empty.tests_status.FAIL_TO_PASS.failure).toEqual(["Calc.ClampHigh"]);
+    store.close();
+  }, 1_500_000);
+});

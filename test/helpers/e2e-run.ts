@@ -1,0 +1,39 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { evaluatePredictions } from "../../src/evaluate/harness.ts";
+import { GitSource } from "../../src/mine/git-source.ts";
+import type { Instance } from "../../src/records/index.ts";
+import { runPipeline } from "../../src/run/pipeline.ts";
+import type { Sandbox } from "../../src/sandbox/sandbox.ts";
+import { SqliteStore } from "../../src/store/sqlite.ts";
+
+/** Run the whole pipeline (mine → build → validate → export) on a test repository, two runs per state. */
+export async function runRepo(sandbox: Sandbox, repoDir: string) {
+  const runDir = mkdtempSync(join(tmpdir(), "sweu-run-"));
+  const store = new SqliteStore(join(runDir, "store.sqlite"));
+  const source = await GitSource.open(repoDir);
+  const summary = await runPipeline(source, store, sandbox, { runDir, runsPerState: 2 });
+  return { runDir, store, summary };
+}
+
+/** Evaluate the gold patch and an empty patch with the harness; returns both reports. */
+export async function goldAndEmpty(sandbox: Sandbox, inst: Instance) {
+  const out = mkdtempSync(join(tmpdir(), "sweu-eval-"));
+  const run = await evaluatePredictions(
+    [inst],
+    [
+      { instance_id: inst.instance_id, model_name_or_path: "gold", model_patch: inst.patch },
+      { instance_id: inst.instance_id, model_name_or_path: "empty", model_patch: "" },
+    ],
+    out,
+    "e2e",
+    { sandbox, workers: 1, timeoutMs: 600_000 },
+  );
+  const report = (model: string) => {
+    const r = run.results.find((x) => x.model === model);
+    if (!r) throw new Error(`no result for ${model}`);
+    return r.report;
+  };
+  return { gold: report("gold"), empty: report("empty") };
+}
