@@ -105,16 +105,19 @@ export async function buildWithAgent(task: Task, o: AgentBuildOptions): Promise<
     parser: "",
     toolchainVersions: {},
   };
-  const wb = await o.sandbox.build({
-    tag: workTag,
-    dockerfile: renderDockerfile({ baseImage: o.baseImage, plan: emptyPlan, caDir }),
-    contextDir,
-    timeoutMs: o.buildTimeoutMs ?? 30 * 60_000,
-    network: true,
-    labels: { "sweu.instance": task.instance_id },
-  });
-  if (!wb.ok)
-    return fail("image_build_failed", `the agent's work image did not build:\n${wb.log.slice(-2000)}`);
+  // One retry: a concurrent image removal on a shared engine can break a cached build ("layer not known").
+  let wb: Awaited<ReturnType<Sandbox["build"]>> | undefined;
+  for (let i = 0; i < 2 && !wb?.ok && !wb?.timedOut; i++)
+    wb = await o.sandbox.build({
+      tag: workTag,
+      dockerfile: renderDockerfile({ baseImage: o.baseImage, plan: emptyPlan, caDir }),
+      contextDir,
+      timeoutMs: o.buildTimeoutMs ?? 30 * 60_000,
+      network: true,
+      labels: { "sweu.instance": task.instance_id },
+    });
+  if (!wb?.ok)
+    return fail("image_build_failed", `the agent's work image did not build:\n${wb?.log.slice(-2000)}`);
   const container = await o.sandbox.start({
     image: workTag,
     network: true,
