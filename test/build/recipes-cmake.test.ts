@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderEvaluationScript } from "../../src/build/evaluation-script.ts";
-import { cmake, nativeDependencies, testOptions, usesGtest } from "../../src/build/recipes/cmake.ts";
+import { cmake, cmakeOptions, nativeDependencies, usesGtest } from "../../src/build/recipes/cmake.ts";
 import type { BuildPlan } from "../../src/build/recipes/types.ts";
 import { fakeTask, memoryView } from "../helpers/view.ts";
 
@@ -25,7 +25,7 @@ describe("c/c++ recipe", () => {
     });
     expect(nativeDependencies(v)).toEqual(["libfmt-dev", "libgmock-dev", "libgtest-dev", "zlib1g-dev"]);
     expect(usesGtest(v)).toBe(true);
-    expect(testOptions(v)).toEqual(["X_BUILD_TESTS"]);
+    expect(cmakeOptions(v)).toEqual({ on: ["X_BUILD_TESTS"], off: ["X_WITH_DOCS"] });
     expect(usesGtest(memoryView({ "CMakeLists.txt": top }))).toBe(false);
   });
 
@@ -35,7 +35,7 @@ describe("c/c++ recipe", () => {
     expect(plans.map((p) => p.name)).toEqual(["cpp/cmake-ctest-gtest-xml", "cpp/cmake-ctest"]);
     const [xml, plain] = plans as [BuildPlan, BuildPlan];
     expect(xml.install[0]).toBe(
-      "cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON -DX_BUILD_TESTS=ON",
+      "cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON -DX_BUILD_TESTS=ON -DX_WITH_DOCS=OFF",
     );
     expect(xml.install[1]).toBe("cmake --build build -j2");
     expect(xml.install.at(-1)).toContain("grep -q ELF && rm -f");
@@ -44,7 +44,7 @@ describe("c/c++ recipe", () => {
     );
     expect(xml.junit).toBe("/tmp/sweu-gtest/*.xml");
     expect(plain.test).toBe(
-      "cmake --build build -j2 -- -k 2>&1; ctest --test-dir build --output-on-failure --timeout 600",
+      "cmake --build build -j2 -- -k 2>&1; ctest --test-dir build --output-on-failure --no-tests=error --timeout 600",
     );
     expect(plain.apt).toEqual(
       expect.arrayContaining(["cmake", "build-essential", "libgtest-dev", "zlib1g-dev"]),
