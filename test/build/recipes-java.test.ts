@@ -16,6 +16,7 @@ import {
   maven,
   mavenJavaRelease,
   mavenPlans,
+  mustReport,
 } from "../../src/build/recipes/java.ts";
 import { reachable, unreachableHosts } from "../../src/build/recipes/reachable.ts";
 import type { BuildPlan, RecipeContext } from "../../src/build/recipes/types.ts";
@@ -114,7 +115,7 @@ describe("maven recipe", () => {
     expect(p.toolchain.join("\n")).toContain("apache-maven-3.9.9-bin.tar.gz");
     expect(p.toolchain.join("\n")).toContain("sha512sum -c");
     expect(p.test).toMatch(
-      /^mvn -B -ntp .* -o -fae test -Dtest='MoreTest,MoreTest\$\*,OpsTest,OpsTest\$\*' /,
+      /^\( mvn -B -ntp .* -o -fae test -Dtest='MoreTest,MoreTest\$\*,OpsTest,OpsTest\$\*' /,
     );
     expect(p.test).toContain("-Dsurefire.failIfNoSpecifiedTests=false");
     expect(p.install).toEqual([expect.stringContaining("test '-Dtest=*#sweuPrefetchOnly'")]);
@@ -149,6 +150,22 @@ describe("maven recipe", () => {
     expect(fixed!.test).toContain("-Dmaven.compiler.target=8");
     expect(maven.repair!(fixed!, "Source option 5 is no longer supported")).toBeUndefined();
     expect(maven.repair!(plain!, "[ERROR] some other failure")).toBeUndefined();
+  });
+
+  it("fails a run that passes without running any selected class (the PR's tests deleted)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sweu-mvn-none-"));
+    const [p] = mavenPlans(ctx(files, ["src/test/java/a/OpsTest.java"])) as BuildPlan[];
+    const run = (command: string) =>
+      spawnSync("bash", ["-c", mustReport(command, ["OpsTest"], p!.junit!)], { cwd: dir, encoding: "utf8" });
+    const none = run("true");
+    expect(none.status).toBe(1);
+    expect(none.stdout).toContain("none of the selected test classes ran");
+    expect(run("false").status).toBe(1);
+    mkdirSync(join(dir, "m/target/surefire-reports"), { recursive: true });
+    writeFileSync(join(dir, "m/target/surefire-reports/TEST-a.OpsTest.xml"), "<testsuite/>");
+    expect(run("true").status).toBe(0);
+    expect(run("exit 3").status).toBe(3);
+    expect(mustReport("mvn test", [], "x")).toBe("mvn test");
   });
 
   it("writes an evaluation.sh the static hacking rules accept", () => {
@@ -220,8 +237,8 @@ describe("gradle recipe", () => {
       "chmod +x gradlew",
       "./gradlew --no-daemon --console=plain --stacktrace test --tests SweuPrefetchOnly",
     ]);
-    expect(p.test).toBe(
-      "./gradlew --no-daemon --console=plain --stacktrace --offline --continue test --tests OpsTest",
+    expect(p.test).toContain(
+      "./gradlew --no-daemon --console=plain --stacktrace --offline --continue test --tests OpsTest; rc=$?",
     );
     expect(p.junit).toContain("build/test-results/*/TEST-*.xml");
     expect(p.parser).toBe("junit");

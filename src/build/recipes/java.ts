@@ -172,6 +172,19 @@ function mavenInstallSteps(version: string): string[] {
 const SUREFIRE_XML = [0, 1, 2, 3].map((d) => `${"*/".repeat(d)}target/surefire-reports/TEST-*.xml`).join(" ");
 
 /**
+ * With a selection that may match nothing in a module, the runner exits 0 when none of the selected classes
+ * exists (deleted tests, a renamed class). evaluation.sh removes old reports before the run, so a run that
+ * leaves no report at all ran none of the PR's tests: that run fails.
+ */
+export function mustReport(command: string, classes: string[], reports: string): string {
+  if (!classes.length) return command;
+  return (
+    `( ${command}; rc=$?; if [ $rc -eq 0 ] && [ -z "$(ls ${reports} 2>/dev/null)" ]; then ` +
+    `echo "[sweu] no test report: none of the selected test classes ran"; rc=1; fi; exit $rc )`
+  );
+}
+
+/**
  * Maven plans. Tests run over the whole reactor (`-fae`, test selection by `-Dtest`, modules without a
  * selected class run nothing): sibling modules resolve from the reactor, so a fix in one module reaches the
  * tests of another without a stale installed jar. Before evaluation, the image has every plugin, the
@@ -195,7 +208,9 @@ export function mavenPlans({ view, task, testFiles }: RecipeContext): BuildPlan[
     apt: JDK_APT,
     toolchain: [...JDK_STEPS, ...mavenInstallSteps(MAVEN_VERSION)],
     env: { JAVA_HOME: JDK_HOME, MAVEN_OPTS: "-Xmx1g -XX:+UseSerialGC" },
-    test: fix(`${MVN} -o -fae test${selection} -Dmaven.test.failure.ignore=false`),
+    test: fix(
+      mustReport(`${MVN} -o -fae test${selection} -Dmaven.test.failure.ignore=false`, classes, SUREFIRE_XML),
+    ),
     parser: "maven",
     junit: SUREFIRE_XML,
     toolchainVersions: {
@@ -314,7 +329,7 @@ export function gradlePlans(
         // Resolves plugins, dependencies and the test runtime, runs the test task with a filter matching nothing.
         `${gradle} ${flags} test --tests SweuPrefetchOnly`,
       ],
-      test: `${gradle} ${flags} --offline --continue test${selection}`,
+      test: mustReport(`${gradle} ${flags} --offline --continue test${selection}`, classes, GRADLE_XML),
       parser: "junit",
       junit: GRADLE_XML,
       toolchainVersions: {
