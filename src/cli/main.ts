@@ -9,6 +9,7 @@ import { registerReport } from "./commands/report.ts";
 import { registerRun } from "./commands/run.ts";
 import { registerTrajectories } from "./commands/trajectories.ts";
 import { registerValidate } from "./commands/validate.ts";
+import { registerWorker } from "./commands/worker.ts";
 import { CliError, Exit } from "./exit-codes.ts";
 
 export function makeProgram(): Command {
@@ -26,6 +27,7 @@ export function makeProgram(): Command {
   registerReport(program);
   registerCheckVerifier(program);
   registerTrajectories(program);
+  registerWorker(program);
   return program;
 }
 

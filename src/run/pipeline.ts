@@ -12,6 +12,8 @@ import { type ExportResult, exportRun } from "../export/index.ts";
 import { mine } from "../mine/mine.ts";
 import type { Source } from "../mine/source.ts";
 import type { Model } from "../model/model.ts";
+import { dispatchTasks } from "../queue/dispatch.ts";
+import type { JobQueue } from "../queue/queue.ts";
 import type { ReasonCode, Rejection, Stage, Task } from "../records/index.ts";
 import { ensureBaseImage } from "../sandbox/base-image.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
@@ -19,6 +21,8 @@ import type { Store } from "../store/store.ts";
 import { log } from "../util/log.ts";
 import { parserFor } from "../validate/parse-run.ts";
 import { validate } from "../validate/validate.ts";
+import { defaultLimits, limiters, limitSandbox, pool } from "./limits.ts";
+import { reapOrphans } from "./reap.ts";
 
 export interface PipelineOptions {
   runDir: string;
@@ -43,6 +47,14 @@ export interface PipelineOptions {
   /** The model of the agent builder and its judge. */
   model?: Model;
   agentBudget?: Partial<Budget>;
+  /** Tasks built at once in this process (default 1); resources are capped in src/run/limits.ts. */
+  workers?: number;
+  /** Hand tasks to this queue's workers instead of building here (distributed mode). */
+  queue?: JobQueue;
+  /** Where queue workers reach the repository (clone URL or shared path; default: the local clone). */
+  location?: string;
+  /** Push validated images to HOST/PREFIX (queue workers). */
+  registry?: string;
 }
 
 export type PipelineEvent =
@@ -170,24 +182,42 @@ export async function buildPending(
     .filter((t) => !o.only || o.only.includes(t.instance_id));
   let instances = 0;
   let rejected = 0;
-  if (pending.length) {
+  if (pending.length && o.queue) {
+    // Distributed: workers build, results come back here (see src/queue/dispatch.ts).
+    for (const t of pending) if (writesTests(store, t, o)) store.deleteRejection(t.instance_id);
+    const s = await dispatchTasks(store, o.queue, pending, { ...o, location: o.location ?? gitDir });
+    instances = s.instances;
+    rejected = s.rejected;
+  } else if (pending.length) {
+    await reapOrphans(sandbox);
     const baseImage = await ensureBaseImage(sandbox);
-    for (const [index, task] of pending.entries()) {
-      if (o.signal?.aborted) break;
-      if (writesTests(store, task, o)) store.deleteRejection(task.instance_id);
-      o.onEvent?.({ type: "task-start", id: task.instance_id, index, total: pending.length });
-      const t0 = Date.now();
-      const outcome = await processTask(task, { store, sandbox, gitDir, baseImage, runDir: o.runDir }, o);
-      if (outcome === "instance") instances++;
-      else rejected++;
-      o.onEvent?.({
-        type: "task-end",
-        id: task.instance_id,
-        outcome: outcome === "instance" ? "instance" : "rejected",
-        reason: outcome === "instance" ? undefined : outcome,
-        ms: Date.now() - t0,
-      });
-    }
+    // N tasks at once, with per-resource limits (src/run/limits.ts).
+    const workers = o.workers ?? 1;
+    const sb = workers > 1 ? limitSandbox(sandbox, limiters(defaultLimits(workers))) : sandbox;
+    await pool(
+      pending,
+      workers,
+      async (task, index) => {
+        if (writesTests(store, task, o)) store.deleteRejection(task.instance_id);
+        o.onEvent?.({ type: "task-start", id: task.instance_id, index, total: pending.length });
+        const t0 = Date.now();
+        const outcome = await processTask(
+          task,
+          { store, sandbox: sb, gitDir, baseImage, runDir: o.runDir },
+          o,
+        );
+        if (outcome === "instance") instances++;
+        else rejected++;
+        o.onEvent?.({
+          type: "task-end",
+          id: task.instance_id,
+          outcome: outcome === "instance" ? "instance" : "rejected",
+          reason: outcome === "instance" ? undefined : outcome,
+          ms: Date.now() - t0,
+        });
+      },
+      o.signal,
+    );
   }
   const exported = exportRun(store, o.runDir);
   return { mined, built: pending.length, instances, rejected, export: exported };

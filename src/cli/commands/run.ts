@@ -3,8 +3,11 @@ import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { chooseBuilder } from "../../build/agent/cascade.ts";
 import { SourceError } from "../../mine/errors.ts";
+import { isCloneUrl } from "../../mine/git.ts";
 import { GitSource } from "../../mine/git-source.ts";
 import { modelFromConfig } from "../../model/openai.ts";
+import { BullQueue } from "../../queue/bullmq.ts";
+import { runIdOf } from "../../queue/dispatch.ts";
 import { runPipeline } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { SqliteStore } from "../../store/sqlite.ts";
@@ -27,6 +30,10 @@ interface RunOpts {
   keepWork?: boolean;
   only?: string;
   json?: boolean;
+  workers?: string;
+  redis?: string;
+  queue?: string;
+  registry?: string;
   progress?: boolean;
 }
 
@@ -65,6 +72,10 @@ export function registerRun(program: Command): void {
       "OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (default SWEU_MODEL_BASE_URL)",
     )
     .option("--json", "print the summary as JSON")
+    .option("--workers <n>", "tasks built at once in this process", "1")
+    .option("--redis <url>", "distributed: enqueue tasks for `swe-universe worker` processes on this Redis")
+    .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)")
+    .option("--registry <host/prefix>", "with --redis: workers push validated images here")
     .action(async (repo: string, opts: RunOpts) => {
       const model = modelFromConfig({ model: opts.model, baseURL: opts.baseUrl });
       let builder: ReturnType<typeof chooseBuilder>;
@@ -101,11 +112,18 @@ export function registerRun(program: Command): void {
           )
         : undefined;
       let instances = 0;
+      const queue = opts.redis
+        ? new BullQueue({ url: opts.redis, queue: opts.queue, runId: runIdOf(store) })
+        : undefined;
       try {
         const summary = await runPipeline(source, store, sandbox, {
           builder,
           model,
           runDir,
+          workers: int(opts.workers ?? "1", "--workers"),
+          queue,
+          location: isCloneUrl(repo) ? repo : resolve(repo),
+          registry: opts.registry,
           limit: opts.limit ? int(opts.limit, "--limit") : undefined,
           since: opts.since,
           runsPerState: int(opts.runs, "--runs"),
@@ -150,6 +168,7 @@ export function registerRun(program: Command): void {
         }
       } finally {
         bar?.stop();
+        await queue?.close();
         store.close();
         await source.close();
         await sandbox.cleanup();

@@ -1,0 +1,79 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { startWorker } from "../../queue/bullmq.ts";
+import { jobHandlers } from "../../queue/jobs.ts";
+import { reapOrphans } from "../../run/reap.ts";
+import { createSandbox } from "../../sandbox/index.ts";
+import { CliError, Exit } from "../exit-codes.ts";
+
+interface WorkerOpts {
+  redis: string;
+  queue?: string;
+  concurrency: string;
+  workDir: string;
+  sandbox: string;
+  lockTimeout: string;
+  rate?: string;
+}
+
+const positive = (v: string, name: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CliError(`${name} must be a positive number, got "${v}"`, Exit.usage);
+  return n;
+};
+
+export function registerWorker(program: Command): void {
+  program
+    .command("worker")
+    .description("Run queued tasks from Redis (BullMQ) until stopped; start any number, on any machines")
+    .requiredOption("--redis <url>", "Redis URL, e.g. redis://host:6379")
+    .option("--queue <name>", "tasks queue name (default sweu-tasks)")
+    .option("--concurrency <n>", "jobs at once in this worker", "1")
+    .option("--work-dir <dir>", "scratch folder (clones, build contexts, environment cache)", ".sweu/worker")
+    .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
+    .option(
+      "--lock-timeout <sec>",
+      "a job held by a dead worker goes back to the queue after this long",
+      "30",
+    )
+    .option("--rate <max/sec>", "jobs started per second across all workers of the queue, e.g. 5/1")
+    .action(async (opts: WorkerOpts) => {
+      let limiter: { max: number; durationMs: number } | undefined;
+      if (opts.rate) {
+        const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(opts.rate);
+        if (!m) throw new CliError(`--rate must look like MAX/SECONDS, got "${opts.rate}"`, Exit.usage);
+        limiter = { max: Number(m[1]), durationMs: Number(m[2]) * 1000 };
+      }
+      let sandbox: ReturnType<typeof createSandbox>;
+      try {
+        sandbox = createSandbox(opts.sandbox);
+      } catch (e) {
+        throw new CliError(e instanceof Error ? e.message : String(e), Exit.unavailable);
+      }
+      await reapOrphans(sandbox).catch(() => []);
+      const say = (s: string) => process.stderr.write(`worker ${process.pid}: ${s}\n`);
+      const handle = startWorker({
+        url: opts.redis,
+        queue: opts.queue,
+        concurrency: Math.floor(positive(opts.concurrency, "--concurrency")),
+        lockMs: positive(opts.lockTimeout, "--lock-timeout") * 1000,
+        limiter,
+        handlers: jobHandlers({ sandbox, workDir: resolve(opts.workDir) }),
+        onEvent: (e) => say(`${e.type} ${e.id}${e.detail ? ` (${e.detail})` : ""}`),
+      });
+      handle.worker.on("ready", () => say("ready"));
+      await new Promise<void>((done) => {
+        const stop = (sig: string) => {
+          say(`${sig}: handing running jobs back and stopping`);
+          void handle
+            .shutdown()
+            .then(() => sandbox.cleanup())
+            .finally(done);
+        };
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGINT", () => stop("SIGINT"));
+      });
+      say("stopped");
+    });
+}

@@ -1,0 +1,280 @@
+/**
+ * Redis queue on BullMQ. The coordinator (`BullQueue`) adds one job per task to the tasks queue (job id =
+ * task id, so re-adding after a coordinator restart is a no-op while the job exists) and consumes a results
+ * queue of its own run; workers (`startWorker`, the `worker` verb) run jobs and add each result to the
+ * results queue named in the job before the job completes. Results survive a coordinator that is down.
+ *
+ * Durability comes from BullMQ: retries with exponential backoff (`attempts`), stalled-job recovery (a
+ * worker that dies holding a job loses its lock after `lockDuration`; another worker's stalled check puts
+ * the job back), a rate limiter shared by every worker of the queue, and ioredis reconnection
+ * (`maxRetriesPerRequest: null`: commands wait for Redis to come back instead of failing).
+ */
+import { type ConnectionOptions, type Job, Queue, WaitingError, Worker } from "bullmq";
+import { log } from "../util/log.ts";
+import {
+  errorText,
+  type JobHandler,
+  type JobQueue,
+  type JobResult,
+  type JobSpec,
+  type RunOptions,
+} from "./queue.ts";
+
+export const DEFAULT_QUEUE = "sweu-tasks";
+
+/** What travels in a tasks-queue job. */
+interface Envelope {
+  id: string;
+  data: unknown;
+  /** Name of the results queue of the coordinator that enqueued the job. */
+  results: string;
+}
+
+export function connection(url: string): ConnectionOptions {
+  return {
+    url,
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    retryStrategy: (times: number) => Math.min(100 * times, 2000),
+  };
+}
+
+/** BullMQ ids may not be integers nor contain ":". */
+export function jobKey(id: string): string {
+  return `j.${id.replaceAll("%", "%25").replaceAll(":", "%3A")}`;
+}
+
+export interface BullQueueOptions {
+  url: string;
+  /** Tasks queue name (workers listen to it). */
+  queue?: string;
+  /** Stable id of the run (kept in its store): names the results queue, so a restarted coordinator finds its results. */
+  runId: string;
+  attempts?: number;
+  backoffMs?: number;
+  /** How often to look for jobs that failed for good or went missing. */
+  sweepMs?: number;
+}
+
+export class BullQueue implements JobQueue {
+  readonly kind = "bullmq";
+  readonly name: string;
+  readonly resultsName: string;
+  private readonly o: BullQueueOptions;
+  private readonly tasks: Queue;
+  private consumer: Worker | undefined;
+
+  constructor(o: BullQueueOptions) {
+    this.o = o;
+    this.name = o.queue ?? DEFAULT_QUEUE;
+    this.resultsName = `${this.name}-results-${o.runId}`;
+    this.tasks = new Queue(this.name, { connection: connection(o.url) });
+    this.tasks.on("error", (e) => log.warn({ err: e.message }, "redis (tasks queue)"));
+  }
+
+  private jobOptions(id: string) {
+    return {
+      jobId: jobKey(id),
+      attempts: this.o.attempts ?? 3,
+      backoff: { type: "exponential" as const, delay: this.o.backoffMs ?? 2000 },
+      removeOnComplete: true,
+      removeOnFail: { count: 10_000 },
+    };
+  }
+
+  async run(
+    jobs: readonly JobSpec[],
+    onResult: (r: JobResult) => void | Promise<void>,
+    ro: RunOptions = {},
+  ): Promise<void> {
+    const outstanding = new Map(jobs.map((j) => [j.id, j]));
+    if (outstanding.size === 0) return;
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const deliver = async (r: JobResult) => {
+      if (!outstanding.delete(r.id)) return; // a duplicate (a job that ran twice) or another run's
+      await onResult(r);
+      if (outstanding.size === 0) finish();
+    };
+    this.consumer = new Worker(this.resultsName, async (job: Job) => deliver(job.data as JobResult), {
+      connection: connection(this.o.url),
+      concurrency: 1,
+      removeOnComplete: { count: 0 },
+    });
+    this.consumer.on("error", (e) => log.warn({ err: e.message }, "redis (results)"));
+
+    // Jobs of these ids that failed for good in an earlier run are removed, so they can be added again.
+    const failed = await this.tasks.getFailed(0, -1);
+    const keys = new Set([...outstanding.keys()].map(jobKey));
+    for (const j of failed) if (j.id && keys.has(j.id)) await j.remove().catch(() => {});
+    const list = [...outstanding.values()];
+    for (let i = 0; i < list.length; i += 1000) {
+      await this.tasks.addBulk(
+        list.slice(i, i + 1000).map((j) => ({
+          name: j.name,
+          data: { id: j.id, data: j.data, results: this.resultsName } satisfies Envelope,
+          opts: this.jobOptions(j.id),
+        })),
+      );
+    }
+    ro.onEnqueued?.(list.length);
+
+    const sweep = setInterval(() => void this.sweep(outstanding, deliver), this.o.sweepMs ?? 2000);
+    const onAbort = () => finish();
+    ro.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await done;
+    } finally {
+      clearInterval(sweep);
+      ro.signal?.removeEventListener("abort", onAbort);
+      await this.consumer.close();
+      this.consumer = undefined;
+    }
+  }
+
+  private sweeping = false;
+
+  /** Jobs that failed for good become failure results; jobs gone missing (e.g. Redis lost them) are re-added. */
+  private async sweep(outstanding: Map<string, JobSpec>, deliver: (r: JobResult) => Promise<void>) {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const c = await this.tasks.getJobCounts("waiting", "active", "delayed", "prioritized");
+      const busy = Object.values(c).reduce((a, b) => a + b, 0);
+      if (busy > 0 && outstanding.size > 200) return;
+      const results = new Queue(this.resultsName, { connection: connection(this.o.url) });
+      try {
+        for (const [id, spec] of [...outstanding]) {
+          const job = await this.tasks.getJob(jobKey(id));
+          const state = job ? await job.getState() : "unknown";
+          if (state === "failed" && job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+            await deliver({ id, name: spec.name, ok: false, error: job.failedReason || "failed" });
+          } else if (state === "unknown") {
+            const rc = await results.getJobCounts("waiting", "active");
+            if ((rc.waiting ?? 0) + (rc.active ?? 0) > 0) return; // its result may be on the way
+            if (!outstanding.has(id)) continue;
+            log.warn({ id }, "job missing from the queue: enqueued again");
+            await this.tasks.add(
+              spec.name,
+              { id, data: spec.data, results: this.resultsName } satisfies Envelope,
+              this.jobOptions(id),
+            );
+          }
+        }
+      } finally {
+        await results.close();
+      }
+    } catch (e) {
+      log.warn({ err: errorText(e) }, "queue sweep failed (will retry)");
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.consumer?.close();
+    await this.tasks.close();
+  }
+}
+
+export interface WorkerOptions {
+  url: string;
+  queue?: string;
+  handlers: Record<string, JobHandler>;
+  concurrency?: number;
+  /** Lock of a running job; a worker that dies loses its jobs after this long (default 30 s). */
+  lockMs?: number;
+  /** How often stalled jobs are looked for (default lockMs). */
+  stalledMs?: number;
+  /** Shared by every worker of the queue: at most `max` jobs started per `durationMs`. */
+  limiter?: { max: number; durationMs: number };
+  onEvent?: (e: { type: "start" | "done" | "failed" | "returned"; id: string; detail?: string }) => void;
+}
+
+export interface WorkerHandle {
+  worker: Worker;
+  /** Hand running jobs back to the queue (waiting again, not failed) and stop. */
+  shutdown(): Promise<void>;
+}
+
+export function startWorker(o: WorkerOptions): WorkerHandle {
+  const resultsQueues = new Map<string, Queue>();
+  const results = (name: string) => {
+    let q = resultsQueues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: connection(o.url) });
+      q.on("error", (e) => log.warn({ err: e.message }, "redis (results)"));
+      resultsQueues.set(name, q);
+    }
+    return q;
+  };
+  const active = new Map<string, { abort: AbortController; job: Job; token?: string }>();
+  const lockMs = o.lockMs ?? 30_000;
+
+  const processor = async (job: Job, token?: string) => {
+    const env = job.data as Envelope;
+    const handler = o.handlers[job.name];
+    if (!handler) throw new Error(`no handler for job kind "${job.name}"`);
+    const abort = new AbortController();
+    active.set(job.id ?? env.id, { abort, job, token });
+    o.onEvent?.({ type: "start", id: env.id });
+    try {
+      const aborted = new Promise<never>((_, reject) =>
+        abort.signal.addEventListener("abort", () => reject(new Error("worker shutting down")), {
+          once: true,
+        }),
+      );
+      aborted.catch(() => {});
+      const value = await Promise.race([
+        handler(env.data, { id: env.id, attempt: job.attemptsMade + 1, signal: abort.signal }),
+        aborted,
+      ]);
+      await results(env.results).add(
+        "result",
+        { id: env.id, name: job.name, ok: true, value } satisfies JobResult,
+        { jobId: jobKey(`${env.id}@${job.attemptsStarted ?? job.attemptsMade}`), removeOnComplete: true },
+      );
+      o.onEvent?.({ type: "done", id: env.id });
+      return null;
+    } catch (e) {
+      if (abort.signal.aborted) {
+        await job.moveToWait(token);
+        o.onEvent?.({ type: "returned", id: env.id });
+        throw new WaitingError();
+      }
+      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      o.onEvent?.({ type: "failed", id: env.id, detail: errorText(e).split("\n")[0] });
+      if (last)
+        await results(env.results).add(
+          "result",
+          { id: env.id, name: job.name, ok: false, error: errorText(e) } satisfies JobResult,
+          { removeOnComplete: true },
+        );
+      throw e;
+    } finally {
+      active.delete(job.id ?? env.id);
+    }
+  };
+
+  const worker = new Worker(o.queue ?? DEFAULT_QUEUE, processor, {
+    connection: connection(o.url),
+    concurrency: o.concurrency ?? 1,
+    lockDuration: lockMs,
+    stalledInterval: o.stalledMs ?? lockMs,
+    maxStalledCount: 5,
+    limiter: o.limiter ? { max: o.limiter.max, duration: o.limiter.durationMs } : undefined,
+  });
+  worker.on("error", (e) => log.warn({ err: e.message }, "redis (worker)"));
+
+  return {
+    worker,
+    async shutdown() {
+      const closing = worker.close();
+      for (const a of active.values()) a.abort.abort();
+      await closing;
+      await Promise.all([...resultsQueues.values()].map((q) => q.close()));
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * Per-resource concurrency limits in one place: small counting semaphores for containers, image builds,
+ * model calls and GitHub requests, and wrappers that put a Sandbox or a Model behind them. With
+ * `--workers N` several tasks run at once in one process; these keep the engine and the endpoints from
+ * being flooded no matter how many tasks are in flight.
+ */
+import type { Model } from "../model/model.ts";
+import type { Container, Sandbox } from "../sandbox/sandbox.ts";
+
+export class Semaphore {
+  readonly size: number;
+  private used = 0;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.size = Math.max(1, Math.floor(size));
+  }
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  async acquire(): Promise<() => void> {
+    if (this.used >= this.size) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    else this.used++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.used--;
+    };
+  }
+
+  async with<T>(fn: () => Promise<T>): Promise<T> {
+    const release = await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}
+
+export interface ResourceLimits {
+  /** Live containers at once. */
+  containers: number;
+  /** Image builds at once. */
+  builds: number;
+  /** Model calls in flight. */
+  modelCalls: number;
+  /** GitHub API requests in flight. */
+  githubRequests: number;
+}
+
+/** Defaults for `workers` tasks in flight: builds are the heavy part, containers follow the tasks. */
+export function defaultLimits(workers: number): ResourceLimits {
+  const w = Math.max(1, workers);
+  return {
+    containers: w * 2,
+    builds: Math.max(1, Math.ceil(w / 2)),
+    modelCalls: w * 2,
+    githubRequests: 4,
+  };
+}
+
+export interface Limiters {
+  containers: Semaphore;
+  builds: Semaphore;
+  modelCalls: Semaphore;
+  githubRequests: Semaphore;
+}
+
+export function limiters(l: ResourceLimits): Limiters {
+  return {
+    containers: new Semaphore(l.containers),
+    builds: new Semaphore(l.builds),
+    modelCalls: new Semaphore(l.modelCalls),
+    githubRequests: new Semaphore(l.githubRequests),
+  };
+}
+
+/** The same sandbox with `build` behind the builds semaphore and each container holding a container slot. */
+export function limitSandbox(sb: Sandbox, l: Limiters): Sandbox {
+  return {
+    engine: sb.engine,
+    build: (spec) => l.builds.with(() => sb.build(spec)),
+    imageExists: (tag) => sb.imageExists(tag),
+    imageSize: (tag) => sb.imageSize(tag),
+    removeImage: (tag) => sb.removeImage(tag),
+    cleanup: () => sb.cleanup(),
+    async start(spec) {
+      const release = await l.containers.acquire();
+      let c: Container;
+      try {
+        c = await sb.start(spec);
+      } catch (e) {
+        release();
+        throw e;
+      }
+      return {
+        id: c.id,
+        exec: (script, o) => c.exec(script, o),
+        writeFile: (p, content, mode) => c.writeFile(p, content, mode),
+        readFile: (p) => c.readFile(p),
+        copyIn: (h, p) => c.copyIn(h, p),
+        commit: (tag) => c.commit(tag),
+        async remove() {
+          try {
+            await c.remove();
+          } finally {
+            release();
+          }
+        },
+      };
+    },
+  };
+}
+
+export function limitModel(m: Model, l: Limiters): Model {
+  return { name: m.name, complete: (messages, o) => l.modelCalls.with(() => m.complete(messages, o)) };
+}
+
+/** Run `fn` over `items` with at most `n` at once; resolves when all are done (rejects on the first throw). */
+export async function pool<T>(
+  items: readonly T[],
+  n: number,
+  fn: (item: T, index: number) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length && !signal?.aborted) {
+      const i = next++;
+      await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, lane));
+}
