@@ -78,7 +78,7 @@ describe("rust recipe: toolchain", () => {
       expect(p.images).toEqual([expect.objectContaining({ tag, source: host!.dir })]);
       const df = renderDockerfile({ baseImage: "base", plan: p });
       expect(df).toContain(`COPY --from=${tag} /opt/rust /opt/rust`);
-      expect(df.indexOf("COPY --from")).toBeLessThan(df.indexOf("RUN rustc --version"));
+      expect(df.indexOf("COPY --from")).toBeLessThan(df.indexOf("RUN /opt/rust/bin/rustc --version"));
     },
   );
 });

@@ -132,7 +132,7 @@ function rustupToolchain(channel: string): Toolchain {
     plan: {
       apt: APT,
       toolchain: [
-        `curl --proto '=https' -fsSL --connect-timeout 20 ${q(`${server}/rustup/dist/${TRIPLE}/rustup-init`)} -o /tmp/rustup-init && chmod +x /tmp/rustup-init && /tmp/rustup-init -y -q --no-modify-path --profile minimal --default-toolchain ${q(channel)} && rm /tmp/rustup-init && rustc --version`,
+        `export RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo && curl --proto '=https' -fsSL --connect-timeout 20 ${q(`${server}/rustup/dist/${TRIPLE}/rustup-init`)} -o /tmp/rustup-init && chmod +x /tmp/rustup-init && /tmp/rustup-init -y -q --no-modify-path --profile minimal --default-toolchain ${q(channel)} && rm /tmp/rustup-init && /usr/local/cargo/bin/rustc --version`,
       ],
       env: {
         RUSTUP_HOME: "/usr/local/rustup",
@@ -160,7 +160,7 @@ function hostImageToolchain(host: { dir: string; version: string }): Toolchain {
         },
       ],
       dockerSteps: [`COPY --from=${tag} /opt/rust /opt/rust`],
-      toolchain: ["rustc --version && cargo --version"],
+      toolchain: ["/opt/rust/bin/rustc --version && /opt/rust/bin/cargo --version"],
       env: { CARGO_HOME: "/usr/local/cargo", PATH: `/opt/rust/bin:/usr/local/cargo/bin:${PATH_TAIL}` },
     },
   };
