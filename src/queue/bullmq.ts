@@ -22,6 +22,17 @@ import {
 
 export const DEFAULT_QUEUE = "sweu-tasks";
 
+const lastWarn = new Map<string, number>();
+/** Connection errors repeat on every reconnect attempt: say it once per 5 s per source. */
+function redisWarn(source: string): (e: Error) => void {
+  return (e) => {
+    const now = Date.now();
+    if (now - (lastWarn.get(source) ?? 0) < 5000) return;
+    lastWarn.set(source, now);
+    log.warn({ err: e.message }, `redis (${source}): retrying`);
+  };
+}
+
 /** What travels in a tasks-queue job. */
 interface Envelope {
   id: string;
@@ -69,7 +80,7 @@ export class BullQueue implements JobQueue {
     this.name = o.queue ?? DEFAULT_QUEUE;
     this.resultsName = `${this.name}-results-${o.runId}`;
     this.tasks = new Queue(this.name, { connection: connection(o.url) });
-    this.tasks.on("error", (e) => log.warn({ err: e.message }, "redis (tasks queue)"));
+    this.tasks.on("error", redisWarn("tasks queue"));
   }
 
   private jobOptions(id: string) {
@@ -103,7 +114,7 @@ export class BullQueue implements JobQueue {
       concurrency: 1,
       removeOnComplete: { count: 0 },
     });
-    this.consumer.on("error", (e) => log.warn({ err: e.message }, "redis (results)"));
+    this.consumer.on("error", redisWarn("results"));
 
     // Jobs of these ids that failed for good in an earlier run are removed, so they can be added again.
     const failed = await this.tasks.getFailed(0, -1);
@@ -205,7 +216,7 @@ export function startWorker(o: WorkerOptions): WorkerHandle {
     let q = resultsQueues.get(name);
     if (!q) {
       q = new Queue(name, { connection: connection(o.url) });
-      q.on("error", (e) => log.warn({ err: e.message }, "redis (results)"));
+      q.on("error", redisWarn("results"));
       resultsQueues.set(name, q);
     }
     return q;
@@ -266,7 +277,7 @@ export function startWorker(o: WorkerOptions): WorkerHandle {
     maxStalledCount: 5,
     limiter: o.limiter ? { max: o.limiter.max, duration: o.limiter.durationMs } : undefined,
   });
-  worker.on("error", (e) => log.warn({ err: e.message }, "redis (worker)"));
+  worker.on("error", redisWarn("worker"));
 
   return {
     worker,

@@ -1,0 +1,130 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BullQueue } from "../../src/queue/bullmq.ts";
+import type { JobResult } from "../../src/queue/queue.ts";
+import { type CliProc, spawnCli } from "./cli.ts";
+import { type RedisServer, startRedis } from "./redis.ts";
+
+let redis: RedisServer;
+const dir = mkdtempSync(join(tmpdir(), "sweu-queue-"));
+const procs: CliProc[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  for (const p of procs) if (p.proc.exitCode === null) p.proc.kill("SIGKILL");
+  await redis?.stop();
+});
+
+async function workers(n: number, queue: string, extra: string[] = []): Promise<CliProc[]> {
+  const ws = Array.from({ length: n }, () =>
+    spawnCli([
+      "worker",
+      "--redis",
+      redis.url,
+      "--queue",
+      queue,
+      "--lock-timeout",
+      "2",
+      "--work-dir",
+      join(dir, "w"),
+      ...extra,
+    ]),
+  );
+  procs.push(...ws);
+  await Promise.all(ws.map((w) => w.waitFor(/ready/, 60_000)));
+  return ws;
+}
+
+const sleepJobs = (n: number, ms: number, log: string) =>
+  Array.from({ length: n }, (_, i) => ({ id: `job-${i}`, name: "sleep", data: { ms, log } }));
+
+function lines(log: string) {
+  return readFileSync(log, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" ") as [string, string, string]);
+}
+
+describe("BullMQ queue with real redis-server and worker processes", () => {
+  it("recovers the job of a worker killed with SIGKILL: every job ends exactly once", async () => {
+    const ws = await workers(3, "kill");
+    const log = join(dir, "kill.log");
+    const q = new BullQueue({ url: redis.url, queue: "kill", runId: "kill", sweepMs: 500 });
+    const results: JobResult[] = [];
+    const victim = ws[0]!;
+    // Kill the first worker as soon as it holds a job.
+    const killed = victim.waitFor(/start job-/, 60_000).then((l) => {
+      victim.proc.kill("SIGKILL");
+      return l.split(" ").pop()!;
+    });
+    await q.run(sleepJobs(9, 1500, log), (r) => {
+      results.push(r);
+    });
+    await q.close();
+    const killedId = await killed;
+    expect(results.map((r) => r.id).sort()).toEqual(
+      sleepJobs(9, 0, "")
+        .map((j) => j.id)
+        .sort(),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const l = lines(log);
+    // The killed job started twice (dead worker, then another) and ended once, elsewhere.
+    expect(l.filter(([w, id]) => w === "start" && id === killedId).length).toBe(2);
+    const ends = l.filter(([w, id]) => w === "end" && id === killedId);
+    expect(ends.length).toBe(1);
+    expect(Number(ends[0]![2])).not.toBe(victim.pid);
+    for (const j of sleepJobs(9, 0, ""))
+      expect(l.filter(([w, id]) => w === "end" && id === j.id).length).toBe(1);
+    for (const w of ws.slice(1)) w.proc.kill("SIGTERM");
+    await Promise.all(ws.slice(1).map((w) => w.exited));
+  }, 120_000);
+
+  it("SIGTERM hands the running job back to the queue; another worker finishes it", async () => {
+    const [first] = await workers(1, "term");
+    const log = join(dir, "term.log");
+    const q = new BullQueue({ url: redis.url, queue: "term", runId: "term", sweepMs: 500 });
+    const results: JobResult[] = [];
+    const running = q.run(sleepJobs(1, 4000, log), (r) => {
+      results.push(r);
+    });
+    await first!.waitFor(/start job-0/, 60_000);
+    const t0 = Date.now();
+    first!.proc.kill("SIGTERM");
+    expect(await first!.exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(3000); // it did not sit out the job
+    expect(first!.err()).toMatch(/returned job-0/);
+    const [second] = await workers(1, "term");
+    await running;
+    await q.close();
+    expect(results).toEqual([{ id: "job-0", name: "sleep", ok: true, value: { pid: second!.pid } }]);
+    second!.proc.kill("SIGTERM");
+    await second!.exited;
+  }, 120_000);
+
+  it("goes on when Redis goes away and comes back (data lost): missing jobs are enqueued again", async () => {
+    const ws = await workers(2, "bounce");
+    const log = join(dir, "bounce.log");
+    const q = new BullQueue({ url: redis.url, queue: "bounce", runId: "bounce", sweepMs: 500 });
+    const results: JobResult[] = [];
+    let bounced: Promise<void> | undefined;
+    await q.run(sleepJobs(6, 800, log), (r) => {
+      results.push(r);
+      bounced ??= redis.restart(1500);
+    });
+    await bounced;
+    await q.close();
+    expect(results.map((r) => r.id).sort()).toEqual(
+      sleepJobs(6, 0, "")
+        .map((j) => j.id)
+        .sort(),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    for (const w of ws) w.proc.kill("SIGTERM");
+    await Promise.all(ws.map((w) => w.exited));
+  }, 180_000);
+});
