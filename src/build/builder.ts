@@ -3,11 +3,12 @@ import { join } from "node:path";
 import type { Environment, ReasonCode, StateRun, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { type OutputParser, runStateRaw, toStateRun } from "../validate/run-state.ts";
-import { environmentKey, renderDockerfile } from "./dockerfile.ts";
+import { renderDockerfile } from "./dockerfile.ts";
 import { renderEvaluationScript } from "./evaluation-script.ts";
 import { recipesFor } from "./recipes/index.ts";
 import type { BuildPlan } from "./recipes/types.ts";
 import { repoView, sanitisedCheckout } from "./repo.ts";
+import { environmentKeyFor, environmentTag, instanceDockerfile, once } from "./reuse.ts";
 import { stageSiteCas } from "./site.ts";
 
 export interface BuildOptions {
@@ -23,6 +24,10 @@ export interface BuildOptions {
   testTimeoutMs?: number;
   /** Most image builds to try across all plans and repairs. */
   maxAttempts?: number;
+  /** Share environment images between tasks whose dependency manifests match (default true). */
+  reuse?: boolean;
+  /** Earlier environments of the repository, most recent first: tried before a full build. */
+  nearestEnvironments?: (repo: string, recipe: string) => Environment[];
   onAttempt?: (a: Attempt) => void;
 }
 
@@ -39,6 +44,10 @@ export interface Attempt {
 export interface BuildSuccess {
   ok: true;
   environment: Environment;
+  /** The task's own image (the environment plus its thin instance layer); defaults to environment.image. */
+  image?: string;
+  /** How the image came to be: a full build, the task's key found, or the nearest environment updated. */
+  reuse?: "full" | "exact" | "nearest" | "off";
   plan: BuildPlan;
   dockerfile: string;
   evaluationScript: string;
@@ -136,16 +145,10 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
       const plan = queue.shift()!;
       const dockerfile = renderDockerfile({ baseImage: o.baseImage, plan, caDir });
       const script = renderEvaluationScript(plan);
-      writeFileSync(join(context, "Dockerfile"), dockerfile);
+      const key = environmentKeyFor(dockerfile, view);
+      const envImage = environmentTag(task.repo, key);
       builds++;
-      const b = await o.sandbox.build({
-        tag,
-        dockerfile,
-        contextDir: context,
-        timeoutMs: o.buildTimeoutMs ?? 30 * 60_000,
-        network: true,
-        labels: { "sweu.instance": task.instance_id },
-      });
+      const b = await buildImage({ o, task, plan, dockerfile, context, tag, key, envImage });
       writeFileSync(join(o.workDir, `build-${builds}.log`), b.log);
       if (!b.ok) {
         const reason: ReasonCode = b.timedOut ? "install_failed" : "install_failed";
@@ -231,26 +234,35 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
         consider("buggy_passes", `${plan.name}: the tests pass without the fix`);
         continue;
       }
-      note({ plan: plan.name, stage: "done", ok: true, detail: "", durationMs: buggy.raw.durationMs });
+      note({
+        plan: plan.name,
+        stage: "done",
+        ok: true,
+        detail: `environment ${key} (${b.reuse})`,
+        durationMs: buggy.raw.durationMs,
+      });
       const size = await o.sandbox.imageSize(tag);
+      const shared = b.reuse !== "off";
       const environment: Environment = {
-        key: environmentKey(dockerfile, { base_commit: task.base_commit }),
+        key,
         repo: task.repo,
         language: plan.language,
         base_image: o.baseImage,
         dockerfile,
-        image: tag,
+        image: shared ? envImage : tag,
         recipe: plan.name,
         toolchain: plan.toolchainVersions,
         test_command: plan.test,
         parser: plan.parser,
-        image_size_bytes: size,
+        image_size_bytes: (shared ? await o.sandbox.imageSize(envImage) : size) ?? size,
         created_at: new Date().toISOString(),
       };
       mkdirSync(o.workDir, { recursive: true });
       return {
         ok: true,
         environment,
+        image: tag,
+        reuse: b.reuse,
         plan,
         dockerfile,
         evaluationScript: script,
@@ -267,11 +279,74 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
 }
 
 /** Why a resolved-state run is not a pass, or undefined when it is one. */
-export function judgeResolved(raw: Awaited<ReturnType<typeof runStateRaw>>, run: StateRun): ReasonCode | undefined {
+export function judgeResolved(
+  raw: Awaited<ReturnType<typeof runStateRaw>>,
+  run: StateRun,
+): ReasonCode | undefined {
   if (raw.apply === "patch_failed") return "patch_apply_failed";
   if (raw.apply === "test_patch_failed") return "test_patch_apply_failed";
   if (raw.timedOut) return "tests_timeout";
   if (raw.exitCode !== 0) return NETWORK_ERRORS.test(raw.output) ? "needs_network" : "resolved_fails";
   if (!run.parsed) return "unparsed_output";
   return undefined;
+}
+
+interface ImageBuild {
+  o: BuildOptions;
+  task: Task;
+  plan: BuildPlan;
+  dockerfile: string;
+  context: string;
+  tag: string;
+  key: string;
+  envImage: string;
+}
+
+type ImageResult = Awaited<ReturnType<Sandbox["build"]>> & { reuse: NonNullable<BuildSuccess["reuse"]> };
+
+/**
+ * Make the task's image. With reuse: the environment image for the key (built once, or made from the
+ * nearest earlier environment by re-running the install on top), then the thin instance layer.
+ * Without: the full Dockerfile straight into the task's tag.
+ */
+async function buildImage(x: ImageBuild): Promise<ImageResult> {
+  const { o, task, plan, context } = x;
+  const timeoutMs = o.buildTimeoutMs ?? 30 * 60_000;
+  const labels = { "sweu.instance": task.instance_id };
+  const build = (tag: string, dockerfile: string, extra: Record<string, string> = {}) => {
+    writeFileSync(join(context, "Dockerfile"), dockerfile);
+    return o.sandbox.build({
+      tag,
+      dockerfile,
+      contextDir: context,
+      timeoutMs,
+      network: true,
+      labels: { ...labels, ...extra },
+    });
+  };
+  if (o.reuse === false) return { ...(await build(x.tag, x.dockerfile)), reuse: "off" };
+
+  let log = "";
+  let how: ImageResult["reuse"] = "exact";
+  const env = await once(x.key, async () => {
+    if (await o.sandbox.imageExists(x.envImage)) return { ok: true as const };
+    const envLabels = { "sweu.environment": x.key, "sweu.recipe": plan.name };
+    for (const near of o.nearestEnvironments?.(task.repo, plan.name) ?? []) {
+      if (near.key === x.key || !(await o.sandbox.imageExists(near.image))) continue;
+      const r = await build(x.envImage, instanceDockerfile(near.image, plan.install), envLabels);
+      log += `[sweu] updating environment ${near.key} for ${x.key}\n${r.log}\n`;
+      if (r.ok) {
+        how = "nearest";
+        return { ok: true as const };
+      }
+      break;
+    }
+    how = "full";
+    const r = await build(x.envImage, x.dockerfile, envLabels);
+    log += r.log;
+    return r.ok ? { ok: true as const } : { ok: false as const, r };
+  });
+  if (!env.ok) return { ...env.r, log, reuse: how };
+  const r = await build(x.tag, instanceDockerfile(x.envImage, plan.refresh ?? []));
+  return { ...r, log: `${log}${r.log}`, reuse: how };
 }

@@ -1,5 +1,6 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { run, runOk } from "../util/exec.ts";
+import { isDependencyFile } from "./reuse.ts";
 
 /** Read-only view of a repository at one commit: what recipes look at to decide how to build. */
 export interface RepoView {
@@ -44,7 +45,7 @@ const MANIFEST = new RegExp(
 );
 function isManifest(path: string): boolean {
   const depth = path.split("/").length;
-  return depth <= 3 && MANIFEST.test(path);
+  return (depth <= 3 && MANIFEST.test(path)) || isDependencyFile(path);
 }
 
 function parseBatch(out: string, names: string[], into: Map<string, string | undefined>): void {
@@ -59,7 +60,7 @@ function parseBatch(out: string, names: string[], into: Map<string, string | und
     const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
     if (!m) continue;
     const size = Number(m[2]);
-    if (m[1] === "blob" && size < 2_000_000) into.set(name, buf.subarray(pos, pos + size).toString("utf8"));
+    if (m[1] === "blob" && size < 32_000_000) into.set(name, buf.subarray(pos, pos + size).toString("utf8"));
     pos += size + 1;
   }
 }

@@ -33,6 +33,7 @@ export async function validate(
 ): Promise<ValidationOutcome> {
   const started = Date.now();
   const { environment, evaluationScript } = build;
+  const image = build.image ?? environment.image;
   const testFiles = presentTestFiles(task);
   const checks: CheckVerdict[] = runStaticChecks(evaluationScript, {
     test_files: testFiles,
@@ -58,7 +59,7 @@ export async function validate(
   for (const state of ["buggy", "resolved"] as const) {
     while (count(state) < n) {
       const raw = await runStateRaw(o.sandbox, {
-        image: environment.image,
+        image,
         patch: state === "resolved" ? task.patch : undefined,
         testPatch: task.test_patch,
         evaluationScript,
@@ -72,7 +73,7 @@ export async function validate(
     return { ok: false, reason: graded.verdict, detail: graded.detail, runs, checks };
 
   if (!o.skipProbes) {
-    const probe = { sandbox: o.sandbox, image: environment.image, evaluationScript, timeoutMs };
+    const probe = { sandbox: o.sandbox, image, evaluationScript, timeoutMs };
     checks.push(await commentProbe(task, probe));
     checks.push(await noTestsProbe(task, testFiles, probe));
     const bad = checks.filter((c) => !c.passed);
@@ -104,7 +105,7 @@ export async function validate(
     PASS_TO_PASS: graded.pass_to_pass,
     environment_setup_commit: task.base_commit,
     language: task.language,
-    image: environment.image,
+    image,
     dockerfile: build.dockerfile,
     evaluation_script: evaluationScript,
     parser: environment.parser,

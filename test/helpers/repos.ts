@@ -260,3 +260,65 @@ export function troubledPythonProject(): TestRepo {
   });
   return r;
 }
+
+/**
+ * A Python package with three merged PRs: #21 and #22 leave the dependency manifests alone (they can share
+ * one environment); a dependency is added before #23 (a new environment, made from the nearest one).
+ */
+export function pythonProjectManyPrs(): TestRepo {
+  const r = new TestRepo("sweu-pymany-");
+  const pyproject = (deps: string[]) =>
+    [
+      "[build-system]",
+      'requires = ["setuptools>=61"]',
+      'build-backend = "setuptools.build_meta"',
+      "[project]",
+      'name = "textops"',
+      'version = "0.1.0"',
+      `dependencies = [${deps.map((d) => JSON.stringify(d)).join(", ")}]`,
+      "[project.optional-dependencies]",
+      'test = ["pytest"]',
+      "",
+    ].join("\n");
+  const ops = (fixed: { shout?: boolean; words?: boolean; slug?: boolean }) =>
+    [
+      "def shout(s):",
+      fixed.shout ? "    return s.upper() + '!'" : "    return s.upper()",
+      "",
+      "def words(s):",
+      fixed.words ? "    return len(s.split())" : "    return len(s.split(' '))",
+      "",
+      "def slug(s):",
+      fixed.slug ? "    return '-'.join(s.lower().split())" : "    return s.lower().replace(' ', '-')",
+      "",
+    ].join("\n");
+  const tests = (extra: string[]) =>
+    [
+      "from textops.ops import shout, words, slug",
+      "",
+      "def test_shout_base():",
+      "    assert shout('a').startswith('A')",
+      "",
+      ...extra,
+    ].join("\n");
+  r.commit("Initial", {
+    "pyproject.toml": pyproject([]),
+    "textops/__init__.py": "",
+    "textops/ops.py": ops({}),
+    "tests/test_ops.py": tests([]),
+  });
+  r.squashPr(21, "shout adds an exclamation mark", "", {
+    "textops/ops.py": ops({ shout: true }),
+    "tests/test_ops.py": tests(["def test_shout():", "    assert shout('hi') == 'HI!'", ""]),
+  });
+  r.squashPr(22, "words ignores repeated spaces", "", {
+    "textops/ops.py": ops({ shout: true, words: true }),
+    "tests/test_ops.py": tests(["def test_words():", "    assert words('a  b') == 2", ""]),
+  });
+  r.commit("Depend on six", { "pyproject.toml": pyproject(["six"]) });
+  r.squashPr(23, "slug collapses whitespace", "", {
+    "textops/ops.py": ops({ shout: true, words: true, slug: true }),
+    "tests/test_ops.py": tests(["def test_slug():", "    assert slug('A  b') == 'a-b'", ""]),
+  });
+  return r;
+}

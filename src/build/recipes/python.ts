@@ -131,6 +131,9 @@ function plans({ view, testFiles }: RecipeContext): BuildPlan[] | { unavailable:
   const test = pytestCommand(selected);
   const common = {
     language: "python" as const,
+    refresh: hasPackage
+      ? ["pip install -q --no-deps --no-build-isolation -e . || pip install -q --no-deps -e ."]
+      : [],
     apt: ["python3", "python3-venv", "python3-dev", "build-essential", "pkg-config"],
     toolchain: ["python3 -m venv /opt/venv", "/opt/venv/bin/pip install -q -U pip setuptools wheel"],
     env: BASE_ENV,
@@ -206,6 +209,7 @@ function plans({ view, testFiles }: RecipeContext): BuildPlan[] | { unavailable:
     ...common,
     name: "python/pythonpath",
     env: { ...BASE_ENV, PYTHONPATH: `${srcDir}/testbed` },
+    refresh: [],
     install: [...reqSteps, ...finish],
     test,
   });

@@ -24,6 +24,11 @@ export interface BuildPlan {
   env: Record<string, string>;
   /** Shell steps run in /testbed to install the project's dependencies (network on). */
   install: string[];
+  /**
+   * Steps that bring an environment built at another commit (same dependency manifests) up to date with
+   * this task's source, run after the source swap in the thin instance layer (e.g. `pip install --no-deps -e .`).
+   */
+  refresh?: string[];
   /** The test command evaluation.sh runs, test selection already applied. */
   test: string;
   /** Parser registry key for the test output. */

@@ -18,6 +18,7 @@ interface BuildOpts {
   maxAttempts: string;
   sandbox: string;
   skipProbes?: boolean;
+  reuse?: boolean;
   retry?: boolean;
   json?: boolean;
 }
@@ -34,6 +35,7 @@ export function registerBuild(program: Command): void {
     .option("--max-attempts <n>", "image builds to try per task", "6")
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
     .option("--skip-probes", "skip the dynamic hacking probes")
+    .option("--no-reuse", "build each task's environment from scratch (no shared environment images)")
     .option(
       "--builder <kind>",
       "recipe (default), agent, or cascade (recipes first, the agent where they fail)",
@@ -83,6 +85,7 @@ export function registerBuild(program: Command): void {
               runsPerState: Number(opts.runs),
               maxAttempts: Number(opts.maxAttempts),
               skipProbes: opts.skipProbes,
+              reuse: opts.reuse,
               onEvent: (e) => {
                 if (e.type === "task-end" && !opts.json)
                   process.stderr.write(

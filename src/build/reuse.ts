@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+import type { RepoView } from "./repo.ts";
+
+/**
+ * Environment reuse. An *environment image* holds the toolchain and the dependencies one set of manifests
+ * asks for; each task gets a thin *instance layer* on top: its own base commit swapped into /testbed and a
+ * cheap refresh (e.g. `pip install --no-deps -e .`). PRs of a repository whose dependency manifests match
+ * share one environment (same key); the nearest earlier environment of the same plan is tried before a
+ * full build when none matches.
+ */
+
+/** Dependency manifests and lockfiles: their content decides whether two commits can share an environment. */
+const DEPENDENCY_FILE =
+  /(^|\/)(package\.json|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|\.yarnrc\.yml|\.nvmrc|\.node-version|pyproject\.toml|setup\.py|setup\.cfg|requirements[^/]*\.(txt|in)|[^/]*requirements\.txt|Pipfile(\.lock)?|poetry\.lock|uv\.lock|tox\.ini|\.python-version|go\.mod|go\.sum|Cargo\.toml|Cargo\.lock|rust-toolchain(\.toml)?|pom\.xml|build\.gradle(\.kts)?|settings\.gradle(\.kts)?|gradle\.properties|gradle-wrapper\.properties|CMakeLists\.txt|meson\.build|global\.json|[^/]*\.csproj|Directory\.Packages\.props)$/;
+
+export function isDependencyFile(path: string): boolean {
+  return path.split("/").length <= 3 && DEPENDENCY_FILE.test(path);
+}
+
+/**
+ * The environment key: the full Dockerfile (base, toolchain, install steps) plus every dependency file's
+ * content at the commit. Equal keys mean one image can serve both commits.
+ */
+export function environmentKeyFor(dockerfile: string, view: RepoView): string {
+  const h = createHash("sha256").update(dockerfile);
+  for (const f of view.files.filter(isDependencyFile).sort()) h.update(`\0${f}\0${view.read(f) ?? "?"}`);
+  return h.digest("hex").slice(0, 16);
+}
+
+export function environmentTag(repo: string, key: string): string {
+  return `localhost/sweu.env.${repo
+    .toLowerCase()
+    .replace("/", "__")
+    .replace(/[^a-z0-9._-]/g, "_")}:${key}`;
+}
+
+/**
+ * The thin instance layer: remove the files the environment's commit tracked (install artefacts, which
+ * git does not track, stay), copy the task's sanitised checkout in, and refresh.
+ */
+export function instanceDockerfile(fromImage: string, refresh: readonly string[]): string {
+  return [
+    `FROM ${fromImage}`,
+    "COPY testbed /tmp/sweu-testbed",
+    "RUN cd /testbed && git ls-files -z | xargs -0 -r rm -f && rm -rf .git && cp -a /tmp/sweu-testbed/. /testbed/ && rm -rf /tmp/sweu-testbed",
+    "WORKDIR /testbed",
+    ...refresh.map((s) => `RUN ${s}`),
+    "",
+  ].join("\n");
+}
+
+/** One build per environment key at a time in this process; others wait and then reuse it. */
+const building = new Map<string, Promise<unknown>>();
+export async function once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    const running = building.get(key);
+    if (!running) break;
+    await running.catch(() => {});
+  }
+  const p = fn();
+  building.set(key, p);
+  try {
+    return await p;
+  } finally {
+    building.delete(key);
+  }
+}
