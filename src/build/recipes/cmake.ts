@@ -117,6 +117,8 @@ function cmakePlans(view: RepoView, apt: string[]): BuildPlan[] {
     "cmake -S . -B build -DFETCHCONTENT_FULLY_DISCONNECTED=ON >/dev/null",
     DELETE_BINARIES,
   ];
+  // On a shared environment (same CMakeLists, another commit): rebuild the swapped-in source, best effort.
+  const refresh = ["cmake --build build -j2 >/dev/null 2>&1 || true", DELETE_BINARIES];
   const build = "cmake --build build -j2 -- -k 2>&1;";
   const ctest = "ctest --test-dir build --output-on-failure --no-tests=error --timeout 600";
   const base = {
@@ -125,6 +127,7 @@ function cmakePlans(view: RepoView, apt: string[]): BuildPlan[] {
     toolchain: ["cmake --version | head -1 && g++ --version | head -1"],
     env: { CTEST_OUTPUT_ON_FAILURE: "1", CLICOLOR: "0" },
     install,
+    refresh,
     parser: "ctest",
     toolchainVersions: { cmake: "debian bookworm", compiler: "g++ 12 (debian bookworm)" },
   };
@@ -149,6 +152,7 @@ function mesonPlans(apt: string[]): BuildPlan[] {
       toolchain: ["meson --version"],
       env: { CLICOLOR: "0" },
       install: ["meson setup build", "meson compile -C build"],
+      refresh: ["meson compile -C build >/dev/null 2>&1 || true"],
       test: "meson test -C build --print-errorlogs",
       junit: "build/meson-logs/testlog.junit.xml",
       parser: "junit",
@@ -170,6 +174,7 @@ function makePlans(view: RepoView, apt: string[]): BuildPlan[] {
       toolchain: ["make --version | head -1"],
       env: {},
       install: ["make -j2"],
+      refresh: ["make -j2 >/dev/null 2>&1 || true"],
       test: `make -k ${target}`,
       parser: "gtest",
       toolchainVersions: { compiler: "g++ 12 (debian bookworm)" },

@@ -183,6 +183,8 @@ async function plans({ view, testFiles }: RecipeContext): Promise<BuildPlan[] | 
   if (!roots.length) return { unavailable: "no go.mod at the repository root or for the PR's tests" };
   const vendored = view.has("vendor/modules.txt");
   const install = installSteps(view, roots, proxy);
+  // On a shared environment (same go.mod/go.sum, another commit): only recompile the swapped-in source.
+  const refresh = install.filter((s) => s.includes("go test -count=1 -run"));
   const out: BuildPlan[] = [];
   const version = await resolveGo(wanted, proxy);
   if (version) {
@@ -199,6 +201,7 @@ async function plans({ view, testFiles }: RecipeContext): Promise<BuildPlan[] | 
       ],
       env: goEnv(goroot, vendored),
       install,
+      refresh,
       test,
       parser: "go-test-json",
       toolchainVersions: { go: version, source: "proxy.golang.org toolchain module" },
@@ -216,6 +219,7 @@ async function plans({ view, testFiles }: RecipeContext): Promise<BuildPlan[] | 
       ],
       env: goEnv(goroot, vendored),
       install,
+      refresh,
       test,
       parser: "go-test-json",
       toolchainVersions: { go: deb.version, source: `debian ${deb.pkg}` },

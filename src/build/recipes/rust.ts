@@ -200,6 +200,8 @@ async function plans({ view, testFiles }: RecipeContext): Promise<BuildPlan[] | 
     ...t.plan,
     env: { ...t.plan.env, CARGO_TERM_COLOR: "never", CARGO_INCREMENTAL: "0", RUST_BACKTRACE: "0" },
     install: ["cargo fetch", precompile],
+    // On a shared environment (same manifests, another commit): recompile the swapped-in source, best effort.
+    refresh: [`${precompile} >/dev/null 2>&1 || true`],
     test,
     parser: "cargo",
     toolchainVersions: { rust: t.version, source: t.name },
