@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Environment, ReasonCode, StateRun, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { type OutputParser, runStateRaw, toStateRun } from "../validate/run-state.ts";
@@ -8,7 +8,7 @@ import { renderEvaluationScript } from "./evaluation-script.ts";
 import { recipesFor } from "./recipes/index.ts";
 import type { BuildPlan } from "./recipes/types.ts";
 import { repoView, sanitisedCheckout } from "./repo.ts";
-import { environmentKeyFor, environmentTag, instanceDockerfile, once } from "./reuse.ts";
+import { dependencyOverlay, environmentKeyFor, environmentTag, instanceDockerfile, once } from "./reuse.ts";
 import { stageSiteCas } from "./site.ts";
 
 export interface BuildOptions {
@@ -126,6 +126,14 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
   const context = join(o.workDir, "context");
   await sanitisedCheckout(o.gitDir, task.base_commit, join(context, "testbed"));
   const caDir = stageSiteCas(context);
+  const overlay = await dependencyOverlay(o.gitDir, task.resolved_commit, task.patch, view);
+  const depsOverlay = Object.keys(overlay.files).length
+    ? { dir: "deps-overlay", modified: overlay.modified, added: overlay.added }
+    : undefined;
+  for (const [f, content] of Object.entries(overlay.files)) {
+    mkdirSync(dirname(join(context, "deps-overlay", f)), { recursive: true });
+    writeFileSync(join(context, "deps-overlay", f), content);
+  }
   const tag = imageTag(task.instance_id);
   const maxAttempts = o.maxAttempts ?? 6;
   let builds = 0;
@@ -143,12 +151,22 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
     const queue = [...planned];
     while (queue.length && builds < maxAttempts) {
       const plan = queue.shift()!;
-      const dockerfile = renderDockerfile({ baseImage: o.baseImage, plan, caDir });
+      const dockerfile = renderDockerfile({ baseImage: o.baseImage, plan, caDir, depsOverlay });
       const script = renderEvaluationScript(plan);
-      const key = environmentKeyFor(dockerfile, view);
+      const key = environmentKeyFor(dockerfile, view, overlay.files);
       const envImage = environmentTag(task.repo, key);
       builds++;
-      const b = await buildImage({ o, task, plan, dockerfile, context, tag, key, envImage });
+      const b = await buildImage({
+        o,
+        task,
+        plan,
+        dockerfile,
+        context,
+        tag,
+        key,
+        envImage,
+        overlay: !!depsOverlay,
+      });
       writeFileSync(join(o.workDir, `build-${builds}.log`), b.log);
       if (!b.ok) {
         const reason: ReasonCode = b.timedOut ? "install_failed" : "install_failed";
@@ -300,6 +318,8 @@ interface ImageBuild {
   tag: string;
   key: string;
   envImage: string;
+  /** The install reads dependency files from the resolved commit: no shortcut through another environment. */
+  overlay: boolean;
 }
 
 type ImageResult = Awaited<ReturnType<Sandbox["build"]>> & { reuse: NonNullable<BuildSuccess["reuse"]> };
@@ -331,7 +351,7 @@ async function buildImage(x: ImageBuild): Promise<ImageResult> {
   const env = await once(x.key, async () => {
     if (await o.sandbox.imageExists(x.envImage)) return { ok: true as const };
     const envLabels = { "sweu.environment": x.key, "sweu.recipe": plan.name };
-    for (const near of o.nearestEnvironments?.(task.repo, plan.name) ?? []) {
+    for (const near of x.overlay ? [] : (o.nearestEnvironments?.(task.repo, plan.name) ?? [])) {
       if (near.key === x.key || !(await o.sandbox.imageExists(near.image))) continue;
       const r = await build(x.envImage, instanceDockerfile(near.image, plan.install), envLabels);
       log += `[sweu] updating environment ${near.key} for ${x.key}\n${r.log}\n`;

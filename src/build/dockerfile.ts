@@ -6,6 +6,12 @@ export interface DockerfileInput {
   plan: BuildPlan;
   /** Context-relative directory holding extra CA certificates, when the site has any (see site.ts). */
   caDir?: string;
+  /**
+   * Dependency files the gold patch changes, at the resolved commit (context-relative directory and the
+   * files in it): installed from, then put back to the base commit, so the resolved state finds its
+   * dependencies offline while /testbed stays at the base commit.
+   */
+  depsOverlay?: { dir: string; modified: string[]; added: string[] };
 }
 
 function envLines(env: Record<string, string>): string[] {
@@ -17,7 +23,7 @@ function envLines(env: Record<string, string>): string[] {
  * packages, toolchain, then the repository and its dependencies), so tasks of one ecosystem share the
  * engine's layer cache for everything above the COPY.
  */
-export function renderDockerfile({ baseImage, plan, caDir }: DockerfileInput): string {
+export function renderDockerfile({ baseImage, plan, caDir, depsOverlay }: DockerfileInput): string {
   const lines = [`FROM ${baseImage}`, 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]'];
   if (caDir) {
     lines.push(
@@ -42,7 +48,16 @@ export function renderDockerfile({ baseImage, plan, caDir }: DockerfileInput): s
   for (const step of plan.toolchain) lines.push(`RUN ${step}`);
   lines.push(...envLines(plan.env));
   lines.push("COPY testbed /testbed", "WORKDIR /testbed");
+  if (depsOverlay) lines.push(`COPY ${depsOverlay.dir}/ /testbed/`);
   for (const step of plan.install) lines.push(`RUN ${step}`);
+  if (depsOverlay) {
+    const q = (f: string) => `'${f.replace(/'/g, `'\\''`)}'`;
+    const restore = [
+      ...(depsOverlay.modified.length ? [`git checkout -q -- ${depsOverlay.modified.map(q).join(" ")}`] : []),
+      ...(depsOverlay.added.length ? [`rm -f ${depsOverlay.added.map(q).join(" ")}`] : []),
+    ];
+    if (restore.length) lines.push(`RUN ${restore.join(" && ")}`);
+  }
   // Dependencies installed; whatever install wrote stays untracked, the tree itself is the base commit.
   lines.push(
     "RUN git config --global --add safe.directory /testbed && git status --porcelain | head -20 || true",

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { run } from "../util/exec.ts";
 import type { RepoView } from "./repo.ts";
 
 /**
@@ -21,9 +22,14 @@ export function isDependencyFile(path: string): boolean {
  * The environment key: the full Dockerfile (base, toolchain, install steps) plus every dependency file's
  * content at the commit. Equal keys mean one image can serve both commits.
  */
-export function environmentKeyFor(dockerfile: string, view: RepoView): string {
+export function environmentKeyFor(
+  dockerfile: string,
+  view: RepoView,
+  overlay: Record<string, string> = {},
+): string {
   const h = createHash("sha256").update(dockerfile);
   for (const f of view.files.filter(isDependencyFile).sort()) h.update(`\0${f}\0${view.read(f) ?? "?"}`);
+  for (const f of Object.keys(overlay).sort()) h.update(`\0overlay:${f}\0${overlay[f]}`);
   return h.digest("hex").slice(0, 16);
 }
 
@@ -64,4 +70,26 @@ export async function once<T>(key: string, fn: () => Promise<T>): Promise<T> {
   } finally {
     building.delete(key);
   }
+}
+
+/**
+ * Dependency files the gold patch adds or changes, with their content at the resolved commit. The
+ * environment installs from these so the resolved state has what it imports; /testbed keeps the base.
+ */
+export async function dependencyOverlay(
+  gitDir: string,
+  resolvedCommit: string,
+  patch: string,
+  view: RepoView,
+): Promise<{ files: Record<string, string>; modified: string[]; added: string[] }> {
+  const changed = [...patch.matchAll(/^\+\+\+ b\/(.+)$/gm)].map((m) => m[1]!).filter(isDependencyFile);
+  const files: Record<string, string> = {};
+  for (const f of changed) {
+    const r = await run("git", ["-C", gitDir, "show", `${resolvedCommit}:${f}`], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.exitCode === 0) files[f] = r.stdout;
+  }
+  const names = Object.keys(files);
+  return { files, modified: names.filter((f) => view.has(f)), added: names.filter((f) => !view.has(f)) };
 }

@@ -27,14 +27,14 @@ describe("environment reuse", () => {
     const source = await GitSource.open(repo.dir);
     const summary = await runPipeline(source, store, sandbox, { runDir, runsPerState: 1, skipProbes: true });
     expect(store.listRejections()).toEqual([]);
-    expect(summary.instances).toBe(3);
+    expect(summary.instances).toBe(4);
     const byNumber = Object.fromEntries(
       store.listInstances().map((i) => [i.instance_id.split("-").pop(), i]),
     );
     // #21 and #22 have the same manifests: one environment; #23 adds a dependency: another.
     expect(byNumber["21"]!.environment_key).toBe(byNumber["22"]!.environment_key);
     expect(byNumber["23"]!.environment_key).not.toBe(byNumber["21"]!.environment_key);
-    expect(store.listEnvironments()).toHaveLength(2);
+    expect(store.listEnvironments()).toHaveLength(3);
     // Tasks run oldest first: #21 builds the environment, #22 reuses it, #23 updates it.
     const id = (n: number) => `${source.repo.replace("/", "__")}-${n}`;
     expect([reuseOf(runDir, id(21)), reuseOf(runDir, id(22)), reuseOf(runDir, id(23))]).toEqual([

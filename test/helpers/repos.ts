@@ -263,7 +263,8 @@ export function troubledPythonProject(): TestRepo {
 
 /**
  * A Python package with three merged PRs: #21 and #22 leave the dependency manifests alone (they can share
- * one environment); a dependency is added before #23 (a new environment, made from the nearest one).
+ * one environment); a dependency is added before #23 (a new environment, made from the nearest one);
+ * #24's own patch adds a dependency (installed from the resolved commit's manifests).
  */
 export function pythonProjectManyPrs(): TestRepo {
   const r = new TestRepo("sweu-pymany-");
@@ -319,6 +320,13 @@ export function pythonProjectManyPrs(): TestRepo {
   r.squashPr(23, "slug collapses whitespace", "", {
     "textops/ops.py": ops({ shout: true, words: true, slug: true }),
     "tests/test_ops.py": tests(["def test_slug():", "    assert slug('A  b') == 'a-b'", ""]),
+  });
+  // #24's fix needs a new dependency: the environment must install it although /testbed stays at the base.
+  r.squashPr(24, "add punycode", "", {
+    "pyproject.toml": pyproject(["six", "idna"]),
+    "textops/puny.py": "import idna\n\n\ndef puny(s):\n    return idna.encode(s).decode()\n",
+    "tests/test_puny.py":
+      "def test_puny():\n    from textops.puny import puny\n\n    assert puny('bücher') == 'xn--bcher-kva'\n",
   });
   return r;
 }
