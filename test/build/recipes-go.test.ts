@@ -20,8 +20,9 @@ describe("go recipe: toolchain", () => {
     });
     expect(goWanted("module m\n\ngo 1.22\n")).toEqual({ version: "1.22", exact: false });
     expect(goWanted("module m\n\ngo 1.22.3\n")).toEqual({ version: "1.22.3", exact: true });
-    // Before 1.21 the go line named a language version, not a release.
-    expect(goWanted("module m\ngo 1.16\n")).toEqual({ version: "1.16", exact: false });
+    // Before 1.21 the go line named a language version, not a release: a newer compiler serves.
+    expect(goWanted("module m\ngo 1.16\n")).toEqual({ version: "1.22", exact: false });
+    expect(goWanted("module m\ngo 1.20\n")).toEqual({ version: "1.22", exact: false });
     expect(goWanted("module m\n")).toBeUndefined();
     expect(goWanted(undefined)).toBeUndefined();
   });

@@ -27,14 +27,23 @@ export interface GoWanted {
   exact: boolean;
 }
 
-/** The Go version a module asks for: its `toolchain goX.Y.Z` line, else its `go X.Y[.Z]` line. */
+/** Go for modules whose go line predates 1.21 (or who have none): see goWanted. */
+export const OLD_MODULE_GO = "1.22";
+
+/**
+ * The Go version a module asks for: its `toolchain goX.Y.Z` line, else its `go X.Y[.Z]` line. Before 1.21
+ * the go line only named the language version (the compiler keeps old semantics for it, e.g. loop
+ * variables), and such modules' dependencies often need a newer compiler than that line: they get
+ * OLD_MODULE_GO, as the Go 1 compatibility promise allows.
+ */
 export function goWanted(goMod: string | undefined): GoWanted | undefined {
   if (!goMod) return undefined;
   const tc = /^toolchain\s+go(\d+\.\d+(?:\.\d+)?)\s*$/m.exec(goMod)?.[1];
   if (tc) return { version: tc, exact: tc.split(".").length === 3 };
   const go = /^go\s+(\d+\.\d+(?:\.\d+)?)\s*$/m.exec(goMod)?.[1];
   if (!go) return undefined;
-  return { version: go, exact: go.split(".").length === 3 && Number(go.split(".")[1]) >= 21 };
+  if (Number(go.split(".")[1]) < 21) return { version: OLD_MODULE_GO, exact: false };
+  return { version: go, exact: go.split(".").length === 3 };
 }
 
 function cmpVersion(a: string, b: string): number {
@@ -175,7 +184,7 @@ function installSteps(view: RepoView, roots: string[], proxy: string): string[] 
 }
 
 async function plans({ view, testFiles }: RecipeContext): Promise<BuildPlan[] | { unavailable: string }> {
-  const wanted = goWanted(view.read("go.mod")) ?? { version: "1.22", exact: false };
+  const wanted = goWanted(view.read("go.mod")) ?? { version: OLD_MODULE_GO, exact: false };
   const proxy = goProxyUrl();
   const packages = goTestPackages(view, testFiles);
   const test = goTestCommand(packages, testFiles);
