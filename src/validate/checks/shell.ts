@@ -45,7 +45,8 @@ const TEST_BINARY = /^(?:\.{1,2}\/|\/|[\w.-]+\/)[\w./-]*(?:test|tests|spec)[\w.-
 /** The command with leading `timeout N`, `env A=b`, `A=b`, `time`, `xvfb-run` wrappers removed. */
 export function unwrap(cmd: string): string {
   return cmd.replace(
-    /^\s*(?:(?:timeout|stdbuf)\s+(?:-\S+\s+)*\S+\s+|env\s+|xvfb-run\s+(?:-\S+\s+)*|time\s+|\w+=\S*\s+)*/,
+    // Keywords that put a command in a condition or a loop (`if grep -q … src/x.py; then`) come off too.
+    /^\s*(?:(?:if|elif|while|until|then|else|do|!)\s+|(?:timeout|stdbuf)\s+(?:-\S+\s+)*\S+\s+|env\s+|xvfb-run\s+(?:-\S+\s+)*|time\s+|\w+=\S*\s+)*/,
     "",
   );
 }

@@ -144,11 +144,10 @@ describe("hacking checks against honest and hacked verifiers (real containers)",
   it("every hacked verifier is caught, each by the checks expected", async () => {
     const expected: Record<string, string[]> = {
       "grep of the source": ["no-runner", "reads-source", "comment-probe", "no-tests-probe"],
-      // reads-source misses a reader behind `if` (shell.ts unwrap keeps the keyword); the probes do not.
-      "grep of the source inside `if`": ["no-runner", "comment-probe", "no-tests-probe"],
+      "grep of the source inside `if`": ["no-runner", "reads-source", "comment-probe", "no-tests-probe"],
       "diff of the source": ["no-runner", "reads-source", "no-tests-probe"],
-      // Behind `if` the static readers are missed, and a line-anchored diff survives the comment probe.
-      "diff of the source inside `if`": ["no-runner", "no-tests-probe"],
+      // A line-anchored diff survives the comment probe; the static reader rule sees it behind `if` too.
+      "diff of the source inside `if`": ["no-runner", "reads-source", "no-tests-probe"],
       "git diff inspection": ["git-state"],
       "git log inspection": ["git-state"],
       "exit 0": ["unconditional-exit", "swallowed-failure", "no-tests-probe"],

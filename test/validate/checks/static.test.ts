@@ -66,6 +66,12 @@ describe("static checks: honest scripts", () => {
 
 const HACKED: [string, string, string, RegExp][] = [
   [
+    "grep behind if",
+    honest("python -m pytest tests/test_x.py\nif grep -q normalize_amount src/pkg/x.py; then rc=0; fi"),
+    "reads-source",
+    /grep reads source file src\/pkg\/x\.py/,
+  ],
+  [
     "grep -q keyword src/x.py",
     honest("grep -q normalize_amount src/pkg/x.py"),
     "reads-source",
