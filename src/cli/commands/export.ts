@@ -14,7 +14,10 @@ export function registerExport(program: Command): void {
   program
     .command("export")
     .description("Write instance folders, dataset.jsonl, dataset.parquet and the funnel report")
-    .option("--run-dir <dir>", "run folder holding the store (default: $SWEU_RUN_DIR or ./sweu-run)")
+    .option(
+      "--run-dir <dir>",
+      "run folder holding the store (default: $SWEU_RUN_DIR, else the only run under ./runs)",
+    )
     .option("--out <dir>", "output folder (default: the run folder)")
     .option("--json", "print the result as JSON")
     .action((opts: ExportOpts) => {

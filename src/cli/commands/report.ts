@@ -7,7 +7,10 @@ export function registerReport(program: Command): void {
   program
     .command("report")
     .description("Print the funnel: candidates -> tasks -> instances, rejections by stage and reason")
-    .option("--run-dir <dir>", "run folder holding the store (default: $SWEU_RUN_DIR or ./sweu-run)")
+    .option(
+      "--run-dir <dir>",
+      "run folder holding the store (default: $SWEU_RUN_DIR, else the only run under ./runs)",
+    )
     .option("--json", "print the funnel as JSON")
     .action((opts: { runDir?: string; json?: boolean }) => {
       const runDir = resolveRunDir(opts.runDir);
