@@ -118,3 +118,35 @@ describe("go recipe: test selection and plans", () => {
     expect(p!.install.some((s) => s.includes("go mod download"))).toBe(false);
   }, 60_000);
 });
+
+describe("go recipe: reading failures", () => {
+  const ev = (Action: string, Test?: string) => JSON.stringify({ Action, Package: "example.com/m/a", Test });
+  const plan = {
+    parser: "go-test-json",
+    name: "go/proxy-toolchain",
+    test: "go test -json -count=1 ./a",
+  } as BuildPlan;
+
+  it("skips top-level tests that fail with the fix in place, once", () => {
+    const log = [
+      ev("run", "TestNeedsNonRoot"),
+      ev("run", "TestNeedsNonRoot/sub"),
+      ev("fail", "TestNeedsNonRoot/sub"),
+      ev("fail", "TestNeedsNonRoot"),
+      ev("run", "TestB"),
+      ev("fail", "TestB"),
+      ev("run", "TestOk"),
+      ev("pass", "TestOk"),
+      ev("fail"),
+    ].join("\n");
+    const r = go.repair!(plan, log)!;
+    expect(r.test).toBe("go test -json -count=1 -skip '^(TestB|TestNeedsNonRoot)$' ./a");
+    expect(r.name).toBe("go/proxy-toolchain+skip-env-failures");
+    expect(go.repair!(r, log)).toBeUndefined();
+  });
+
+  it("does not skip when nothing failed by name (a build failure)", () => {
+    expect(go.repair!(plan, "FAIL\texample.com/m/a [build failed]\n")).toBeUndefined();
+    expect(go.repair!(plan, "no json here")).toBeUndefined();
+  });
+});

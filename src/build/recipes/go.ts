@@ -1,3 +1,4 @@
+import { parseGoTestJson } from "../../validate/parsers/go.ts";
 import type { RepoView } from "../repo.ts";
 import { byRoot, ownerDir } from "./layout.ts";
 import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
@@ -241,9 +242,35 @@ async function plans({ view, testFiles }: RecipeContext): Promise<BuildPlan[] | 
   return out;
 }
 
+/**
+ * Read a resolved-state failure: top-level tests that fail even with the fix (they need what the sandbox
+ * lacks: a non-root user, a display, the network…) are skipped with `-skip`, once. A skipped test can never
+ * become FAIL_TO_PASS or PASS_TO_PASS, so this cannot make a task look solvable that is not: if the PR's
+ * own tests are among them, validation finds no FAIL_TO_PASS and rejects the task.
+ */
+function repair(plan: BuildPlan, failure: string): BuildPlan | undefined {
+  if (plan.parser !== "go-test-json" || plan.test.includes(" -skip ")) return undefined;
+  const failed = [
+    ...new Set(
+      parseGoTestJson(failure)
+        .filter((t) => t.status === "FAILED" || t.status === "ERROR")
+        .map((t) => t.name.split("/")[0]!),
+    ),
+  ];
+  if (!failed.length || failed.length > 20 || !failed.every((n) => /^(Test|Example|Fuzz)\w*$/.test(n)))
+    return undefined;
+  const skip = `-skip ${q(`^(${failed.sort().join("|")})$`)}`;
+  return {
+    ...plan,
+    name: `${plan.name}+skip-env-failures`,
+    test: plan.test.replaceAll("go test -json -count=1 ", () => `go test -json -count=1 ${skip} `),
+  };
+}
+
 export const go: Recipe = {
   name: "go",
   languages: ["go"],
   detect: (view) => view.files.some((f) => f === "go.mod" || f.endsWith("/go.mod")),
   plans,
+  repair,
 };
