@@ -118,7 +118,10 @@ describe("maven recipe", () => {
       /^\( mvn -B -ntp .* -o -fae test -Dtest='MoreTest,MoreTest\$\*,OpsTest,OpsTest\$\*' /,
     );
     expect(p.test).toContain("-Dsurefire.failIfNoSpecifiedTests=false");
-    expect(p.install).toEqual([expect.stringContaining("test '-Dtest=*#sweuPrefetchOnly'")]);
+    expect(p.install).toEqual([
+      expect.stringContaining("test '-Dtest=*#sweuPrefetchOnly'"),
+      expect.stringContaining("-name target"),
+    ]);
     expect(plans[1]!.install[0]).toContain("-DskipTests install");
     expect(p.parser).toBe("maven");
     expect(p.junit).toContain("*/target/surefire-reports/TEST-*.xml");
@@ -150,6 +153,33 @@ describe("maven recipe", () => {
     expect(fixed!.test).toContain("-Dmaven.compiler.target=8");
     expect(maven.repair!(fixed!, "Source option 5 is no longer supported")).toBeUndefined();
     expect(maven.repair!(plain!, "[ERROR] some other failure")).toBeUndefined();
+  });
+
+  it("leaves no build output in the image, so a deleted test cannot run from a stale class", () => {
+    const [p] = mavenPlans(ctx(files)) as BuildPlan[];
+    const dir = mkdtempSync(join(tmpdir(), "sweu-mvn-out-"));
+    for (const f of [
+      "pom.xml",
+      "target/test-classes/a/OpsTest.class",
+      "core/pom.xml",
+      "core/target/classes/a/Ops.class",
+      "core/src/main/java/a/target/Aim.java",
+      "docs/target/keep.txt",
+    ]) {
+      mkdirSync(dirname(join(dir, f)), { recursive: true });
+      writeFileSync(join(dir, f), "");
+    }
+    const r = spawnSync("bash", ["-c", p!.install.at(-1)!], { cwd: dir, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const left = spawnSync("find", [".", "-type", "f"], { cwd: dir, encoding: "utf8" })
+      .stdout.split("\n")
+      .sort();
+    expect(left.filter(Boolean)).toEqual([
+      "./core/pom.xml",
+      "./core/src/main/java/a/target/Aim.java",
+      "./docs/target/keep.txt",
+      "./pom.xml",
+    ]);
   });
 
   it("fails a run that passes without running any selected class (the PR's tests deleted)", () => {

@@ -151,6 +151,13 @@ const MAVEN_SKIPS = [
 ].join(" ");
 const MVN = `mvn -B -ntp ${MAVEN_SKIPS}`;
 const NO_TESTS_OK = "-Dsurefire.failIfNoSpecifiedTests=false -DfailIfNoTests=false";
+/**
+ * The image keeps ~/.m2, not the build's outputs: a compiler without incremental bookkeeping (e.g.
+ * `useIncrementalCompilation=false`) leaves classes of deleted sources in target/, and a deleted test would
+ * still run from its stale class. So every evaluation compiles from the sources it has.
+ */
+const DROP_OUTPUTS =
+  "find . -type d -name target -prune -exec test -f '{}/../pom.xml' ';' -exec rm -rf '{}' +";
 /** Override for projects that leave source/target at an old plugin's default (1.5/1.6), which JDK 17 refuses. */
 const OLD_TARGET_FIX = "-Dmaven.compiler.source=8 -Dmaven.compiler.target=8";
 
@@ -220,8 +227,12 @@ export function mavenPlans({ view, task, testFiles }: RecipeContext): BuildPlan[
     },
   };
   return [
-    { ...common, name: "java/maven", install: [fix(prefetch)] },
-    { ...common, name: "java/maven-install", install: [fix(`${MVN} -DskipTests install`), fix(prefetch)] },
+    { ...common, name: "java/maven", install: [fix(prefetch), DROP_OUTPUTS] },
+    {
+      ...common,
+      name: "java/maven-install",
+      install: [fix(`${MVN} -DskipTests install`), fix(prefetch), DROP_OUTPUTS],
+    },
   ];
 }
 
