@@ -129,11 +129,15 @@ export const sleepHandler: JobHandler = async (raw, jc) => {
   const line = (what: string) => d.log && appendFileSync(d.log, `${what} ${jc.id} ${process.pid}\n`);
   line("start");
   await new Promise<void>((res, rej) => {
-    const t = setTimeout(res, d.ms);
-    jc.signal.addEventListener("abort", () => {
+    const onAbort = () => {
       clearTimeout(t);
       rej(new Error("aborted"));
-    });
+    };
+    const t = setTimeout(() => {
+      jc.signal.removeEventListener("abort", onAbort);
+      res();
+    }, d.ms);
+    jc.signal.addEventListener("abort", onAbort, { once: true });
   });
   line("end");
   return { pid: process.pid };
