@@ -104,14 +104,19 @@ export class BullQueue implements JobQueue {
     const done = new Promise<void>((resolve) => {
       finish = resolve;
     });
-    const deliver = async (r: JobResult) => {
-      if (!outstanding.delete(r.id)) return; // a duplicate (a job that ran twice) or another run's
-      await onResult(r);
-      if (outstanding.size === 0) finish();
+    // Results are fetched many at a time but written one at a time, in arrival order.
+    let writing: Promise<void> = Promise.resolve();
+    const deliver = (r: JobResult): Promise<void> => {
+      writing = writing.then(async () => {
+        if (!outstanding.delete(r.id)) return; // a duplicate (a job that ran twice) or another run's
+        await onResult(r);
+        if (outstanding.size === 0) finish();
+      });
+      return writing;
     };
     this.consumer = new Worker(this.resultsName, async (job: Job) => deliver(job.data as JobResult), {
       connection: connection(this.o.url),
-      concurrency: 1,
+      concurrency: 64,
       removeOnComplete: { count: 0 },
     });
     this.consumer.on("error", redisWarn("results"));
