@@ -61,6 +61,7 @@ describe("distributed run: coordinator + worker processes on a real redis-server
     }
     expect(coord.err()).toMatch(/image push refused/);
     for (const w of workers) w.proc.kill("SIGTERM");
-    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);
+    // 0, or 143 when the sandbox's own SIGTERM handler (containers were started) ends the process first.
+    for (const code of await Promise.all(workers.map((w) => w.exited))) expect([0, 143]).toContain(code);
   }, 1_800_000);
 });
