@@ -121,6 +121,32 @@ describe("node recipe", () => {
     expect(plans.some((p) => p.install.includes("pnpm install --no-frozen-lockfile"))).toBe(true);
   });
 
+  it("drops a changed spec that holds no tests from the selection and runs the rest", () => {
+    const plan = {
+      name: "node/npm-strict/vitest",
+      parser: "vitest",
+      test: "npx vitest run --reporter=verbose src/cases.spec.ts",
+    } as BuildPlan;
+    const fixed = node.repair!(
+      plan,
+      "FAIL  src/cases.spec.ts [ src/cases.spec.ts ]\nError: No test suite found in file /testbed/src/cases.spec.ts\n",
+    );
+    expect(fixed!.test).toBe("npx vitest run --reporter=verbose --exclude src/cases.spec.ts");
+    expect(node.repair!(fixed!, "Tests 1 failed")).toBeUndefined();
+    const jest = {
+      name: "j",
+      parser: "jest",
+      test: "npx jest --ci --verbose --runTestsByPath test/a.test.js test/table.test.js",
+    } as BuildPlan;
+    const j = node.repair!(
+      jest,
+      "FAIL test/table.test.js\n  ● Test suite failed to run\n\n    Your test suite must contain at least one test.\n",
+    );
+    expect(j!.test).toBe(
+      "npx jest --ci --verbose --runTestsByPath test/a.test.js --testPathIgnorePatterns test/table.test.js",
+    );
+  });
+
   it("has nothing to offer a package without any test runner", async () => {
     const plans = await node.plans({
       view: view({ "package.json": '{"scripts":{"test":"echo \\"Error: no test specified\\" && exit 1"}}' }),

@@ -202,9 +202,34 @@ async function plans({
   return out;
 }
 
+/**
+ * Read a failure: a changed `*.spec.ts`/`*.test.js` that holds no tests of its own (a table of cases that
+ * another spec imports) makes the runner fail. Drop it from the selection and keep it out of the run; when
+ * nothing selected is left, run the rest of the suite (the specs that import it are in there).
+ */
+function repair(plan: BuildPlan, failure: string): BuildPlan | undefined {
+  const empty = new Set<string>();
+  for (const m of failure.matchAll(/No test suite found in file \/testbed\/(\S+)/g)) empty.add(m[1]!);
+  for (const m of failure.matchAll(
+    /FAIL\s+(\S+)\n[\s\S]{0,200}?Your test suite must contain at least one test/g,
+  ))
+    empty.add(m[1]!.replace(/^\/testbed\//, ""));
+  if (!empty.size) return undefined;
+  let test = plan.test;
+  for (const f of empty) test = test.replace(` ${q(f)}`, "");
+  const files = [...empty].map(q);
+  if (plan.parser === "vitest") test += files.map((f) => ` --exclude ${f}`).join("");
+  else if (plan.parser === "jest") {
+    test = test.replace(/ --runTestsByPath\s*$/, "");
+    test += files.map((f) => ` --testPathIgnorePatterns ${f}`).join("");
+  } else return undefined;
+  return test === plan.test ? undefined : { ...plan, name: `${plan.name}+skip-empty`, test };
+}
+
 export const node: Recipe = {
   name: "node",
   languages: ["javascript", "typescript"],
   detect: (view) => view.has("package.json"),
   plans,
+  repair,
 };
