@@ -62,13 +62,13 @@ export function printDisk(runDir: string): void {
   console.log(`incremental disk per instance over its environment image (${engine})`);
   for (const r of rows)
     console.log(
-      `  ${r.id}: image ${mb(r.image)} MB, environment ${mb(r.env)} MB, own layers ${mb(r.incremental)} MB`,
+      `  ${r.id}: image ${mb(r.image)} MB, environment ${mb(r.env)} MB, own layers ${fmt(r.incremental / 1e3, 1)} kB`,
     );
   if (rows.length) {
     const avg = rows.reduce((a, r) => a + r.incremental, 0) / rows.length;
     const full = rows.reduce((a, r) => a + r.image, 0) / rows.length;
     console.log(
-      `  mean own layers ${mb(avg)} MB per instance (${fmt((100 * avg) / full, 1)}% of a full image)`,
+      `  mean own layers ${fmt(avg / 1e3, 1)} kB per instance (${fmt((100 * avg) / full, 1)}% of a full image)`,
     );
   }
 }
