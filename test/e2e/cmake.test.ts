@@ -18,8 +18,8 @@ describe("C++ (CMake + GoogleTest): mine → build → validate → export → e
     const { store, summary } = await runRepo(sandbox, cmakeProject().dir);
     const rejections = store.listRejections();
     expect(rejections, JSON.stringify(rejections, null, 2)).toEqual([]);
-    expect(summary.instances).toBe(1);
-    const [inst] = store.listInstances();
+    expect(summary.instances).toBe(2);
+    const inst = store.listInstances().find((i) => i.instance_id.endsWith("-5"));
     expect(inst!.language).toBe("cpp");
     expect(inst!.parser).toBe("ctest");
     expect(inst!.FAIL_TO_PASS).toEqual(["Calc.ClampHigh"]);
@@ -32,6 +32,15 @@ describe("C++ (CMake + GoogleTest): mine → build → validate → export → e
     expect(gold.tests_status.FAIL_TO_PASS.success).toEqual(["Calc.ClampHigh"]);
     expect(empty.resolved).toBe(false);
     expect(empty.tests_status.FAIL_TO_PASS.failure).toEqual(["Calc.ClampHigh"]);
+
+    // PR #6: the buggy test program does not compile. The install step deleted every linked binary, so no
+    // stale program from the base commit runs: CTest says "Not Run", no case of that program passes, and
+    // all of them are FAIL_TO_PASS (Go and Rust behave the same when a test package does not build).
+    const sign = store.listInstances().find((i) => i.instance_id.endsWith("-6"))!;
+    expect(sign.FAIL_TO_PASS.sort()).toEqual(["Calc.Add", "Calc.ClampHigh", "Calc.ClampLow", "Calc.Sign"]);
+    expect(sign.PASS_TO_PASS).toEqual([]);
+    const buggy = sign.validation.runs.find((r) => r.state === "buggy")!;
+    expect(buggy.log_tail).toMatch(/calc_test \.+\*\*\*Not Run/);
     store.close();
   }, 1_500_000);
 });

@@ -25,7 +25,7 @@ TEST(Calc, ClampLow) { EXPECT_EQ(clamp(-5, 0, 10), 0); }
 /**
  * A CMake + GoogleTest (Debian's libgtest-dev) C++ project; PR #5 fixes clamp and adds a case to the
  * existing test program, which is registered as ONE CTest test (no gtest_discover_tests): only the gtest
- * XML reports tell the cases apart.
+ * XML reports tell the cases apart. PR #6 adds a function its new test calls (buggy state: no build).
  */
 export function cmakeProject(): TestRepo {
   const r = new TestRepo("sweu-cpp-");
@@ -49,10 +49,16 @@ export function cmakeProject(): TestRepo {
     "src/calc.cpp": CALC_BUGGY,
     "tests/calc_test.cpp": TEST_BASE,
   });
+  const testsAfter5 = `${TEST_BASE}TEST(Calc, ClampHigh) { EXPECT_EQ(clamp(50, 0, 10), 10); }\n`;
   r.mergePr(5, "fix-clamp", "clamp ignores hi", "Fixes #3", [
+    { "src/calc.cpp": CALC_FIXED, "tests/calc_test.cpp": testsAfter5 },
+  ]);
+  // PR #6 adds a function and its test: in the buggy state the test program does not compile.
+  r.mergePr(6, "sign", "Add sign()", "sign(x) returns -1, 0 or 1.\n\nCloses #4", [
     {
-      "src/calc.cpp": CALC_FIXED,
-      "tests/calc_test.cpp": `${TEST_BASE}TEST(Calc, ClampHigh) { EXPECT_EQ(clamp(50, 0, 10), 10); }\n`,
+      "include/calc.h": `${CALC_H}int sign(int x);\n`,
+      "src/calc.cpp": `${CALC_FIXED}int sign(int x) { return (x > 0) - (x < 0); }\n`,
+      "tests/calc_test.cpp": `${testsAfter5}TEST(Calc, Sign) { EXPECT_EQ(sign(-7), -1); EXPECT_EQ(sign(0), 0); }\n`,
     },
   ]);
   return r;
