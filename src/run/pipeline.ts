@@ -36,6 +36,8 @@ export interface PipelineOptions {
   buildTimeoutMs?: number;
   testTimeoutMs?: number;
   skipProbes?: boolean;
+  /** Share environment images between tasks whose dependency manifests match (default true). */
+  reuse?: boolean;
   /** Keep the scratch build context of each task (default: removed once the task ends). */
   keepWork?: boolean;
   /** Only these instance ids. */
@@ -114,6 +116,12 @@ export async function processTask(
       buildTimeoutMs: o.buildTimeoutMs,
       testTimeoutMs: o.testTimeoutMs,
       onAttempt: append,
+      reuse: o.reuse,
+      nearestEnvironments: (repo, recipe) =>
+        ctx.store
+          .listEnvironments(repo)
+          .filter((e) => e.recipe === recipe)
+          .sort((a, b) => b.created_at.localeCompare(a.created_at)),
     });
     if (!built.ok) {
       reject(ctx.store, task, "build", built.reason, built.detail);
@@ -129,7 +137,8 @@ export async function processTask(
     });
     if (!v.ok) {
       reject(ctx.store, task, "validate", v.reason, v.detail);
-      await ctx.sandbox.removeImage(built.environment.image).catch(() => {});
+      // The task's own image only: a shared environment image stays for the next tasks.
+      await ctx.sandbox.removeImage(built.image ?? built.environment.image).catch(() => {});
       return v.reason;
     }
     ctx.store.putInstance(withAgentRecord(v.instance, built));

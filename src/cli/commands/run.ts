@@ -27,6 +27,7 @@ interface RunOpts {
   buildTimeout: string;
   sandbox: string;
   skipProbes?: boolean;
+  reuse?: boolean;
   keepWork?: boolean;
   only?: string;
   json?: boolean;
@@ -59,6 +60,7 @@ export function registerRun(program: Command): void {
     .option("--build-timeout <sec>", "timeout of one image build", "1800")
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
     .option("--skip-probes", "skip the dynamic hacking probes (faster, weaker)")
+    .option("--no-reuse", "build each task's environment from scratch (no shared environment images)")
     .option("--keep-work", "keep each task's build context")
     .option("--only <ids>", "comma-separated instance ids to build")
     .option("--no-progress", "no progress bar")
@@ -131,6 +133,7 @@ export function registerRun(program: Command): void {
           testTimeoutMs: int(opts.testTimeout, "--test-timeout") * 1000,
           buildTimeoutMs: int(opts.buildTimeout, "--build-timeout") * 1000,
           skipProbes: opts.skipProbes,
+          reuse: opts.reuse,
           keepWork: opts.keepWork,
           only: opts.only?.split(",").map((s) => s.trim()),
           onEvent: (e) => {
