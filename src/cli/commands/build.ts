@@ -19,6 +19,7 @@ interface BuildOpts {
   sandbox: string;
   skipProbes?: boolean;
   reuse?: boolean;
+  workers: string;
   retry?: boolean;
   json?: boolean;
 }
@@ -35,6 +36,7 @@ export function registerBuild(program: Command): void {
     .option("--max-attempts <n>", "image builds to try per task", "6")
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
     .option("--skip-probes", "skip the dynamic hacking probes")
+    .option("--workers <n>", "tasks built at once in this process", "1")
     .option("--no-reuse", "build each task's environment from scratch (no shared environment images)")
     .option(
       "--builder <kind>",
@@ -86,6 +88,7 @@ export function registerBuild(program: Command): void {
               maxAttempts: Number(opts.maxAttempts),
               skipProbes: opts.skipProbes,
               reuse: opts.reuse,
+              workers: Math.max(1, Number(opts.workers) || 1),
               onEvent: (e) => {
                 if (e.type === "task-end" && !opts.json)
                   process.stderr.write(
