@@ -7,6 +7,7 @@ import {
   cargoPackages,
   cargoSelection,
   cargoTestCommand,
+  contemporaryRust,
   hostToolchain,
   rust,
   rustChannel,
@@ -130,5 +131,64 @@ describe("rust recipe: test selection", () => {
     const tests = rust.repair!(p!, "error: no test target named `clamp` in default-run packages")!;
     expect(tests.test).toBe("cargo test --offline --no-fail-fast --tests");
     expect(rust.repair!(p!, "thread 'x' panicked")).toBeUndefined();
+  });
+});
+
+describe("rust recipe: the toolchain of the PR's day, and tests that fail with the fix", () => {
+  it("picks the stable release current at a date", () => {
+    expect(contemporaryRust("2021-05-20T10:00:00Z")).toBe("1.52");
+    expect(contemporaryRust("2023-06-10T00:00:00Z")).toBe("1.70");
+    expect(contemporaryRust("2014-01-01T00:00:00Z")).toBeUndefined();
+    expect(contemporaryRust("not a date")).toBeUndefined();
+  });
+
+  it("adds the contemporary rustup toolchain second, unless the repository pins one", async () => {
+    const t = { ...fakeTask("rust"), created_at: "2021-05-20T10:00:00Z" };
+    const plain = (await rust.plans({
+      view: memoryView({ "Cargo.toml": '[package]\nname = "x"\nversion = "0.1.0"\n' }),
+      task: t,
+      testFiles: [],
+    })) as BuildPlan[];
+    expect(plain.slice(0, 2).map((p) => p.name)).toEqual(["rust/rustup", "rust/rustup-1.52"]);
+    expect(plain[1]!.toolchain[0]).toContain("--default-toolchain 1.52");
+    const pinned = (await rust.plans({
+      view: memoryView({ "Cargo.toml": crate, "rust-toolchain": "1.75.0" }),
+      task: t,
+      testFiles: [],
+    })) as BuildPlan[];
+    expect(pinned.map((p) => p.name)).not.toContain("rust/rustup-1.52");
+    // rust-version above the contemporary release rules it out; one below keeps it.
+    const plansFor = async (v: string) =>
+      (
+        (await rust.plans({
+          view: memoryView({ "Cargo.toml": crate.replace("1.70", v) }),
+          task: t,
+          testFiles: [],
+        })) as BuildPlan[]
+      ).map((p) => p.name);
+    expect(await plansFor("1.60")).not.toContain("rust/rustup-1.52");
+    expect(await plansFor("1.40")).toContain("rust/rustup-1.52");
+  });
+
+  it("skips named tests that fail in the resolved state, once", async () => {
+    const [p] = (await rust.plans({
+      view: memoryView({ "Cargo.toml": crate, "src/lib.rs": "" }),
+      task: fakeTask("rust"),
+      testFiles: ["tests/clamp.rs"],
+    })) as BuildPlan[];
+    const log = [
+      "     Running tests/clamp.rs (target/debug/deps/clamp-0123456789abcdef)",
+      "running 3 tests",
+      "test a::b ... ok",
+      "test parse_errors ... FAILED",
+      "test nested::c ... FAILED",
+      "test result: FAILED. 1 passed; 2 failed; 0 ignored",
+    ].join("\n");
+    const r = rust.repair!(p!, log)!;
+    expect(r.test).toBe(
+      "cargo test --offline --no-fail-fast --test clamp -- --exact --skip parse_errors --skip nested::c",
+    );
+    expect(rust.repair!(r, log)).toBeUndefined();
+    expect(rust.repair!(p!, "error: could not compile `calc`")).toBeUndefined();
   });
 });
