@@ -12,7 +12,7 @@ import type { RepoView } from "./repo.ts";
 
 /** Dependency manifests and lockfiles: their content decides whether two commits can share an environment. */
 const DEPENDENCY_FILE =
-  /(^|\/)(package\.json|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|\.yarnrc\.yml|\.nvmrc|\.node-version|pyproject\.toml|setup\.py|setup\.cfg|requirements[^/]*\.(txt|in)|[^/]*requirements\.txt|Pipfile(\.lock)?|poetry\.lock|uv\.lock|tox\.ini|\.python-version|go\.mod|go\.sum|Cargo\.toml|Cargo\.lock|rust-toolchain(\.toml)?|pom\.xml|build\.gradle(\.kts)?|settings\.gradle(\.kts)?|gradle\.properties|gradle-wrapper\.properties|CMakeLists\.txt|meson\.build|global\.json|[^/]*\.csproj|Directory\.Packages\.props)$/;
+  /(^|\/)(package\.json|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|\.yarnrc\.yml|\.nvmrc|\.node-version|pyproject\.toml|setup\.py|setup\.cfg|requirements[^/]*\.(txt|in)|[^/]*requirements\.txt|Pipfile(\.lock)?|poetry\.lock|uv\.lock|tox\.ini|\.python-version|go\.mod|go\.sum|Cargo\.toml|Cargo\.lock|rust-toolchain(\.toml)?|pom\.xml|build\.gradle(\.kts)?|settings\.gradle(\.kts)?|gradle\.properties|gradle-wrapper\.properties|maven-wrapper\.properties|CMakeLists\.txt|meson\.build|global\.json|[^/]*\.csproj|Directory\.Packages\.props)$/;
 
 export function isDependencyFile(path: string): boolean {
   return path.split("/").length <= 3 && DEPENDENCY_FILE.test(path);
