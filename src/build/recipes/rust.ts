@@ -191,6 +191,21 @@ export function contemporaryRust(createdAt: string | undefined): string | undefi
   return minorNow >= 0 ? `1.${minorNow}` : undefined;
 }
 
+let gitIndex: Promise<boolean> | undefined;
+/**
+ * Cargo before 1.68 reads crates.io's index from github.com (git); later ones use the sparse index on
+ * index.crates.io. Probed once from the host: where github.com cannot be reached, old toolchains cannot fetch.
+ */
+export function gitIndexReachable(): Promise<boolean> {
+  gitIndex ??= fetch("https://github.com/rust-lang/crates.io-index/info/refs?service=git-upload-pack", {
+    signal: AbortSignal.timeout(8_000),
+  }).then(
+    (r) => r.ok,
+    () => false,
+  );
+  return gitIndex;
+}
+
 async function plans({
   view,
   testFiles,
@@ -204,12 +219,19 @@ async function plans({
   const toolchains: Toolchain[] = [rustupToolchain(pinned ?? "stable")];
   const then = pinned ? undefined : contemporaryRust(task.created_at);
   // Second choice for unpinned crates: the stable of the PR's day, when it satisfies rust-version.
-  if (then && (!need || minor(then) >= minor(need)) && (lockVersion(view) < 4 || minor(then) >= 78))
+  const fetchable = !!then && (minor(then) >= 68 || (await gitIndexReachable()));
+  if (
+    then &&
+    fetchable &&
+    (!need || minor(then) >= minor(need)) &&
+    (lockVersion(view) < 4 || minor(then) >= 78)
+  )
     toolchains.push({ ...rustupToolchain(then), name: `rustup-${then}` });
   const host = await hostToolchain(pinned);
   if (host) toolchains.push(hostImageToolchain(host));
   if (!nightly) toolchains.push(debianToolchain(true));
-  if (!nightly && (!need || minor(need) <= minor(DEBIAN_OLD)) && lockVersion(view) < 4)
+  const oldOk = !need || minor(need) <= minor(DEBIAN_OLD);
+  if (!nightly && oldOk && lockVersion(view) < 4 && (await gitIndexReachable()))
     toolchains.push(debianToolchain(false));
   const selection = cargoSelection(view, testFiles);
   const test = cargoTestCommand(selection);
