@@ -54,13 +54,22 @@ export function registerValidate(program: Command): void {
           }
           if (opts.rebuild) {
             const gitDir = opts.repo ? resolve(opts.repo) : store.getMeta(`git_dir:${inst.repo}`);
-            if (!gitDir) throw new CliError(`the run does not say where ${inst.repo} is cloned; pass --repo`, Exit.input);
+            if (!gitDir)
+              throw new CliError(
+                `the run does not say where ${inst.repo} is cloned; pass --repo`,
+                Exit.input,
+              );
             const ctx = mkdtempSync(join(tmpdir(), "sweu-rebuild-"));
             try {
               await sanitisedCheckout(gitDir, inst.base_commit, join(ctx, "testbed"));
               stageSiteCas(ctx);
               writeFileSync(join(ctx, "Dockerfile"), inst.dockerfile);
-              const b = await sandbox.build({ tag: inst.image, dockerfile: inst.dockerfile, contextDir: ctx, network: true });
+              const b = await sandbox.build({
+                tag: inst.image,
+                dockerfile: inst.dockerfile,
+                contextDir: ctx,
+                network: true,
+              });
               if (!b.ok) {
                 store.putRejection({
                   id: inst.instance_id,

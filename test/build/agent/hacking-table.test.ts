@@ -5,7 +5,6 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuditReport, auditVerifier } from "../../../src/build/agent/audit.ts";
 import { type BuildSuccess, buildEnvironment } from "../../../src/build/builder.ts";
-import { renderEvaluationScript } from "../../../src/build/evaluation-script.ts";
 import { GitSource } from "../../../src/mine/git-source.ts";
 import { mine } from "../../../src/mine/mine.ts";
 import type { Task } from "../../../src/records/index.ts";
