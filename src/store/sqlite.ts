@@ -172,7 +172,7 @@ export class SqliteStore implements Store {
       .prepare(
         `SELECT language, SUM(kind = 'task') AS tasks, SUM(kind = 'instance') AS instances FROM records x
          WHERE kind IN ('task', 'instance') AND language IS NOT NULL ${where}
-         AND NOT EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = x.id AND r.stage = 'mine')
+         AND NOT EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = x.id AND r.stage IN ('mine', 'split'))
          GROUP BY language ORDER BY tasks DESC, language`,
       )
       .all({ repo }) as FunnelCounts["languages"];
@@ -181,7 +181,7 @@ export class SqliteStore implements Store {
       this.db
         .prepare(
           `SELECT COUNT(*) AS n FROM records t WHERE t.kind = 'task' ${repo ? "AND t.repo = @repo" : ""}
-           AND EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = t.id AND r.stage = 'mine')`,
+           AND EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = t.id AND r.stage IN ('mine', 'split'))`,
         )
         .get({ repo }) as { n: number }
     ).n;
