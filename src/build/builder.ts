@@ -6,6 +6,7 @@ import { type OutputParser, runStateRaw, toStateRun } from "../validate/run-stat
 import { renderDockerfile } from "./dockerfile.ts";
 import { renderEvaluationScript } from "./evaluation-script.ts";
 import { recipesFor } from "./recipes/index.ts";
+import { ensurePlanImages } from "./recipes/plan-images.ts";
 import type { BuildPlan } from "./recipes/types.ts";
 import { repoView, sanitisedCheckout } from "./repo.ts";
 import { dependencyOverlay, environmentKeyFor, environmentTag, instanceDockerfile, once } from "./reuse.ts";
@@ -331,6 +332,9 @@ type ImageResult = Awaited<ReturnType<Sandbox["build"]>> & { reuse: NonNullable<
  */
 async function buildImage(x: ImageBuild): Promise<ImageResult> {
   const { o, task, plan, context } = x;
+  // Local images the plan copies from (a toolchain made from a host directory) exist before the build.
+  const pre = await ensurePlanImages(o.sandbox, plan);
+  if (!pre.ok) return { ok: false, log: pre.log, durationMs: 0, timedOut: false, reuse: "off" };
   const timeoutMs = o.buildTimeoutMs ?? 30 * 60_000;
   const labels = { "sweu.instance": task.instance_id };
   const build = (tag: string, dockerfile: string, extra: Record<string, string> = {}) => {
