@@ -6,8 +6,11 @@ import { modelFromConfig } from "../../model/openai.ts";
 import { buildPending } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { addBuildOptions } from "./build-options.ts";
 
 interface BuildOpts {
+  testTimeout: string;
+  buildTimeout: string;
   builder?: string;
   model?: string;
   baseUrl?: string;
@@ -25,90 +28,70 @@ interface BuildOpts {
 }
 
 export function registerBuild(program: Command): void {
-  program
+  const cmd = program
     .command("build")
     .description("Build and validate environments for the mined tasks of a run that have no outcome yet")
     .requiredOption("--run-dir <dir>", "run folder made by `mine` or `run`")
     .option("--repo <path>", "local clone holding the commits (default: the one recorded by the run)")
-    .option("--only <ids>", "comma-separated instance ids")
-    .option("--retry", "forget earlier build/validate rejections of the selected tasks and try again")
-    .option("--runs <n>", "validation runs per state", "3")
-    .option("--max-attempts <n>", "image builds to try per task", "6")
-    .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
-    .option("--skip-probes", "skip the dynamic hacking probes")
-    .option("--workers <n>", "tasks built at once in this process", "1")
-    .option("--no-reuse", "build each task's environment from scratch (no shared environment images)")
-    .option(
-      "--builder <kind>",
-      "recipe (default), agent, or cascade (recipes first, the agent where they fail)",
-    )
-    .option("--model <name>", "model of the building agent (default SWEU_MODEL)")
-    .option(
-      "--base-url <url>",
-      "OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (default SWEU_MODEL_BASE_URL)",
-    )
-    .option("--json", "print the summary as JSON")
-    .action(async (opts: BuildOpts) => {
-      const model = modelFromConfig({ model: opts.model, baseURL: opts.baseUrl });
-      let builder: ReturnType<typeof chooseBuilder>;
-      try {
-        builder = chooseBuilder(opts.builder, model);
-      } catch (e) {
-        throw new CliError((e as Error).message, Exit.usage);
+    .option("--retry", "forget earlier build/validate rejections of the selected tasks and try again");
+  addBuildOptions(cmd).action(async (opts: BuildOpts) => {
+    const model = modelFromConfig({ model: opts.model, baseURL: opts.baseUrl });
+    let builder: ReturnType<typeof chooseBuilder>;
+    try {
+      builder = chooseBuilder(opts.builder, model);
+    } catch (e) {
+      throw new CliError((e as Error).message, Exit.usage);
+    }
+    const runDir = resolve(opts.runDir);
+    const store = openRunStore(runDir);
+    if (!store) throw new CliError(`no run at ${runDir} (run \`swe-universe mine\` first)`, Exit.input);
+    const sandbox = createSandbox(opts.sandbox);
+    try {
+      const only = opts.only?.split(",").map((s) => s.trim());
+      const repos = [...new Set(store.listTasks().map((t) => t.repo))];
+      if (opts.retry) {
+        for (const r of store.listRejections())
+          if ((r.stage === "build" || r.stage === "validate") && (!only || only.includes(r.id)))
+            store.deleteRejection(r.id);
       }
-      const runDir = resolve(opts.runDir);
-      const store = openRunStore(runDir);
-      if (!store) throw new CliError(`no run at ${runDir} (run \`swe-universe mine\` first)`, Exit.input);
-      const sandbox = createSandbox(opts.sandbox);
-      try {
-        const only = opts.only?.split(",").map((s) => s.trim());
-        const repos = [...new Set(store.listTasks().map((t) => t.repo))];
-        if (opts.retry) {
-          for (const r of store.listRejections())
-            if ((r.stage === "build" || r.stage === "validate") && (!only || only.includes(r.id)))
-              store.deleteRejection(r.id);
-        }
-        const results = [];
-        for (const repo of repos) {
-          const gitDir = opts.repo ? resolve(opts.repo) : store.getMeta(`git_dir:${repo}`);
-          if (!gitDir)
-            throw new CliError(
-              `the run does not say where ${repo} is cloned; pass --repo <path>`,
-              Exit.input,
-            );
-          results.push(
-            await buildPending(store, sandbox, {
-              builder,
-              model,
-              runDir,
-              repo,
-              gitDir,
-              only,
-              runsPerState: Number(opts.runs),
-              maxAttempts: Number(opts.maxAttempts),
-              skipProbes: opts.skipProbes,
-              reuse: opts.reuse,
-              workers: Math.max(1, Number(opts.workers) || 1),
-              onEvent: (e) => {
-                if (e.type === "task-end" && !opts.json)
-                  process.stderr.write(
-                    `${e.id}: ${e.outcome}${e.reason ? ` (${e.reason})` : ""} in ${(e.ms / 1000).toFixed(1)}s\n`,
-                  );
-              },
-            }),
-          );
-        }
-        const built = results.reduce((n, r) => n + r.built, 0);
-        const instances = results.reduce((n, r) => n + r.instances, 0);
-        if (opts.json)
-          process.stdout.write(`${JSON.stringify({ built, instances, rejected: built - instances })}\n`);
-        else
-          process.stdout.write(
-            `built ${built} tasks: ${instances} instances, ${built - instances} rejected\n`,
-          );
-      } finally {
-        store.close();
-        await sandbox.cleanup();
+      const results = [];
+      for (const repo of repos) {
+        const gitDir = opts.repo ? resolve(opts.repo) : store.getMeta(`git_dir:${repo}`);
+        if (!gitDir)
+          throw new CliError(`the run does not say where ${repo} is cloned; pass --repo <path>`, Exit.input);
+        results.push(
+          await buildPending(store, sandbox, {
+            builder,
+            model,
+            runDir,
+            repo,
+            gitDir,
+            only,
+            runsPerState: Number(opts.runs),
+            maxAttempts: Number(opts.maxAttempts),
+            skipProbes: opts.skipProbes,
+            reuse: opts.reuse,
+            testTimeoutMs: Number(opts.testTimeout) * 1000,
+            buildTimeoutMs: Number(opts.buildTimeout) * 1000,
+            workers: Math.max(1, Number(opts.workers) || 1),
+            onEvent: (e) => {
+              if (e.type === "task-end" && !opts.json)
+                process.stderr.write(
+                  `${e.id}: ${e.outcome}${e.reason ? ` (${e.reason})` : ""} in ${(e.ms / 1000).toFixed(1)}s\n`,
+                );
+            },
+          }),
+        );
       }
-    });
+      const built = results.reduce((n, r) => n + r.built, 0);
+      const instances = results.reduce((n, r) => n + r.instances, 0);
+      if (opts.json)
+        process.stdout.write(`${JSON.stringify({ built, instances, rejected: built - instances })}\n`);
+      else
+        process.stdout.write(`built ${built} tasks: ${instances} instances, ${built - instances} rejected\n`);
+    } finally {
+      store.close();
+      await sandbox.cleanup();
+    }
+  });
 }

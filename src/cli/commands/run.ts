@@ -12,6 +12,7 @@ import { runPipeline } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { addBuildOptions } from "./build-options.ts";
 
 interface RunOpts {
   builder?: string;
@@ -46,7 +47,7 @@ const int = (v: string, name: string) => {
 };
 
 export function registerRun(program: Command): void {
-  program
+  const cmd = program
     .command("run")
     .description("Mine a repository's merged PRs, build and validate environments, and export the dataset")
     .argument("<repo>", "local repository path or clone URL")
@@ -54,127 +55,108 @@ export function registerRun(program: Command): void {
     .option("--repo-name <owner/name>", "name to record for the repository")
     .option("--limit <n>", "mine at most this many merged PRs (newest first)")
     .option("--since <date>", "only PRs merged since this date")
-    .option("--runs <n>", "validation runs per state", "3")
-    .option("--max-attempts <n>", "image builds to try per task", "6")
-    .option("--test-timeout <sec>", "timeout of one evaluation run", "900")
-    .option("--build-timeout <sec>", "timeout of one image build", "1800")
-    .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
-    .option("--skip-probes", "skip the dynamic hacking probes (faster, weaker)")
-    .option("--no-reuse", "build each task's environment from scratch (no shared environment images)")
     .option("--keep-work", "keep each task's build context")
-    .option("--only <ids>", "comma-separated instance ids to build")
     .option("--no-progress", "no progress bar")
-    .option(
-      "--builder <kind>",
-      "recipe (default), agent, or cascade (recipes first, the agent where they fail)",
-    )
-    .option("--model <name>", "model of the building agent (default SWEU_MODEL)")
-    .option(
-      "--base-url <url>",
-      "OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (default SWEU_MODEL_BASE_URL)",
-    )
-    .option("--json", "print the summary as JSON")
-    .option("--workers <n>", "tasks built at once in this process", "1")
     .option("--redis <url>", "distributed: enqueue tasks for `swe-universe worker` processes on this Redis")
     .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)")
-    .option("--registry <host/prefix>", "with --redis: workers push validated images here")
-    .action(async (repo: string, opts: RunOpts) => {
-      const model = modelFromConfig({ model: opts.model, baseURL: opts.baseUrl });
-      let builder: ReturnType<typeof chooseBuilder>;
-      try {
-        builder = chooseBuilder(opts.builder, model);
-      } catch (e) {
-        throw new CliError((e as Error).message, Exit.usage);
-      }
-      let source: GitSource;
-      try {
-        source = await GitSource.open(repo, { repoName: opts.repoName });
-      } catch (e) {
-        if (e instanceof SourceError)
-          throw new CliError(e.message, e.kind === "unavailable" ? Exit.unavailable : Exit.input);
-        throw e;
-      }
-      const runDir = resolve(opts.runDir ?? `runs/${source.repo.replace("/", "__")}`);
-      const store = new SqliteStore(`${runDir}/store.sqlite`);
-      let sandbox: ReturnType<typeof createSandbox>;
-      try {
-        sandbox = createSandbox(opts.sandbox);
-      } catch (e) {
-        throw new CliError(e instanceof Error ? e.message : String(e), Exit.unavailable);
-      }
-      const showBar = opts.progress !== false && !opts.json && process.stderr.isTTY;
-      const bar = showBar
-        ? new cliProgress.SingleBar(
-            {
-              format: "{bar} {value}/{total} tasks | {instances} instances | {id}",
-              stream: process.stderr,
-              hideCursor: true,
-            },
-            cliProgress.Presets.shades_classic,
-          )
-        : undefined;
-      let instances = 0;
-      const queue = opts.redis
-        ? new BullQueue({ url: opts.redis, queue: opts.queue, runId: runIdOf(store) })
-        : undefined;
-      try {
-        const summary = await runPipeline(source, store, sandbox, {
-          builder,
-          model,
-          runDir,
-          workers: int(opts.workers ?? "1", "--workers"),
-          queue,
-          location: isCloneUrl(repo) ? repo : resolve(repo),
-          registry: opts.registry,
-          limit: opts.limit ? int(opts.limit, "--limit") : undefined,
-          since: opts.since,
-          runsPerState: int(opts.runs, "--runs"),
-          maxAttempts: int(opts.maxAttempts, "--max-attempts"),
-          testTimeoutMs: int(opts.testTimeout, "--test-timeout") * 1000,
-          buildTimeoutMs: int(opts.buildTimeout, "--build-timeout") * 1000,
-          skipProbes: opts.skipProbes,
-          reuse: opts.reuse,
-          keepWork: opts.keepWork,
-          only: opts.only?.split(",").map((s) => s.trim()),
-          onEvent: (e) => {
-            if (e.type === "mined") {
-              process.stderr.write(
-                `mined: ${e.tasks} new tasks, ${e.rejections} rejected, ${e.skipped} already done\n`,
-              );
-            } else if (e.type === "task-start") {
-              if (bar && e.index === 0) bar.start(e.total, 0, { instances, id: e.id });
-              bar?.update(e.index, { instances, id: e.id });
-              if (!bar && !opts.json) process.stderr.write(`[${e.index + 1}/${e.total}] ${e.id} …\n`);
-            } else {
-              if (e.outcome === "instance") instances++;
-              bar?.increment(1, { instances, id: e.id });
-              if (!bar && !opts.json)
-                process.stderr.write(
-                  `  ${e.id}: ${e.outcome === "instance" ? "instance" : `rejected (${e.reason})`} in ${(e.ms / 1000).toFixed(1)}s\n`,
-                );
-            }
+    .option("--registry <host/prefix>", "with --redis: workers push validated images here");
+  addBuildOptions(cmd).action(async (repo: string, opts: RunOpts) => {
+    const model = modelFromConfig({ model: opts.model, baseURL: opts.baseUrl });
+    let builder: ReturnType<typeof chooseBuilder>;
+    try {
+      builder = chooseBuilder(opts.builder, model);
+    } catch (e) {
+      throw new CliError((e as Error).message, Exit.usage);
+    }
+    let source: GitSource;
+    try {
+      source = await GitSource.open(repo, { repoName: opts.repoName });
+    } catch (e) {
+      if (e instanceof SourceError)
+        throw new CliError(e.message, e.kind === "unavailable" ? Exit.unavailable : Exit.input);
+      throw e;
+    }
+    const runDir = resolve(opts.runDir ?? `runs/${source.repo.replace("/", "__")}`);
+    const store = new SqliteStore(`${runDir}/store.sqlite`);
+    let sandbox: ReturnType<typeof createSandbox>;
+    try {
+      sandbox = createSandbox(opts.sandbox);
+    } catch (e) {
+      throw new CliError(e instanceof Error ? e.message : String(e), Exit.unavailable);
+    }
+    const showBar = opts.progress !== false && !opts.json && process.stderr.isTTY;
+    const bar = showBar
+      ? new cliProgress.SingleBar(
+          {
+            format: "{bar} {value}/{total} tasks | {instances} instances | {id}",
+            stream: process.stderr,
+            hideCursor: true,
           },
-        });
-        bar?.stop();
-        const f = summary.export.funnel;
-        if (opts.json) {
-          process.stdout.write(
-            `${JSON.stringify({ runDir, ...summary, export: undefined, funnel: f }, null, 2)}\n`,
-          );
-        } else {
-          process.stdout.write(
-            `\n${source.repo}: ${f.candidates} candidates → ${f.tasks} tasks → ${f.instances} instances` +
-              (f.yield === null ? "" : ` (yield ${(f.yield * 100).toFixed(1)}%)`) +
-              `\nthis run: built ${summary.built}, ${summary.instances} new instances, ${summary.rejected} rejected` +
-              `\ndataset: ${summary.export.files.jsonl}\n         ${summary.export.files.parquet}\nfunnel:  ${summary.export.files.funnelMd}\n`,
-          );
-        }
-      } finally {
-        bar?.stop();
-        await queue?.close();
-        store.close();
-        await source.close();
-        await sandbox.cleanup();
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+    let instances = 0;
+    const queue = opts.redis
+      ? new BullQueue({ url: opts.redis, queue: opts.queue, runId: runIdOf(store) })
+      : undefined;
+    try {
+      const summary = await runPipeline(source, store, sandbox, {
+        builder,
+        model,
+        runDir,
+        workers: int(opts.workers ?? "1", "--workers"),
+        queue,
+        location: isCloneUrl(repo) ? repo : resolve(repo),
+        registry: opts.registry,
+        limit: opts.limit ? int(opts.limit, "--limit") : undefined,
+        since: opts.since,
+        runsPerState: int(opts.runs, "--runs"),
+        maxAttempts: int(opts.maxAttempts, "--max-attempts"),
+        testTimeoutMs: int(opts.testTimeout, "--test-timeout") * 1000,
+        buildTimeoutMs: int(opts.buildTimeout, "--build-timeout") * 1000,
+        skipProbes: opts.skipProbes,
+        reuse: opts.reuse,
+        keepWork: opts.keepWork,
+        only: opts.only?.split(",").map((s) => s.trim()),
+        onEvent: (e) => {
+          if (e.type === "mined") {
+            process.stderr.write(
+              `mined: ${e.tasks} new tasks, ${e.rejections} rejected, ${e.skipped} already done\n`,
+            );
+          } else if (e.type === "task-start") {
+            if (bar && e.index === 0) bar.start(e.total, 0, { instances, id: e.id });
+            bar?.update(e.index, { instances, id: e.id });
+            if (!bar && !opts.json) process.stderr.write(`[${e.index + 1}/${e.total}] ${e.id} …\n`);
+          } else {
+            if (e.outcome === "instance") instances++;
+            bar?.increment(1, { instances, id: e.id });
+            if (!bar && !opts.json)
+              process.stderr.write(
+                `  ${e.id}: ${e.outcome === "instance" ? "instance" : `rejected (${e.reason})`} in ${(e.ms / 1000).toFixed(1)}s\n`,
+              );
+          }
+        },
+      });
+      bar?.stop();
+      const f = summary.export.funnel;
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify({ runDir, ...summary, export: undefined, funnel: f }, null, 2)}\n`,
+        );
+      } else {
+        process.stdout.write(
+          `\n${source.repo}: ${f.candidates} candidates → ${f.tasks} tasks → ${f.instances} instances` +
+            (f.yield === null ? "" : ` (yield ${(f.yield * 100).toFixed(1)}%)`) +
+            `\nthis run: built ${summary.built}, ${summary.instances} new instances, ${summary.rejected} rejected` +
+            `\ndataset: ${summary.export.files.jsonl}\n         ${summary.export.files.parquet}\nfunnel:  ${summary.export.files.funnelMd}\n`,
+        );
       }
-    });
+    } finally {
+      bar?.stop();
+      await queue?.close();
+      store.close();
+      await source.close();
+      await sandbox.cleanup();
+    }
+  });
 }

@@ -1,0 +1,25 @@
+import type { Command } from "commander";
+
+/** Options shared by the verbs that build and validate environments (`run`, `build`). */
+export function addBuildOptions(cmd: Command): Command {
+  return cmd
+    .option("--runs <n>", "validation runs per state", "3")
+    .option("--max-attempts <n>", "image builds to try per task", "6")
+    .option("--test-timeout <sec>", "timeout of one evaluation run", "900")
+    .option("--build-timeout <sec>", "timeout of one image build", "1800")
+    .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
+    .option("--skip-probes", "skip the dynamic hacking probes (faster, weaker)")
+    .option("--no-reuse", "build each task's environment from scratch (no shared environment images)")
+    .option("--workers <n>", "tasks built at once in this process", "1")
+    .option(
+      "--builder <kind>",
+      "recipe (default), agent, or cascade (recipes first, the agent where they fail)",
+    )
+    .option("--model <name>", "model of the building agent (default SWEU_MODEL)")
+    .option(
+      "--base-url <url>",
+      "OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (default SWEU_MODEL_BASE_URL)",
+    )
+    .option("--only <ids>", "comma-separated instance ids")
+    .option("--json", "print the summary as JSON");
+}
