@@ -7,6 +7,8 @@ export interface FunnelReport {
   tasks: number;
   /** Tasks without a test change, kept for a builder that writes tests (not counted in tasks). */
   needs_tests: number;
+  /** Tasks not built yet; the yield counts only the tasks that were. */
+  pending: number;
   instances: number;
   /** instances / tasks; null when there are no tasks. */
   yield: number | null;
@@ -57,8 +59,9 @@ export function computeFunnel(
     candidates: f.candidates,
     tasks: f.tasks,
     needs_tests: f.needs_tests,
+    pending: f.pending,
     instances: f.instances,
-    yield: ratio(f.instances, f.tasks),
+    yield: ratio(f.instances, f.tasks - f.pending),
     rejected: f.rejections.reduce((n, r) => n + r.count, 0),
     rejections_by_stage: [...byStage]
       .map(([stage, count]) => ({ stage, count }))
@@ -118,12 +121,13 @@ export function renderFunnelMarkdown(r: FunnelReport): string {
         ["candidates", r.candidates],
         ["tasks", r.tasks],
         ["kept for generated tests", r.needs_tests],
+        ["tasks not built yet", r.pending],
         ["instances", r.instances],
         ["rejected", r.rejected],
       ],
     ),
   );
-  parts.push("", `Yield (instances / tasks): ${pct(r.yield)}`, "");
+  parts.push("", `Yield (instances / tasks built): ${pct(r.yield)}`, "");
   parts.push("## Rejections by stage", "");
   parts.push(
     r.rejections_by_stage.length

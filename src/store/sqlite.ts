@@ -185,10 +185,20 @@ export class SqliteStore implements Store {
         )
         .get({ repo }) as { n: number }
     ).n;
+    // Tasks not built yet: no instance and no rejection of any stage.
+    const pending = (
+      this.db
+        .prepare(
+          `SELECT COUNT(*) AS n FROM records t WHERE t.kind = 'task' ${repo ? "AND t.repo = @repo" : ""}
+           AND NOT EXISTS (SELECT 1 FROM records r WHERE r.id = t.id AND r.kind IN ('rejection', 'instance'))`,
+        )
+        .get({ repo }) as { n: number }
+    ).n;
     return {
       candidates: count("candidate"),
       tasks: count("task") - awaiting,
       needs_tests: awaiting,
+      pending,
       instances: count("instance"),
       rejections,
       languages,

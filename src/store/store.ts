@@ -9,6 +9,8 @@ export interface FunnelCounts {
   tasks: number;
   /** Tasks without a test change, kept for a builder that writes tests. */
   needs_tests: number;
+  /** Buildable tasks with no outcome yet (not built, or the run was stopped). */
+  pending: number;
   instances: number;
   rejections: { stage: string; reason: string; count: number }[];
   languages: { language: string; tasks: number; instances: number }[];

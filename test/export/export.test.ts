@@ -133,6 +133,7 @@ describe("exportRun", () => {
     expect(f.tasks).toBe(4);
     expect(f.instances).toBe(2);
     expect(f.yield).toBe(0.5);
+    expect(f.pending).toBe(0);
     expect(f.rejected).toBe(4);
     expect(f.rejections_by_stage).toEqual([
       { stage: "split", count: 2 },
@@ -147,7 +148,7 @@ describe("exportRun", () => {
     const md = readFileSync(join(out, "funnel.md"), "utf8");
     expect(md).toContain("| candidates | 6 |");
     expect(md).toContain("| split | no_test_change | 2 |");
-    expect(md).toContain("Yield (instances / tasks): 50.0%");
+    expect(md).toContain("Yield (instances / tasks built): 50.0%");
     expect(md).toContain("Median wall time per instance: 40.0 s");
   });
 
@@ -190,7 +191,7 @@ describe("exportRun", () => {
       expect(readFileSync(res.files.jsonl, "utf8")).toBe("");
       expect(await readParquet(res.files.parquet)).toEqual([]);
       expect(res.funnel.yield).toBeNull();
-      expect(readFileSync(res.files.funnelMd, "utf8")).toContain("Yield (instances / tasks): n/a");
+      expect(readFileSync(res.files.funnelMd, "utf8")).toContain("Yield (instances / tasks built): n/a");
     } finally {
       s.close();
     }

@@ -112,7 +112,9 @@ describe("SqliteStore", () => {
     // it counts apart from buildable tasks.
     s.putTask(task(2));
     const g = s.funnel("acme/widgets");
-    expect([g.tasks, g.needs_tests]).toEqual([1, 1]);
+    expect([g.tasks, g.needs_tests, g.pending]).toEqual([1, 1, 1]);
+    s.putRejection({ ...rejection("acme__widgets-1", "resolved_fails"), stage: "build" });
+    expect(s.funnel("acme/widgets").pending).toBe(0);
     expect(s.funnel().candidates).toBe(4);
   });
 
