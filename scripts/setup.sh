@@ -51,5 +51,13 @@ fi
 # 3. npm dependencies, when missing or older than the lockfile.
 if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
   say "installing npm dependencies"
-  (cd "$ROOT" && npm ci --silent --no-audit --no-fund >&2)
+  log="$(mktemp)"
+  if ! (cd "$ROOT" && npm ci --no-audit --no-fund >"$log" 2>&1); then
+    # Some npm 11 releases refuse lockfiles that lack other platforms' optional packages (npm/cli#8805);
+    # install the same locked versions with `npm install --no-save`, which leaves the lockfile as it is.
+    say "npm ci refused ($(grep -m1 'npm error' "$log" || tail -1 "$log")); installing the locked versions with npm install"
+    (cd "$ROOT" && npm install --no-save --no-audit --no-fund >"$log" 2>&1) || { cat "$log" >&2; rm -f "$log"; exit 1; }
+  fi
+  rm -f "$log"
+  touch "$ROOT/node_modules/.package-lock.json"
 fi
