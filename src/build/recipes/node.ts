@@ -174,7 +174,8 @@ async function plans({
     language: task.language === "typescript" ? ("typescript" as const) : ("javascript" as const),
     apt: ["python3", "make", "g++", "pkg-config"],
     toolchain: nodeInstallSteps(nodeVersion, npmVersion),
-    env: { CI: "true", FORCE_COLOR: "0", NO_COLOR: "1", NODE_OPTIONS: "--max-old-space-size=4096" },
+    // No NO_COLOR/FORCE_COLOR: suites test colour handling through the environment (parsers strip ANSI codes).
+    env: { CI: "true", NODE_OPTIONS: "--max-old-space-size=4096" },
     toolchainVersions: { node: nodeVersion, npm: npmVersion, packageManager: pm },
   };
   const tests: { name: string; test: string; parser: string }[] = [];
