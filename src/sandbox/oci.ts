@@ -157,7 +157,19 @@ export class OciSandbox implements Sandbox {
     return r.stdout.toString();
   }
 
+  /**
+   * Build an image. Podman's layer-cache lookup can race with an image being removed by another process
+   * ("layer not known"): such a build failed before running any step of ours, so it is tried again.
+   */
   async build(spec: BuildSpec): Promise<BuildResult> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.buildOnce(spec);
+      if (r.ok || attempt >= 3 || !/layer not known|image not known/i.test(r.log)) return r;
+      log.warn({ tag: spec.tag, attempt }, "image build hit a layer removed under it; building again");
+    }
+  }
+
+  private async buildOnce(spec: BuildSpec): Promise<BuildResult> {
     const dir = mkdtempSync(join(tmpdir(), "sweu-build-"));
     try {
       const file = join(dir, "Dockerfile");
