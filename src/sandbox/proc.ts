@@ -80,7 +80,8 @@ export function spawnRaw(
     const keep = (chunks: Buffer[], i: 0 | 1) => (c: Buffer) => {
       chunks.push(c);
       lens[i] = (lens[i] ?? 0) + c.length;
-      while ((lens[i] ?? 0) > max && chunks.length > 1)
+      // Drop whole chunks only while what remains still holds `max` bytes; tail() trims the rest exactly.
+      while (chunks.length > 1 && (lens[i] ?? 0) - chunks[0]!.length >= max)
         lens[i] = (lens[i] ?? 0) - (chunks.shift()?.length ?? 0);
     };
     child.stdout.on("data", keep(out, 0));

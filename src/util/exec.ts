@@ -39,7 +39,8 @@ export function run(cmd: string, args: readonly string[], opts: ExecOptions = {}
     const keep = (chunks: Buffer[], len: number, chunk: Buffer): number => {
       chunks.push(chunk);
       len += chunk.length;
-      while (len > max && chunks.length > 1) len -= chunks.shift()!.length;
+      // Drop whole chunks only while what remains still holds `max` bytes.
+      while (chunks.length > 1 && len - chunks[0]!.length >= max) len -= chunks.shift()!.length;
       return len;
     };
     child.stdout.on("data", (c: Buffer) => {
