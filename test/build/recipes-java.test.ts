@@ -20,19 +20,12 @@ import {
 } from "../../src/build/recipes/java.ts";
 import { reachable, unreachableHosts } from "../../src/build/recipes/reachable.ts";
 import type { BuildPlan, RecipeContext } from "../../src/build/recipes/types.ts";
-import type { RepoView } from "../../src/build/repo.ts";
 import type { Task } from "../../src/records/index.ts";
 import { runStaticChecks } from "../../src/validate/checks/static.ts";
 import { parserFor } from "../../src/validate/parse-run.ts";
+import { memoryView } from "../helpers/view.ts";
 
-function view(files: Record<string, string>): RepoView {
-  return {
-    files: Object.keys(files),
-    has: (p) => p in files,
-    read: (p) => files[p],
-    first: (...ps) => ps.find((p) => p in files),
-  };
-}
+const view = memoryView;
 const task = { language: "java", test_patch: "", patch: "" } as unknown as Task;
 const ctx = (files: Record<string, string>, testFiles: string[] = [], language = "java"): RecipeContext => ({
   view: view(files),

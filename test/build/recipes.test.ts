@@ -4,19 +4,11 @@ import { renderEvaluationScript } from "../../src/build/evaluation-script.ts";
 import { node } from "../../src/build/recipes/node.ts";
 import { isPythonTestFile, python } from "../../src/build/recipes/python.ts";
 import type { BuildPlan } from "../../src/build/recipes/types.ts";
-import type { RepoView } from "../../src/build/repo.ts";
 import { nodeRange, resolveNode } from "../../src/build/toolchains.ts";
 import type { Task } from "../../src/records/index.ts";
+import { memoryView } from "../helpers/view.ts";
 
-function view(files: Record<string, string>): RepoView {
-  const names = Object.keys(files);
-  return {
-    files: names,
-    has: (p) => p in files,
-    read: (p) => files[p],
-    first: (...ps) => ps.find((p) => p in files),
-  };
-}
+const view = memoryView;
 const task = { language: "python", test_patch: "", patch: "" } as unknown as Task;
 
 describe("python recipe", () => {
