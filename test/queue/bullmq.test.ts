@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -56,11 +56,22 @@ describe("BullMQ queue with real redis-server and worker processes", () => {
     const q = new BullQueue({ url: redis.url, queue: "kill", runId: "kill", sweepMs: 500 });
     const results: JobResult[] = [];
     const victim = ws[0]!;
-    // Kill the first worker as soon as it holds a job.
-    const killed = victim.waitFor(/start job-/, 60_000).then((l) => {
-      victim.proc.kill("SIGKILL");
-      return l.split(" ").pop()!;
-    });
+    // Kill the first worker as soon as its job has written its start line (the worker announces
+    // "start" on stderr before the handler runs, so that line alone is too early).
+    const killed = (async () => {
+      const t0 = Date.now();
+      for (;;) {
+        const mine = existsSync(log)
+          ? lines(log).find(([w, , pid]) => w === "start" && Number(pid) === victim.pid)
+          : undefined;
+        if (mine) {
+          victim.proc.kill("SIGKILL");
+          return mine[1];
+        }
+        if (Date.now() - t0 > 60_000) throw new Error("the first worker never started a job");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
     await q.run(sleepJobs(9, 1500, log), (r) => {
       results.push(r);
     });
