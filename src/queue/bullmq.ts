@@ -1,6 +1,7 @@
 /**
  * Redis queue on BullMQ. The coordinator (`BullQueue`) adds one job per task to the tasks queue (job id =
- * task id, so re-adding after a coordinator restart is a no-op while the job exists) and consumes a results
+ * run id + task id, so re-adding after a coordinator restart is a no-op while the job exists, and two runs
+ * sharing one tasks queue and its workers never take each other's jobs or results) and consumes a results
  * queue of its own run; workers (`startWorker`, the `worker` verb) run jobs and add each result to the
  * results queue named in the job before the job completes. Results survive a coordinator that is down.
  *
@@ -83,9 +84,14 @@ export class BullQueue implements JobQueue {
     this.tasks.on("error", redisWarn("tasks queue"));
   }
 
+  /** The job id of a task of this run: runs that share the tasks queue keep apart. */
+  private key(id: string): string {
+    return jobKey(`${this.o.runId}/${id}`);
+  }
+
   private jobOptions(id: string) {
     return {
-      jobId: jobKey(id),
+      jobId: this.key(id),
       attempts: this.o.attempts ?? 3,
       backoff: { type: "exponential" as const, delay: this.o.backoffMs ?? 2000 },
       removeOnComplete: true,
@@ -123,7 +129,7 @@ export class BullQueue implements JobQueue {
 
     // Jobs of these ids that failed for good in an earlier run are removed, so they can be added again.
     const failed = await this.tasks.getFailed(0, -1);
-    const keys = new Set([...outstanding.keys()].map(jobKey));
+    const keys = new Set([...outstanding.keys()].map((id) => this.key(id)));
     for (const j of failed) if (j.id && keys.has(j.id)) await j.remove().catch(() => {});
     const list = [...outstanding.values()];
     for (let i = 0; i < list.length; i += 1000) {
@@ -163,7 +169,7 @@ export class BullQueue implements JobQueue {
       const results = new Queue(this.resultsName, { connection: connection(this.o.url) });
       try {
         for (const [id, spec] of [...outstanding]) {
-          const job = await this.tasks.getJob(jobKey(id));
+          const job = await this.tasks.getJob(this.key(id));
           const state = job ? await job.getState() : "unknown";
           if (state === "failed" && job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
             await deliver({ id, name: spec.name, ok: false, error: job.failedReason || "failed" });

@@ -117,6 +117,33 @@ describe("BullMQ queue with real redis-server and worker processes", () => {
     await second!.exited;
   }, 120_000);
 
+  it("keeps two runs that share a tasks queue and its workers apart, even with the same task ids", async () => {
+    const ws = await workers(2, "shared");
+    const log = join(dir, "shared.log");
+    const runs = ["run-a", "run-b"].map(
+      (runId) => new BullQueue({ url: redis.url, queue: "shared", runId, sweepMs: 500 }),
+    );
+    const results: JobResult[][] = [[], []];
+    await Promise.all(
+      runs.map((q, i) =>
+        q.run(sleepJobs(4, 300, log), (r) => {
+          results[i]!.push(r);
+        }),
+      ),
+    );
+    await Promise.all(runs.map((q) => q.close()));
+    for (const r of results) {
+      expect(r.map((x) => x.id).sort()).toEqual(["job-0", "job-1", "job-2", "job-3"]);
+      expect(r.every((x) => x.ok)).toBe(true);
+    }
+    // Each run's jobs ran: every id ended twice, once per run.
+    const ends = lines(log).filter(([w]) => w === "end");
+    for (const id of ["job-0", "job-1", "job-2", "job-3"])
+      expect(ends.filter(([, j]) => j === id).length).toBe(2);
+    for (const w of ws) w.proc.kill("SIGTERM");
+    await Promise.all(ws.map((w) => w.exited));
+  }, 120_000);
+
   it("goes on when Redis goes away and comes back (data lost): missing jobs are enqueued again", async () => {
     const ws = await workers(2, "bounce");
     const log = join(dir, "bounce.log");
