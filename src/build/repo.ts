@@ -41,7 +41,8 @@ const MANIFEST = new RegExp(
   String.raw`(^|/)(package\.json|\.nvmrc|\.node-version|\.tool-versions|pyproject\.toml|setup\.cfg|setup\.py|tox\.ini|noxfile\.py|pytest\.ini|` +
     String.raw`requirements[^/]*\.(txt|in)|[^/]*requirements\.txt|Pipfile|\.python-version|go\.mod|Cargo\.toml|rust-toolchain(\.toml)?|` +
     String.raw`pom\.xml|build\.gradle(\.kts)?|settings\.gradle(\.kts)?|CMakeLists\.txt|meson\.build|Makefile|global\.json|[^/]*\.csproj|` +
-    String.raw`\.mocharc\.[a-z]+|jest\.config\.[a-z]+|vitest\.config\.[a-z]+|\.yarnrc\.yml|pnpm-workspace\.yaml)$`,
+    String.raw`\.mocharc\.[a-z]+|jest\.config\.[a-z]+|vitest\.config\.[a-z]+|\.yarnrc\.yml|pnpm-workspace\.yaml|` +
+    String.raw`configure\.(ac|in)|[Jj]ustfile|\.github/workflows/[^/]+\.ya?ml)$`,
 );
 function isManifest(path: string): boolean {
   const depth = path.split("/").length;

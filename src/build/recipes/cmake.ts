@@ -3,14 +3,16 @@ import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
 import { q } from "./types.ts";
 
 /**
- * C and C++: CMake + CTest first, Meson, then plain Make. The project is configured and built at image
- * build time; evaluation REBUILDS (patches change sources) and runs the tests.
+ * C and C++: CMake + CTest first, Meson, autotools (`make check`), then plain Make. The project is
+ * configured and built at image build time; evaluation REBUILDS (patches change sources) and runs the tests.
  *
  * Parsers: CTest's progress lines (`ctest` parser: one result per CTest test, "Suite.Test" when the project
  * uses gtest_discover_tests/catch_discover_tests). Where the project uses GoogleTest, every gtest binary
  * CTest runs also writes an XML report (GTEST_OUTPUT, set on the ctest command only, so build-time test
  * discovery writes nothing), printed as JUnit sections and read first: one result per gtest case even
- * without gtest_discover_tests. Meson writes JUnit itself.
+ * without gtest_discover_tests. Meson writes JUnit itself. Autotools' `make check` harness prints one
+ * "PASS: name" line per test (`automake` parser); a hand-written Makefile is used only where its test
+ * output can be read per test (GoogleTest programs, TAP, automake-style PASS:/FAIL: lines).
  *
  * A change that does not compile in the buggy state is a failing state, not a broken environment: the build
  * keeps going (-k) and, because the install step deletes every linked binary after the first build, a test
@@ -161,14 +163,105 @@ function mesonPlans(apt: string[]): BuildPlan[] {
   ];
 }
 
-/** Plain Make: only where the output can be read per test (GoogleTest programs). */
+/** Autotools: configure.ac (configure.in in older projects) at the root. */
+export function usesAutotools(view: RepoView): boolean {
+  return view.has("configure.ac") || view.has("configure.in");
+}
+
+/** pkg-config modules (PKG_CHECK_MODULES) and libraries (AC_CHECK_LIB, AC_SEARCH_LIBS) → Debian packages. */
+const AUTOCONF_LIBS: Record<string, string[]> = {
+  check: ["check"],
+  cmocka: ["libcmocka-dev"],
+  cunit: ["libcunit1-dev"],
+  zlib: ["zlib1g-dev"],
+  z: ["zlib1g-dev"],
+  openssl: ["libssl-dev"],
+  libssl: ["libssl-dev"],
+  libcrypto: ["libssl-dev"],
+  ssl: ["libssl-dev"],
+  crypto: ["libssl-dev"],
+  libcurl: ["libcurl4-openssl-dev"],
+  curl: ["libcurl4-openssl-dev"],
+  "glib-2.0": ["libglib2.0-dev"],
+  "libxml-2.0": ["libxml2-dev"],
+  xml2: ["libxml2-dev"],
+  sqlite3: ["libsqlite3-dev"],
+  "libpcre2-8": ["libpcre2-dev"],
+  pcre2: ["libpcre2-dev"],
+  jansson: ["libjansson-dev"],
+  libevent: ["libevent-dev"],
+  event: ["libevent-dev"],
+  ncurses: ["libncurses-dev"],
+  ncursesw: ["libncurses-dev"],
+  readline: ["libreadline-dev"],
+  expat: ["libexpat1-dev"],
+  lzma: ["liblzma-dev"],
+  liblzma: ["liblzma-dev"],
+  bz2: ["libbz2-dev"],
+  libzstd: ["libzstd-dev"],
+  zstd: ["libzstd-dev"],
+  yaml: ["libyaml-dev"],
+  "yaml-0.1": ["libyaml-dev"],
+};
+
+/** Debian packages configure.ac needs: the autotools, their macro sets, and the libraries it checks for. */
+export function autotoolsDependencies(view: RepoView): string[] {
+  const ac = view.read("configure.ac") ?? view.read("configure.in") ?? "";
+  const pkgs = new Set(["autoconf", "automake", "libtool", "pkg-config"]);
+  if (/\bAX_\w+/.test(ac)) pkgs.add("autoconf-archive");
+  if (/AM_GNU_GETTEXT/.test(ac)) for (const p of ["autopoint", "gettext"]) pkgs.add(p);
+  const names = [
+    ...[...ac.matchAll(/PKG_CHECK_MODULES\(\s*\[?\w+\]?\s*,\s*\[?([^\]),]+)/g)].flatMap((m) =>
+      m[1]!.split(/\s+/).filter((w) => /^[a-z][\w.+-]*$/i.test(w) && !/^\d/.test(w)),
+    ),
+    ...[...ac.matchAll(/AC_(?:CHECK|SEARCH)_LIBS?\(\s*\[?([\w.+-]+)/g)].map((m) => m[1]!),
+  ];
+  for (const n of names) for (const p of AUTOCONF_LIBS[n.toLowerCase()] ?? []) pkgs.add(p);
+  return [...pkgs].sort();
+}
+
+/**
+ * Autotools: `autoreconf -fi` where no configure script is committed, `./configure && make -j2` at image
+ * build time; evaluation rebuilds (make notices the patched sources, and regenerates Makefiles from a
+ * patched Makefile.am with the automake the image holds) and runs `make -k check`.
+ */
+function autotoolsPlans(view: RepoView, apt: string[]): BuildPlan[] {
+  const generate = view.has("configure") ? [] : ["autoreconf -fi"];
+  return [
+    {
+      name: `cpp/autotools${generate.length ? "-autoreconf" : ""}`,
+      language: "cpp",
+      apt: ["build-essential", ...autotoolsDependencies(view), ...apt],
+      toolchain: [
+        "autoreconf --version | head -1 && automake --version | head -1 && gcc --version | head -1",
+      ],
+      env: {},
+      install: [...generate, "./configure", "make -j2"],
+      refresh: ["make -j2 >/dev/null 2>&1 || true"],
+      test: "make -j2 -k 2>&1; make -k check",
+      parser: "automake",
+      toolchainVersions: { autotools: "debian bookworm", compiler: "gcc 12 (debian bookworm)" },
+    },
+  ];
+}
+
+/** A hand-written Makefile's output format, told from the Makefile: GoogleTest, TAP or automake-style. */
+function makeOutput(view: RepoView, mk: string): "gtest" | "tap" | "automake" | undefined {
+  if (usesGtest(view)) return "gtest";
+  if (/\bTAP\b|--tap\b|tap-driver|\.tap\b/i.test(mk)) return "tap";
+  if (/\b(?:PASS|FAIL):/.test(mk) || /test-driver/.test(mk)) return "automake";
+  return undefined;
+}
+
+/** Plain Make: only where the output can be read per test. */
 function makePlans(view: RepoView, apt: string[]): BuildPlan[] {
   const mk = view.read("Makefile") ?? "";
   const target = /^check\s*:/m.test(mk) ? "check" : /^test\s*:/m.test(mk) ? "test" : undefined;
-  if (!target || !usesGtest(view)) return [];
+  const output = target && makeOutput(view, mk);
+  if (!target || !output) return [];
   return [
     {
-      name: `cpp/make-${target}-gtest`,
+      name: `cpp/make-${target}-${output}`,
       language: "cpp",
       apt: ["build-essential", "pkg-config", ...apt],
       toolchain: ["make --version | head -1"],
@@ -176,7 +269,7 @@ function makePlans(view: RepoView, apt: string[]): BuildPlan[] {
       install: ["make -j2"],
       refresh: ["make -j2 >/dev/null 2>&1 || true"],
       test: `make -k ${target}`,
-      parser: "gtest",
+      parser: output,
       toolchainVersions: { compiler: "g++ 12 (debian bookworm)" },
     },
   ];
@@ -187,18 +280,36 @@ function plans({ view, task }: RecipeContext): BuildPlan[] | { unavailable: stri
   const out = [
     ...(view.has("CMakeLists.txt") ? cmakePlans(view, apt) : []),
     ...(view.has("meson.build") ? mesonPlans(apt) : []),
-    ...makePlans(view, apt),
+    ...(usesAutotools(view) ? autotoolsPlans(view, apt) : makePlans(view, apt)),
   ].map((p) => ({ ...p, language: task.language === "c" ? ("c" as const) : ("cpp" as const) }));
   if (!out.length)
     return {
-      unavailable: "no CMake or Meson build, and no Make target whose test output can be read per test",
+      unavailable:
+        "no CMake, Meson or autotools build, and no Make check/test target whose output can be read per test (GoogleTest, TAP or automake-style PASS:/FAIL: lines)",
     };
   return out;
+}
+
+/**
+ * Read a failure: a committed configure whose rebuild rules ask for another automake release ("'automake-1.15'
+ * is missing on your system") → regenerate everything with the image's autotools first.
+ */
+function repair(plan: BuildPlan, failure: string): BuildPlan | undefined {
+  if (
+    plan.name === "cpp/autotools" &&
+    /'(?:automake|aclocal|autoconf|autoheader)[\w.-]*' is missing on your system|possibly undefined macro|version mismatch/.test(
+      failure,
+    )
+  )
+    return { ...plan, name: "cpp/autotools-autoreconf", install: ["autoreconf -fi", ...plan.install] };
+  return undefined;
 }
 
 export const cmake: Recipe = {
   name: "c-cpp",
   languages: ["c", "cpp"],
-  detect: (view) => ["CMakeLists.txt", "meson.build", "Makefile"].some((f) => view.has(f)),
+  detect: (view) =>
+    ["CMakeLists.txt", "meson.build", "configure.ac", "configure.in", "Makefile"].some((f) => view.has(f)),
   plans,
+  repair,
 };

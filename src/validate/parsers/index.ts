@@ -1,4 +1,5 @@
 import { parseJunit } from "../junit.ts";
+import { parseAutomake } from "./automake.ts";
 import { parseCargo } from "./cargo.ts";
 import { parseGoTest, parseGoTestJson } from "./go.ts";
 import { parseJest, parseMocha, parseVitest } from "./js.ts";
@@ -29,6 +30,7 @@ const PARSERS: Record<string, LogParser> = {
   gtest: parseGtest,
   catch2: parseCatch2,
   ctest: parseCtest,
+  automake: parseAutomake,
   "dotnet-trx": parseTrx,
 };
 

@@ -392,6 +392,25 @@ const CASES: Case[] = [
     },
   },
   {
+    parser: "automake",
+    file: "automake/make-k-check.log",
+    expected: {
+      test_wrong: "FAILED",
+      test_add: "PASSED",
+      test_crash: "FAILED",
+      test_skip: "SKIPPED",
+      test_xfail: "SKIPPED",
+      test_xpass: "FAILED",
+      test_hard: "ERROR",
+      "script_ok.sh": "PASSED",
+      "basic.t › adds small numbers": "PASSED",
+      "basic.t › adds large numbers": "FAILED",
+      "basic.t › parses input": "SKIPPED",
+      "basic.t › handles unicode": "SKIPPED",
+      "basic.t 5": "PASSED",
+    },
+  },
+  {
     parser: "catch2",
     file: "catch2/junit.xml",
     expected: {
