@@ -5,6 +5,7 @@ import { registerCheckVerifier } from "./commands/check-verifier.ts";
 import { registerEvaluate } from "./commands/evaluate.ts";
 import { registerExport } from "./commands/export.ts";
 import { registerMine } from "./commands/mine.ts";
+import { registerPush } from "./commands/push.ts";
 import { registerReport } from "./commands/report.ts";
 import { registerRun } from "./commands/run.ts";
 import { registerTrajectories } from "./commands/trajectories.ts";
@@ -25,6 +26,7 @@ export function makeProgram(): Command {
   registerEvaluate(program);
   registerRun(program);
   registerReport(program);
+  registerPush(program);
   registerCheckVerifier(program);
   registerTrajectories(program);
   registerWorker(program);

@@ -15,7 +15,7 @@ import type { Sandbox } from "../sandbox/sandbox.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
 import type { JobHandler } from "./queue.ts";
-import { type PushResult, pushImage } from "./registry.ts";
+import { type PushResult, pushImage, recordPush } from "./registry.ts";
 
 /** The options of a task build that travel with the job (plain data). */
 export interface TaskJobOptions {
@@ -62,7 +62,7 @@ export function applyBuildResult(store: Store, r: BuildJobResult): void {
     if (r.environment) store.putEnvironment(r.environment);
     if (r.instance) store.putInstance(r.instance);
     else if (r.rejection) store.putRejection(r.rejection);
-    if (r.push && r.instance) store.setMeta(`push:${r.instance.instance_id}`, JSON.stringify(r.push));
+    if (r.push && r.instance) recordPush(store, r.instance.instance_id, r.push);
   });
 }
 

@@ -1,14 +1,26 @@
 /**
- * Pushing validated images to a registry (`--registry HOST/PREFIX`): tag, then push. A refused push is a
- * clear error in the result, never a lost instance: the image stays valid locally and is marked not pushed.
+ * Pushing validated images to a registry (`--registry HOST/PREFIX`): tag, then push, with retries. A refused
+ * push is a clear error in the result, never a lost instance: the image stays valid locally, the run records
+ * it as not pushed (store meta `push:<instance id>`), and `swe-universe push` tries again later.
  */
+
 import { OciSandbox } from "../sandbox/oci.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
+import type { Store } from "../store/store.ts";
 
 export interface PushResult {
   ref: string;
   ok: boolean;
   error?: string;
+  /** Attempts made (1 when the first push went through). */
+  attempts?: number;
+}
+
+export interface PushOptions {
+  /** Tries before giving up (default 3), waiting backoffMs, 2×backoffMs, … in between. */
+  attempts?: number;
+  backoffMs?: number;
+  onRetry?: (attempt: number, error: string) => void;
 }
 
 /** `localhost/sweu.eval.x:latest` → `HOST/PREFIX/sweu.eval.x:latest`. */
@@ -18,18 +30,89 @@ export function registryRef(image: string, registry: string): string {
   return `${registry.replace(/\/+$/, "")}/${tagged}`;
 }
 
-export async function pushImage(sandbox: Sandbox, image: string, registry: string): Promise<PushResult> {
+/** Plain HTTP: asked for with SWEU_REGISTRY_INSECURE=1, and assumed for loopback registries (as docker does). */
+export function insecureRegistry(registry: string): boolean {
+  if (process.env.SWEU_REGISTRY_INSECURE === "1") return true;
+  const host = registry.split("/")[0]!.replace(/:\d+$/, "");
+  return host === "localhost" || /^127\./.test(host) || host === "[::1]";
+}
+
+export async function pushImage(
+  sandbox: Sandbox,
+  image: string,
+  registry: string,
+  o: PushOptions = {},
+): Promise<PushResult> {
   const ref = registryRef(image, registry);
   if (!(sandbox instanceof OciSandbox))
-    return { ref, ok: false, error: `the ${sandbox.engine} sandbox cannot push images` };
+    return { ref, ok: false, error: `the ${sandbox.engine} sandbox cannot push images`, attempts: 0 };
+  const tries = Math.max(1, o.attempts ?? 3);
+  const tls =
+    insecureRegistry(registry) && sandbox.engine === "podman" ? ["--tls-verify=false"] : ([] as string[]);
+  let last = "";
   try {
-    await sandbox.cliOk(["tag", image, ref]);
-    // Plain-HTTP registries (a registry:2 on a build network) need SWEU_REGISTRY_INSECURE=1 with podman.
-    const insecure = process.env.SWEU_REGISTRY_INSECURE === "1" && sandbox.engine === "podman";
-    await sandbox.cliOk(["push", ...(insecure ? ["--tls-verify=false"] : []), ref], { timeoutMs: 1_800_000 });
-    return { ref, ok: true };
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    return { ref, ok: false, error: `push of ${image} to ${ref} refused: ${msg}`.slice(0, 4000) };
+    for (let attempt = 1; attempt <= tries; attempt++) {
+      try {
+        await sandbox.cliOk(["tag", image, ref]);
+        await sandbox.cliOk(["push", ...tls, ref], { timeoutMs: 1_800_000 });
+        return { ref, ok: true, attempts: attempt };
+      } catch (e) {
+        last = (e instanceof Error ? e.message : String(e)).trim();
+        if (attempt < tries) {
+          o.onRetry?.(attempt, last);
+          await new Promise((r) => setTimeout(r, (o.backoffMs ?? 2000) * 2 ** (attempt - 1)));
+        }
+      }
+    }
+  } finally {
+    // The registry name was only for the push: untag it (the image keeps its own name).
+    if (ref !== image) await sandbox.cli(["rmi", ref], { timeoutMs: 60_000 }).catch(() => {});
   }
+  return {
+    ref,
+    ok: false,
+    attempts: tries,
+    error: `push of ${image} to ${ref} refused after ${tries} attempt(s): ${last}`.slice(0, 4000),
+  };
+}
+
+const pushKey = (id: string) => `push:${id}`;
+
+export function recordPush(store: Store, id: string, r: PushResult): void {
+  store.setMeta(pushKey(id), JSON.stringify(r));
+}
+
+export function pushRecord(store: Store, id: string): PushResult | undefined {
+  const raw = store.getMeta(pushKey(id));
+  return raw ? (JSON.parse(raw) as PushResult) : undefined;
+}
+
+export interface PushSummary {
+  pushed: string[];
+  refused: { id: string; error: string }[];
+  /** Already pushed to this registry earlier (skipped unless `all`). */
+  already: number;
+}
+
+/** Push the images of a run's instances that are not in `registry` yet (every one with `all`). */
+export async function pushPending(
+  store: Store,
+  sandbox: Sandbox,
+  registry: string,
+  o: PushOptions & { all?: boolean; onPushed?: (id: string, r: PushResult) => void } = {},
+): Promise<PushSummary> {
+  const s: PushSummary = { pushed: [], refused: [], already: 0 };
+  for (const inst of store.listInstances()) {
+    const prev = pushRecord(store, inst.instance_id);
+    if (!o.all && prev?.ok && prev.ref === registryRef(inst.image, registry)) {
+      s.already++;
+      continue;
+    }
+    const r = await pushImage(sandbox, inst.image, registry, o);
+    recordPush(store, inst.instance_id, r);
+    o.onPushed?.(inst.instance_id, r);
+    if (r.ok) s.pushed.push(inst.instance_id);
+    else s.refused.push({ id: inst.instance_id, error: r.error ?? "refused" });
+  }
+  return s;
 }

@@ -14,6 +14,7 @@ import type { Source } from "../mine/source.ts";
 import type { Model } from "../model/model.ts";
 import { dispatchTasks } from "../queue/dispatch.ts";
 import type { JobQueue } from "../queue/queue.ts";
+import { pushImage, recordPush } from "../queue/registry.ts";
 import type { ReasonCode, Rejection, Stage, Task } from "../records/index.ts";
 import { ensureBaseImage } from "../sandbox/base-image.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
@@ -55,7 +56,7 @@ export interface PipelineOptions {
   queue?: JobQueue;
   /** Where queue workers reach the repository (clone URL or shared path; default: the local clone). */
   location?: string;
-  /** Push validated images to HOST/PREFIX (queue workers). */
+  /** Push validated images to HOST/PREFIX (here, or on the queue's workers); refusals are recorded, not fatal. */
   registry?: string;
 }
 
@@ -215,8 +216,10 @@ export async function buildPending(
           { store, sandbox: sb, gitDir, baseImage, runDir: o.runDir },
           o,
         );
-        if (outcome === "instance") instances++;
-        else rejected++;
+        if (outcome === "instance") {
+          instances++;
+          if (o.registry) await pushInstance(store, sb, task.instance_id, o.registry);
+        } else rejected++;
         o.onEvent?.({
           type: "task-end",
           id: task.instance_id,
@@ -230,6 +233,21 @@ export async function buildPending(
   }
   const exported = exportRun(store, o.runDir);
   return { mined, built: pending.length, instances, rejected, export: exported };
+}
+
+/** Push a new instance's image; a refusal is logged and recorded (`swe-universe push` retries it). */
+async function pushInstance(store: Store, sandbox: Sandbox, id: string, registry: string): Promise<void> {
+  const inst = store.getInstance(id);
+  if (!inst) return;
+  const r = await pushImage(sandbox, inst.image, registry, {
+    onRetry: (n, err) => log.warn({ id, attempt: n, err: err.split("\n")[0] }, "image push failed; retrying"),
+  });
+  recordPush(store, id, r);
+  if (!r.ok)
+    log.error(
+      { id, err: r.error },
+      "image push refused; the instance stays valid locally (retry: swe-universe push)",
+    );
 }
 
 /** A task without tests of its own (mined as no_test_change) that the agent can build by writing tests. */

@@ -10,6 +10,7 @@ import { createSandbox } from "../../src/sandbox/index.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { parserFor } from "../../src/validate/parse-run.ts";
 import { validate } from "../../src/validate/validate.ts";
+import { startRegistry } from "../helpers/registry.ts";
 import { nodeProject, pythonProject } from "../helpers/repos.ts";
 
 const sandbox = createSandbox("auto");
@@ -18,22 +19,26 @@ let baseImage: string;
 beforeAll(async () => {
   baseImage = await ensureBaseImage(sandbox);
 }, 900_000);
+const stops: (() => Promise<void>)[] = [];
 afterAll(async () => {
+  for (const stop of stops) await stop();
   await sandbox.cleanup();
 });
 
-async function runRepo(repoDir: string) {
+async function runRepo(repoDir: string, registry?: string) {
   const runDir = mkdtempSync(join(tmpdir(), "sweu-run-"));
   const store = new SqliteStore(join(runDir, "store.sqlite"));
   const source = await GitSource.open(repoDir);
-  const summary = await runPipeline(source, store, sandbox, { runDir, runsPerState: 2 });
+  const summary = await runPipeline(source, store, sandbox, { runDir, runsPerState: 2, registry });
   return { runDir, store, source, summary };
 }
 
 describe("run: mine → build → validate → export on real containers", () => {
-  it("turns a Python PR (pytest) into a validated instance", async () => {
+  it("turns a Python PR (pytest) into a validated instance, pushed to a registry", async () => {
     const repo = pythonProject();
-    const { runDir, store, summary } = await runRepo(repo.dir);
+    const registry = await startRegistry();
+    stops.push(registry.stop);
+    const { runDir, store, summary } = await runRepo(repo.dir, `${registry.host}/sweu`);
     const rejections = store.listRejections();
     expect(rejections, JSON.stringify(rejections, null, 2)).toEqual([]);
     expect(summary.instances).toBe(1);
@@ -52,6 +57,11 @@ describe("run: mine → build → validate → export on real containers", () =>
     );
     expect(inst!.checks.map((c) => [c.check, c.passed]).filter(([, p]) => !p)).toEqual([]);
     expect(inst!.checks.some((c) => c.check === "comment-probe")).toBe(true);
+    expect(JSON.parse(store.getMeta(`push:${inst!.instance_id}`)!)).toMatchObject({
+      ok: true,
+      ref: `${registry.host}/sweu/${inst!.image.split("/").pop()}`,
+    });
+    expect(await registry.tags(`sweu/${inst!.image.split("/").pop()!.split(":")[0]}`)).toEqual(["latest"]);
     expect(existsSync(join(runDir, "dataset.jsonl"))).toBe(true);
     expect(existsSync(join(runDir, "dataset.parquet"))).toBe(true);
     const row = JSON.parse(readFileSync(join(runDir, "dataset.jsonl"), "utf8").trim());

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../src/store/sqlite.ts";
+import { startRegistry } from "../helpers/registry.ts";
 import { pythonProject } from "../helpers/repos.ts";
 import { type CliProc, spawnCli } from "./cli.ts";
 import { freePort, type RedisServer, startRedis } from "./redis.ts";
@@ -18,7 +19,7 @@ afterAll(async () => {
 });
 
 describe("distributed run: coordinator + worker processes on a real redis-server", () => {
-  it("builds a real task on a worker; the coordinator alone writes the store; a refused push keeps the instance", async () => {
+  it("builds a real task on a worker; the coordinator alone writes the store; a refused push keeps the instance and `push` sends it later", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sweu-dist-"));
     const workers = [0, 1].map(() =>
       spawnCli(["worker", "--redis", redis.url, "--queue", "dist", "--work-dir", join(dir, "worker")]),
@@ -60,6 +61,24 @@ describe("distributed run: coordinator + worker processes on a real redis-server
       store.close();
     }
     expect(coord.err()).toMatch(/image push refused/);
+    // Nothing was lost: once the registry is up, `swe-universe push` sends what was refused, and only that.
+    const registry = await startRegistry(dead);
+    try {
+      const push = spawnCli(["push", "--run-dir", runDir, "--registry", `127.0.0.1:${dead}/sweu`, "--json"]);
+      expect(await push.exited, push.err()).toBe(0);
+      expect(JSON.parse(push.out())).toMatchObject({ refused: [], already: 0 });
+      expect(JSON.parse(push.out()).pushed).toHaveLength(1);
+      const again = spawnCli(["push", "--run-dir", runDir, "--registry", `127.0.0.1:${dead}/sweu`]);
+      expect(await again.exited).toBe(0);
+      expect(again.out()).toMatch(/pushed 0, refused 0, already there 1/);
+      const s2 = new SqliteStore(join(runDir, "store.sqlite"));
+      const inst = s2.listInstances()[0]!;
+      expect(JSON.parse(s2.getMeta(`push:${inst.instance_id}`)!).ok).toBe(true);
+      s2.close();
+      expect(await registry.tags(`sweu/${inst.image.split("/").pop()!.split(":")[0]}`)).toEqual(["latest"]);
+    } finally {
+      await registry.stop();
+    }
     for (const w of workers) w.proc.kill("SIGTERM");
     // 0, or 143 when the sandbox's own SIGTERM handler (containers were started) ends the process first.
     for (const code of await Promise.all(workers.map((w) => w.exited))) expect([0, 143]).toContain(code);

@@ -20,6 +20,10 @@ export function addBuildOptions(cmd: Command): Command {
       "--base-url <url>",
       "OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (default SWEU_MODEL_BASE_URL)",
     )
+    .option(
+      "--registry <host/prefix>",
+      "push validated images here (by this process, or by the workers with --redis); refusals are retried, then recorded for `swe-universe push`",
+    )
     .option("--only <ids>", "comma-separated instance ids")
     .option("--json", "print the summary as JSON");
 }

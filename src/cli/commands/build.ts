@@ -24,6 +24,7 @@ interface BuildOpts {
   reuse?: boolean;
   workers: string;
   retry?: boolean;
+  registry?: string;
   json?: boolean;
 }
 
@@ -71,6 +72,7 @@ export function registerBuild(program: Command): void {
             maxAttempts: Number(opts.maxAttempts),
             skipProbes: opts.skipProbes,
             reuse: opts.reuse,
+            registry: opts.registry,
             testTimeoutMs: Number(opts.testTimeout) * 1000,
             buildTimeoutMs: Number(opts.buildTimeout) * 1000,
             workers: Math.max(1, Number(opts.workers) || 1),

@@ -58,8 +58,7 @@ export function registerRun(program: Command): void {
     .option("--keep-work", "keep each task's build context")
     .option("--no-progress", "no progress bar")
     .option("--redis <url>", "distributed: enqueue tasks for `swe-universe worker` processes on this Redis")
-    .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)")
-    .option("--registry <host/prefix>", "with --redis: workers push validated images here");
+    .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)");
   addBuildOptions(cmd).action(async (repo: string, opts: RunOpts) => {
     const model = modelFromConfig({ model: opts.model, baseURL: opts.baseUrl });
     let builder: ReturnType<typeof chooseBuilder>;
