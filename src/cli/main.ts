@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { isDiskFull } from "../run/disk.ts";
 import { registerBuild } from "./commands/build.ts";
 import { registerCheckVerifier } from "./commands/check-verifier.ts";
 import { registerEvaluate } from "./commands/evaluate.ts";
@@ -51,6 +52,14 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CliError) {
       process.stderr.write(`swe-universe: ${e.message}\n`);
       return e.exitCode;
+    }
+    const text = e instanceof Error ? `${e.message} ${(e as { code?: string }).code ?? ""}` : String(e);
+    if (isDiskFull(text)) {
+      // Mining and export write outside any task; what was committed before stays. Free space and rerun.
+      process.stderr.write(
+        `swe-universe: the disk is full (${text.trim().split("\n")[0]}). Everything recorded so far is kept: free some space and run the same command again to go on.\n`,
+      );
+      return Exit.unavailable;
     }
     process.stderr.write(
       `swe-universe: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,

@@ -201,6 +201,9 @@ export class BullQueue implements JobQueue {
   }
 }
 
+/** Thrown by a job handler when this host, not the task, is the problem (a full disk): the job goes to another worker. */
+export class HostShortage extends Error {}
+
 export interface WorkerOptions {
   url: string;
   queue?: string;
@@ -212,7 +215,18 @@ export interface WorkerOptions {
   stalledMs?: number;
   /** Shared by every worker of the queue: at most `max` jobs started per `durationMs`. */
   limiter?: { max: number; durationMs: number };
-  onEvent?: (e: { type: "start" | "done" | "failed" | "returned"; id: string; detail?: string }) => void;
+  onEvent?: (e: {
+    type: "start" | "done" | "failed" | "returned" | "paused" | "resumed";
+    id: string;
+    detail?: string;
+  }) => void;
+  /**
+   * Why this host cannot take work now (e.g. "200 MiB free on /var/lib/containers"), else undefined. While
+   * it says so the worker hands its jobs back (other workers take them) and takes no new ones.
+   */
+  shortage?: () => string | undefined;
+  /** How often a paused worker looks again (default 30 s). */
+  shortageCheckMs?: number;
 }
 
 export interface WorkerHandle {
@@ -235,10 +249,32 @@ export function startWorker(o: WorkerOptions): WorkerHandle {
   const active = new Map<string, { abort: AbortController; job: Job; token?: string }>();
   const lockMs = o.lockMs ?? 30_000;
 
+  let paused: ReturnType<typeof setInterval> | undefined;
+  /** Hand the job back and stop taking jobs until the shortage is over. */
+  const handBack = async (job: Job, token: string | undefined, why: string): Promise<never> => {
+    const env = job.data as Envelope;
+    await job.moveToWait(token);
+    o.onEvent?.({ type: "returned", id: env.id, detail: why.split("\n")[0] });
+    if (!paused) {
+      o.onEvent?.({ type: "paused", id: env.id, detail: why.split("\n")[0] });
+      worker.pause(true);
+      paused = setInterval(() => {
+        if (o.shortage?.()) return;
+        clearInterval(paused);
+        paused = undefined;
+        o.onEvent?.({ type: "resumed", id: env.id });
+        worker.resume();
+      }, o.shortageCheckMs ?? 30_000);
+    }
+    throw new WaitingError();
+  };
+
   const processor = async (job: Job, token?: string) => {
     const env = job.data as Envelope;
     const handler = o.handlers[job.name];
     if (!handler) throw new Error(`no handler for job kind "${job.name}"`);
+    const short = o.shortage?.();
+    if (short) return handBack(job, token, short);
     const abort = new AbortController();
     active.set(job.id ?? env.id, { abort, job, token });
     o.onEvent?.({ type: "start", id: env.id });
@@ -266,6 +302,7 @@ export function startWorker(o: WorkerOptions): WorkerHandle {
         o.onEvent?.({ type: "returned", id: env.id });
         throw new WaitingError();
       }
+      if (e instanceof HostShortage) return handBack(job, token, e.message);
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       o.onEvent?.({ type: "failed", id: env.id, detail: errorText(e).split("\n")[0] });
       if (last)
@@ -293,6 +330,7 @@ export function startWorker(o: WorkerOptions): WorkerHandle {
   return {
     worker,
     async shutdown() {
+      clearInterval(paused);
       const closing = worker.close();
       for (const a of active.values()) a.abort.abort();
       await closing;

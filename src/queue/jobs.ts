@@ -9,11 +9,12 @@ import type { BuilderKind } from "../build/agent/cascade.ts";
 import { GitSource } from "../mine/git-source.ts";
 import { modelFromConfig } from "../model/openai.ts";
 import type { Environment, Instance, Rejection, Task } from "../records/index.ts";
-import { type PipelineOptions, processTask } from "../run/pipeline.ts";
+import { DISK_FULL, type PipelineOptions, processTask } from "../run/pipeline.ts";
 import { ensureBaseImage } from "../sandbox/base-image.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
+import { HostShortage } from "./bullmq.ts";
 import type { JobHandler } from "./queue.ts";
 import { type PushResult, pushImage, recordPush } from "./registry.ts";
 
@@ -104,6 +105,8 @@ export function buildTaskHandler(ctx: WorkerContext): JobHandler {
         { ...o, runDir: resolve(ctx.workDir), signal: jc.signal, model: modelFromConfig({}) },
       );
       const id = data.task.instance_id;
+      if (outcome === DISK_FULL)
+        throw new HostShortage("no space left on device on this worker: the job goes back to the queue");
       const instance = outcome === "instance" ? store.getInstance(id) : undefined;
       const result: BuildJobResult = {
         outcome: instance ? "instance" : "rejected",

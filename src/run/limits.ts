@@ -90,6 +90,7 @@ export function limitSandbox(sb: Sandbox, l: Limiters): Sandbox {
     imageSize: (tag) => sb.imageSize(tag),
     removeImage: (tag) => sb.removeImage(tag),
     cleanup: () => sb.cleanup(),
+    storagePath: sb.storagePath && (() => sb.storagePath!()),
     async start(spec) {
       const release = await l.containers.acquire();
       let c: Container;

@@ -22,6 +22,7 @@ import type { Store } from "../store/store.ts";
 import { log } from "../util/log.ts";
 import { parserFor } from "../validate/parse-run.ts";
 import { validate } from "../validate/validate.ts";
+import { DiskGuard, isDiskFull } from "./disk.ts";
 import { defaultLimits, limiters, limitSandbox, pool } from "./limits.ts";
 import { reapOrphans } from "./reap.ts";
 
@@ -56,6 +57,10 @@ export interface PipelineOptions {
   queue?: JobQueue;
   /** Where queue workers reach the repository (clone URL or shared path; default: the local clone). */
   location?: string;
+  /** Pause new tasks while the run folder or the engine's storage has less free space than this (default 1 GiB). */
+  minFreeDisk?: number;
+  /** How often to look at free space while paused (default 30 s). */
+  diskCheckMs?: number;
   /** Push validated images to HOST/PREFIX (here, or on the queue's workers); refusals are recorded, not fatal. */
   registry?: string;
 }
@@ -63,7 +68,13 @@ export interface PipelineOptions {
 export type PipelineEvent =
   | { type: "mined"; tasks: number; rejections: number; skipped: number }
   | { type: "task-start"; id: string; index: number; total: number }
-  | { type: "task-end"; id: string; outcome: "instance" | "rejected"; reason?: ReasonCode; ms: number };
+  | { type: "task-end"; id: string; outcome: "instance" | "rejected"; reason?: ReasonCode; ms: number }
+  | { type: "paused"; why: string }
+  | { type: "resumed"; ms: number };
+
+/** A task that met a full disk: nothing was recorded for it; it is tried again once there is room. */
+export const DISK_FULL = "disk_full" as const;
+export type TaskOutcome = "instance" | ReasonCode | typeof DISK_FULL;
 
 export interface PipelineSummary {
   mined: { tasks: number; rejections: number; skipped: number };
@@ -92,16 +103,16 @@ export async function processTask(
   task: Task,
   ctx: { store: Store; sandbox: Sandbox; gitDir: string; baseImage: string; runDir: string },
   o: PipelineOptions,
-): Promise<"instance" | ReasonCode> {
+): Promise<TaskOutcome> {
   const workDir = join(o.runDir, "work", task.instance_id);
   const trajectory = join(o.runDir, "trajectories", `${task.instance_id}.jsonl`);
-  mkdirSync(workDir, { recursive: true });
-  mkdirSync(join(o.runDir, "trajectories"), { recursive: true });
-  rmSync(trajectory, { force: true });
   let built: AnyBuildOutcome | undefined;
   const append = (e: object) =>
     appendFileSync(trajectory, `${JSON.stringify({ ...e, at: new Date().toISOString() })}\n`);
   try {
+    mkdirSync(workDir, { recursive: true });
+    mkdirSync(join(o.runDir, "trajectories"), { recursive: true });
+    rmSync(trajectory, { force: true });
     built = await buildTask(task, {
       builder: o.builder ?? "recipe",
       model: o.model,
@@ -125,6 +136,7 @@ export async function processTask(
           .sort((a, b) => b.created_at.localeCompare(a.created_at)),
     });
     if (!built.ok) {
+      if (isDiskFull(built.detail)) return diskFull(task, built.detail);
       reject(ctx.store, task, "build", built.reason, built.detail);
       return built.reason;
     }
@@ -137,6 +149,7 @@ export async function processTask(
       skipProbes: o.skipProbes,
     });
     if (!v.ok) {
+      if (isDiskFull(v.detail)) return diskFull(task, v.detail);
       reject(ctx.store, task, "validate", v.reason, v.detail);
       // The task's own image only: a shared environment image stays for the next tasks.
       await ctx.sandbox.removeImage(built.image ?? built.environment.image).catch(() => {});
@@ -146,11 +159,58 @@ export async function processTask(
     return "instance";
   } catch (e) {
     const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    if (isDiskFull(msg) || (e as { code?: string }).code === "SQLITE_FULL") return diskFull(task, msg);
     log.error({ id: task.instance_id, err: msg }, "task failed");
     reject(ctx.store, task, built?.ok ? "validate" : "build", "sandbox_error", msg);
     return "sandbox_error";
   } finally {
     if (!o.keepWork) rmSync(join(workDir, "context"), { recursive: true, force: true });
+  }
+}
+
+function diskFull(task: Task, detail: string): typeof DISK_FULL {
+  lastDiskFull.set(task.instance_id, detail);
+  log.warn(
+    { id: task.instance_id, err: detail.split("\n")[0] },
+    "disk full during the task: nothing recorded, it will be tried again",
+  );
+  return DISK_FULL;
+}
+/** What the last disk-full outcome of a task said (for the pause message). */
+const lastDiskFull = new Map<string, string>();
+
+/** The guard of a run: its folder and the engine's storage, paused below `minFreeDisk`. */
+export async function diskGuard(
+  sandbox: Sandbox,
+  o: Pick<PipelineOptions, "runDir" | "minFreeDisk" | "diskCheckMs" | "onEvent">,
+): Promise<DiskGuard> {
+  return new DiskGuard({
+    paths: [o.runDir, await sandbox.storagePath?.()],
+    minFreeBytes: o.minFreeDisk ?? 1024 ** 3,
+    checkMs: o.diskCheckMs ?? (Number(process.env.SWEU_DISK_CHECK_MS) || undefined),
+    onPause: (why) => {
+      log.warn(why);
+      o.onEvent?.({ type: "paused", why });
+    },
+    onResume: (ms) => {
+      log.info({ ms }, "disk space is back: going on");
+      o.onEvent?.({ type: "resumed", ms });
+    },
+  });
+}
+
+/** processTask, paused while the disk is short and tried again when a full disk got in its way. */
+export async function processTaskWithRoom(
+  task: Task,
+  ctx: Parameters<typeof processTask>[1] & { disk: DiskGuard },
+  o: PipelineOptions,
+): Promise<TaskOutcome> {
+  for (;;) {
+    await ctx.disk.ready(o.signal);
+    if (o.signal?.aborted) return DISK_FULL;
+    const outcome = await processTask(task, ctx, o);
+    if (outcome !== DISK_FULL || o.signal?.aborted) return outcome;
+    await ctx.disk.afterFull(lastDiskFull.get(task.instance_id) ?? "", o.signal);
   }
 }
 
@@ -204,6 +264,7 @@ export async function buildPending(
     // N tasks at once, with per-resource limits (src/run/limits.ts).
     const workers = o.workers ?? 1;
     const sb = workers > 1 ? limitSandbox(sandbox, limiters(defaultLimits(workers))) : sandbox;
+    const disk = await diskGuard(sandbox, o);
     await pool(
       pending,
       workers,
@@ -211,11 +272,12 @@ export async function buildPending(
         if (writesTests(store, task, o)) store.deleteRejection(task.instance_id);
         o.onEvent?.({ type: "task-start", id: task.instance_id, index, total: pending.length });
         const t0 = Date.now();
-        const outcome = await processTask(
+        const outcome = await processTaskWithRoom(
           task,
-          { store, sandbox: sb, gitDir, baseImage, runDir: o.runDir },
+          { store, sandbox: sb, gitDir, baseImage, runDir: o.runDir, disk },
           o,
         );
+        if (outcome === DISK_FULL) return; // aborted while waiting for room: the task stays pending
         if (outcome === "instance") {
           instances++;
           if (o.registry) await pushInstance(store, sb, task.instance_id, o.registry);

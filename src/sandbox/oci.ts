@@ -32,6 +32,8 @@ interface EngineTable {
   limits(o: { ulimits: string[] }): string[];
   /** `rm` flags that remove a running container without waiting. */
   forceRemove: string[];
+  /** `info --format` template printing where images and containers are stored. */
+  storageInfo: string;
 }
 
 const ENGINES: Record<EngineName, EngineTable> = {
@@ -39,11 +41,13 @@ const ENGINES: Record<EngineName, EngineTable> = {
     global: ({ runtime }) => (runtime ? ["--runtime", runtime] : []),
     limits: ({ ulimits }) => ulimits.flatMap((u) => ["--ulimit", u]),
     forceRemove: ["rm", "-f", "-t", "0"],
+    storageInfo: "{{.Store.GraphRoot}}",
   },
   docker: {
     global: () => [],
     limits: () => [],
     forceRemove: ["rm", "-f"],
+    storageInfo: "{{.DockerRootDir}}",
   },
 };
 
@@ -133,6 +137,16 @@ export class OciSandbox implements Sandbox {
   /** Arguments for one engine call (global flags first). */
   args(...rest: string[]): string[] {
     return [...this.table.global({ runtime: this.runtime }), ...rest];
+  }
+
+  private storage: Promise<string | undefined> | undefined;
+
+  /** Where the engine keeps images and containers (undefined when it cannot say). */
+  storagePath(): Promise<string | undefined> {
+    this.storage ??= this.cli(["info", "--format", this.table.storageInfo], { timeoutMs: 60_000 })
+      .then((r) => (r.code === 0 ? r.stdout.toString().trim() || undefined : undefined))
+      .catch(() => undefined);
+    return this.storage;
   }
 
   /** Run the engine CLI; binary-safe. */

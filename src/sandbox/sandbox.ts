@@ -76,4 +76,6 @@ export interface Sandbox {
   start(spec: ContainerSpec): Promise<Container>;
   /** Remove every container this process started that is still around (also called on SIGINT/SIGTERM). */
   cleanup(): Promise<void>;
+  /** Host folder where the engine stores images and containers, when it is local (watched for free space). */
+  storagePath?(): Promise<string | undefined>;
 }

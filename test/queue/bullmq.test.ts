@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BullQueue } from "../../src/queue/bullmq.ts";
 import type { JobResult } from "../../src/queue/queue.ts";
+import { mountSmallDisk } from "../helpers/tmpfs.ts";
 import { type CliProc, spawnCli } from "./cli.ts";
 import { type RedisServer, startRedis } from "./redis.ts";
 
@@ -19,20 +20,28 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function workers(n: number, queue: string, extra: string[] = []): Promise<CliProc[]> {
+async function workers(
+  n: number,
+  queue: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<CliProc[]> {
   const ws = Array.from({ length: n }, () =>
-    spawnCli([
-      "worker",
-      "--redis",
-      redis.url,
-      "--queue",
-      queue,
-      "--lock-timeout",
-      "2",
-      "--work-dir",
-      join(dir, "w"),
-      ...extra,
-    ]),
+    spawnCli(
+      [
+        "worker",
+        "--redis",
+        redis.url,
+        "--queue",
+        queue,
+        "--lock-timeout",
+        "2",
+        "--work-dir",
+        join(dir, "w"),
+        ...extra,
+      ],
+      env,
+    ),
   );
   procs.push(...ws);
   await Promise.all(ws.map((w) => w.waitFor(/ready/, 60_000)));
@@ -142,6 +151,37 @@ describe("BullMQ queue with real redis-server and worker processes", () => {
       expect(ends.filter(([, j]) => j === id).length).toBe(2);
     for (const w of ws) w.proc.kill("SIGTERM");
     await Promise.all(ws.map((w) => w.exited));
+  }, 120_000);
+
+  it("a worker whose disk is short hands its job back and takes none until space is freed", async () => {
+    const disk = mountSmallDisk(16 * 1024 * 1024);
+    try {
+      disk.fill(1024 * 1024);
+      const [w] = await workers(1, "disk", ["--work-dir", join(disk.dir, "w"), "--min-free-disk", "4M"], {
+        SWEU_DISK_CHECK_MS: "200",
+      });
+      const log = join(dir, "disk.log");
+      const q = new BullQueue({ url: redis.url, queue: "disk", runId: "disk", sweepMs: 500 });
+      const results: JobResult[] = [];
+      const running = q.run(sleepJobs(2, 100, log), (r) => {
+        results.push(r);
+      });
+      const paused = await w!.waitFor(/paused/, 60_000);
+      expect(paused).toMatch(new RegExp(`MiB free on ${disk.dir}.*minimum 4\\.0 MiB`));
+      expect(w!.err()).toMatch(/returned job-\d/);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(existsSync(log)).toBe(false); // no job ran meanwhile
+      disk.unfill();
+      await w!.waitFor(/resumed/, 60_000);
+      await running;
+      await q.close();
+      expect(results.map((r) => r.id).sort()).toEqual(["job-0", "job-1"]);
+      expect(results.every((r) => r.ok)).toBe(true);
+      w!.proc.kill("SIGTERM");
+      await w!.exited;
+    } finally {
+      disk.unmount();
+    }
   }, 120_000);
 
   it("goes on when Redis goes away and comes back (data lost): missing jobs are enqueued again", async () => {

@@ -1,4 +1,15 @@
 import type { Command } from "commander";
+import { parseSize } from "../../run/disk.ts";
+import { CliError, Exit } from "../exit-codes.ts";
+
+/** A size option ("500M", "2G") in bytes; a usage error otherwise. */
+export function size(text: string, flag: string): number {
+  try {
+    return parseSize(text);
+  } catch (e) {
+    throw new CliError(`${flag}: ${(e as Error).message}`, Exit.usage);
+  }
+}
 
 /** Options shared by the verbs that build and validate environments (`run`, `build`). */
 export function addBuildOptions(cmd: Command): Command {
@@ -23,6 +34,11 @@ export function addBuildOptions(cmd: Command): Command {
     .option(
       "--registry <host/prefix>",
       "push validated images here (by this process, or by the workers with --redis); refusals are retried, then recorded for `swe-universe push`",
+    )
+    .option(
+      "--min-free-disk <size>",
+      "pause new tasks while the run folder or the engine's storage has less free space (e.g. 500M, 2G)",
+      "1G",
     )
     .option("--only <ids>", "comma-separated instance ids")
     .option("--json", "print the summary as JSON");

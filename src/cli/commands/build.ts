@@ -6,7 +6,7 @@ import { modelFromConfig } from "../../model/openai.ts";
 import { buildPending } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { addBuildOptions } from "./build-options.ts";
+import { addBuildOptions, size } from "./build-options.ts";
 
 interface BuildOpts {
   testTimeout: string;
@@ -25,6 +25,7 @@ interface BuildOpts {
   workers: string;
   retry?: boolean;
   registry?: string;
+  minFreeDisk: string;
   json?: boolean;
 }
 
@@ -76,7 +77,12 @@ export function registerBuild(program: Command): void {
             testTimeoutMs: Number(opts.testTimeout) * 1000,
             buildTimeoutMs: Number(opts.buildTimeout) * 1000,
             workers: Math.max(1, Number(opts.workers) || 1),
+            minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),
             onEvent: (e) => {
+              if (e.type === "paused" || e.type === "resumed")
+                process.stderr.write(
+                  e.type === "paused" ? `paused: ${e.why}\n` : `resumed after ${(e.ms / 1000).toFixed(0)}s\n`,
+                );
               if (e.type === "task-end" && !opts.json)
                 process.stderr.write(
                   `${e.id}: ${e.outcome}${e.reason ? ` (${e.reason})` : ""} in ${(e.ms / 1000).toFixed(1)}s\n`,

@@ -12,7 +12,7 @@ import { runPipeline } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { addBuildOptions } from "./build-options.ts";
+import { addBuildOptions, size } from "./build-options.ts";
 
 interface RunOpts {
   builder?: string;
@@ -36,6 +36,7 @@ interface RunOpts {
   redis?: string;
   queue?: string;
   registry?: string;
+  minFreeDisk: string;
   progress?: boolean;
 }
 
@@ -116,6 +117,7 @@ export function registerRun(program: Command): void {
         skipProbes: opts.skipProbes,
         reuse: opts.reuse,
         keepWork: opts.keepWork,
+        minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),
         only: opts.only?.split(",").map((s) => s.trim()),
         onEvent: (e) => {
           if (e.type === "mined") {
@@ -126,6 +128,10 @@ export function registerRun(program: Command): void {
             if (bar && e.index === 0) bar.start(e.total, 0, { instances, id: e.id });
             bar?.update(e.index, { instances, id: e.id });
             if (!bar && !opts.json) process.stderr.write(`[${e.index + 1}/${e.total}] ${e.id} …\n`);
+          } else if (e.type === "paused") {
+            process.stderr.write(`${bar ? "\n" : ""}paused: ${e.why}\n`);
+          } else if (e.type === "resumed") {
+            process.stderr.write(`resumed after ${(e.ms / 1000).toFixed(0)}s: disk space is back\n`);
           } else {
             if (e.outcome === "instance") instances++;
             bar?.increment(1, { instances, id: e.id });

@@ -2,9 +2,11 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { startWorker } from "../../queue/bullmq.ts";
 import { jobHandlers } from "../../queue/jobs.ts";
+import { DiskGuard } from "../../run/disk.ts";
 import { reapOrphans } from "../../run/reap.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { size } from "./build-options.ts";
 
 interface WorkerOpts {
   redis: string;
@@ -14,6 +16,7 @@ interface WorkerOpts {
   sandbox: string;
   lockTimeout: string;
   rate?: string;
+  minFreeDisk: string;
 }
 
 const positive = (v: string, name: string) => {
@@ -38,6 +41,11 @@ export function registerWorker(program: Command): void {
       "30",
     )
     .option("--rate <max/sec>", "jobs started per second across all workers of the queue, e.g. 5/1")
+    .option(
+      "--min-free-disk <size>",
+      "hand jobs back and take none while the work folder or the engine's storage has less free space",
+      "1G",
+    )
     .action(async (opts: WorkerOpts) => {
       let limiter: { max: number; durationMs: number } | undefined;
       if (opts.rate) {
@@ -53,6 +61,10 @@ export function registerWorker(program: Command): void {
       }
       await reapOrphans(sandbox).catch(() => []);
       const say = (s: string) => process.stderr.write(`worker ${process.pid}: ${s}\n`);
+      const disk = new DiskGuard({
+        paths: [resolve(opts.workDir), await sandbox.storagePath?.()],
+        minFreeBytes: size(opts.minFreeDisk, "--min-free-disk"),
+      });
       const handle = startWorker({
         url: opts.redis,
         queue: opts.queue,
@@ -60,6 +72,8 @@ export function registerWorker(program: Command): void {
         lockMs: positive(opts.lockTimeout, "--lock-timeout") * 1000,
         limiter,
         handlers: jobHandlers({ sandbox, workDir: resolve(opts.workDir) }),
+        shortage: () => disk.shortage(),
+        shortageCheckMs: Number(process.env.SWEU_DISK_CHECK_MS) || undefined,
         onEvent: (e) => say(`${e.type} ${e.id}${e.detail ? ` (${e.detail})` : ""}`),
       });
       handle.worker.on("ready", () => say("ready"));
