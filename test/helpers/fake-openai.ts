@@ -124,3 +124,39 @@ export class FakeOpenAI {
     await new Promise<void>((ok) => this.server.close(() => ok()));
   }
 }
+
+/** The pull request a request is about, from the agent's task prompt ("… pull request #N …"). */
+export function pullRequestOf(req: ChatRequest): number | undefined {
+  const prompt = req.messages.find((m) => m.role === "user")?.content ?? "";
+  const m = /pull request #(\d+)/.exec(prompt);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * One script per pull request, each answered in its own order whatever order the tasks run in: one server
+ * can drive a whole pipeline run. A task whose script is used up gets plain text (no tool call).
+ */
+export function byPullRequest(scripts: Record<number, Turn[]>, spare = 20): Turn[] {
+  const queues = new Map(Object.entries(scripts).map(([n, t]) => [Number(n), [...t]]));
+  const total = [...queues.values()].reduce((n, q) => n + q.length, 0) + spare;
+  return Array.from(
+    { length: total },
+    () => (req: ChatRequest) =>
+      queues.get(pullRequestOf(req) ?? -1)?.shift() ?? { content: "(no more scripted turns)" },
+  );
+}
+
+/** The last tool result each request carried: what the agent was told after its previous call. */
+export function toolReplies(requests: readonly ChatRequest[]): string[] {
+  return requests.map((r) => r.messages.filter((m) => m.role === "tool").at(-1)?.content ?? "");
+}
+
+/** A turn that calls one tool. */
+export function call(name: string, args: Record<string, unknown> = {}): Turn {
+  return { calls: [{ name, arguments: args }] };
+}
+
+/** The judge's structured answer (its forced `report_verdict` call). */
+export function judgeVerdict(hacked: boolean, reasons: string[]): Turn {
+  return call("report_verdict", { hacked, reasons });
+}

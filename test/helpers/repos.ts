@@ -69,25 +69,23 @@ export class TestRepo {
   }
 }
 
-/** A small Python package with a real bug, fixed by PR #1 with a new test (pytest). */
-export function pythonProject(): TestRepo {
-  const r = new TestRepo("sweu-py-");
-  r.commit("Initial calc package", {
-    "pyproject.toml": [
-      "[build-system]",
-      'requires = ["setuptools>=61"]',
-      'build-backend = "setuptools.build_meta"',
-      "",
-      "[project]",
-      'name = "calc"',
-      'version = "0.1.0"',
-      "",
-      "[project.optional-dependencies]",
-      'test = ["pytest"]',
-      "",
-    ].join("\n"),
-    "calc/__init__.py": "from .ops import add, mul, clamp\n",
-    "calc/ops.py": [
+/** The calc package of pythonProject: clamp ignores its upper bound until it is fixed. */
+const CALC = {
+  pyproject: [
+    "[build-system]",
+    'requires = ["setuptools>=61"]',
+    'build-backend = "setuptools.build_meta"',
+    "",
+    "[project]",
+    'name = "calc"',
+    'version = "0.1.0"',
+    "",
+    "[project.optional-dependencies]",
+    'test = ["pytest"]',
+    "",
+  ].join("\n"),
+  ops: (fixed: boolean) =>
+    [
       "def add(a, b):",
       "    return a + b",
       "",
@@ -97,12 +95,13 @@ export function pythonProject(): TestRepo {
       "",
       "",
       "def clamp(x, lo, hi):",
-      "    # bug: the upper bound is never applied",
-      "    return max(lo, x)",
+      ...(fixed
+        ? ["    return min(hi, max(lo, x))"]
+        : ["    # bug: the upper bound is never applied", "    return max(lo, x)"]),
       "",
     ].join("\n"),
-    "tests/__init__.py": "",
-    "tests/test_ops.py": [
+  tests: (withHigh: boolean) =>
+    [
       "from calc import add, mul, clamp",
       "",
       "",
@@ -117,46 +116,45 @@ export function pythonProject(): TestRepo {
       "def test_clamp_low():",
       "    assert clamp(-5, 0, 10) == 0",
       "",
+      ...(withHigh ? ["", "def test_clamp_high():", "    assert clamp(50, 0, 10) == 10", ""] : []),
     ].join("\n"),
+};
+
+function calcInitial(prefix: string): TestRepo {
+  const r = new TestRepo(prefix);
+  r.commit("Initial calc package", {
+    "pyproject.toml": CALC.pyproject,
+    "calc/__init__.py": "from .ops import add, mul, clamp\n",
+    "calc/ops.py": CALC.ops(false),
+    "tests/__init__.py": "",
+    "tests/test_ops.py": CALC.tests(false),
     "README.md": "# calc\n",
   });
+  return r;
+}
+
+/** A small Python package with a real bug, fixed by PR #1 with a new test (pytest). */
+export function pythonProject(): TestRepo {
+  const r = calcInitial("sweu-py-");
   r.mergePr(1, "fix-clamp", "Fix clamp upper bound", "clamp ignored hi.\n\nFixes #7", [
-    {
-      "calc/ops.py": [
-        "def add(a, b):",
-        "    return a + b",
-        "",
-        "",
-        "def mul(a, b):",
-        "    return a * b",
-        "",
-        "",
-        "def clamp(x, lo, hi):",
-        "    return min(hi, max(lo, x))",
-        "",
-      ].join("\n"),
-      "tests/test_ops.py": [
-        "from calc import add, mul, clamp",
-        "",
-        "",
-        "def test_add():",
-        "    assert add(2, 3) == 5",
-        "",
-        "",
-        "def test_mul():",
-        "    assert mul(2, 3) == 6",
-        "",
-        "",
-        "def test_clamp_low():",
-        "    assert clamp(-5, 0, 10) == 0",
-        "",
-        "",
-        "def test_clamp_high():",
-        "    assert clamp(50, 0, 10) == 10",
-        "",
-      ].join("\n"),
-    },
+    { "calc/ops.py": CALC.ops(true), "tests/test_ops.py": CALC.tests(true) },
   ]);
+  return r;
+}
+
+/**
+ * pythonProject whose PRs change code only, as most PRs do (Scale-SWE's case for a unit-test creator):
+ * #1 fixes clamp (merge commit), #2 adds `sub` (squash-merged). Both are mined as tasks needing generated tests.
+ */
+export function pythonProjectWithoutTests(): TestRepo {
+  const r = calcInitial("sweu-pynotest-");
+  r.mergePr(1, "fix-clamp", "Fix clamp upper bound", "clamp ignored hi.\n\nFixes #7", [
+    { "calc/ops.py": CALC.ops(true) },
+  ]);
+  r.squashPr(2, "Add sub", "Subtraction was missing.", {
+    "calc/ops.py": `${CALC.ops(true)}\n\ndef sub(a, b):\n    return a - b\n`,
+    "calc/__init__.py": "from .ops import add, mul, clamp, sub\n",
+  });
   return r;
 }
 
@@ -327,6 +325,68 @@ export function pythonProjectManyPrs(): TestRepo {
     "textops/puny.py": "import idna\n\n\ndef puny(s):\n    return idna.encode(s).decode()\n",
     "tests/test_puny.py":
       "def test_puny():\n    from textops.puny import puny\n\n    assert puny('bücher') == 'xn--bcher-kva'\n",
+  });
+  return r;
+}
+
+/**
+ * A Python package that shells out to `jq`, a Debian package no recipe can guess from the repository:
+ * PR #1 (a fix with its test) fails under the Python recipe with "No such file or directory: 'jq'" and needs
+ * a builder that reads the failure. PR #2's test fetches a web page: a task fault (needs_network).
+ */
+export function pythonProjectNeedingJq(): TestRepo {
+  const r = new TestRepo("sweu-pyjq-");
+  const query = (fixed: boolean) =>
+    [
+      "import json",
+      "import subprocess",
+      "",
+      "",
+      "def query(doc, expr):",
+      '    """The results of a jq expression over a JSON document."""',
+      "    out = subprocess.run(",
+      '        ["jq", "-c", expr], input=json.dumps(doc), capture_output=True, text=True, check=True',
+      "    )",
+      "    return [json.loads(line) for line in out.stdout.splitlines()]",
+      "",
+      "",
+      "def first(doc, expr, default=None):",
+      ...(fixed
+        ? ["    found = query(doc, expr)", "    return found[0] if found else default"]
+        : ["    # bug: an empty result raises IndexError", "    return query(doc, expr)[0]"]),
+      "",
+    ].join("\n");
+  const tests = (extra: string[]) =>
+    [
+      "from jsonq import first, query",
+      "",
+      "",
+      "def test_query():",
+      '    assert query({"a": [1, 2]}, ".a[]") == [1, 2]',
+      "",
+      ...extra,
+    ].join("\n");
+  r.commit("Initial jsonq package", {
+    "jsonq/__init__.py": "from .query import first, query\n",
+    "jsonq/query.py": query(false),
+    "tests/__init__.py": "",
+    "tests/test_query.py": tests([]),
+    "README.md": "# jsonq\n\nNeeds jq (`apt-get install jq`).\n",
+  });
+  r.squashPr(1, "first returns the default on an empty result", "Fixes #3", {
+    "jsonq/query.py": query(true),
+    "tests/test_query.py": tests([
+      "",
+      "def test_first_default():",
+      '    assert first({"a": []}, ".a[]", default=0) == 0',
+      "",
+    ]),
+  });
+  r.squashPr(2, "Load documents from a URL", "", {
+    "jsonq/remote.py":
+      "import json\nimport urllib.request\n\n\ndef load(url):\n    with urllib.request.urlopen(url, timeout=5) as f:\n        return json.load(f)\n",
+    "tests/test_remote.py":
+      "from jsonq.remote import load\n\n\ndef test_load():\n    assert load('http://deb.debian.org/debian/') is not None\n",
   });
   return r;
 }
