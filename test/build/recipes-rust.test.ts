@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -10,9 +10,12 @@ import {
   contemporaryRust,
   gitIndexReachable,
   hostToolchain,
+  nextestTestCommand,
+  nextestVersion,
   rust,
   rustChannel,
   rustVersion,
+  usesNextest,
 } from "../../src/build/recipes/rust.ts";
 import type { BuildPlan } from "../../src/build/recipes/types.ts";
 import { fakeTask, memoryView } from "../helpers/view.ts";
@@ -199,5 +202,109 @@ describe("rust recipe: the toolchain of the PR's day, and tests that fail with t
     );
     expect(rust.repair!(r, log)).toBeUndefined();
     expect(rust.repair!(p!, "error: could not compile `calc`")).toBeUndefined();
+  });
+});
+
+describe("rust recipe: cargo-nextest where the repository uses it", () => {
+  const ws = {
+    "Cargo.toml": '[workspace]\nmembers = ["crates/calc"]\n',
+    "crates/calc/Cargo.toml": '[package]\nname = "calc"\nversion = "0.1.0"\n',
+    "crates/calc/src/lib.rs": "",
+  };
+
+  it("tells nextest users by their config, CI workflow, Makefile or justfile", () => {
+    expect(usesNextest(memoryView({ ...ws, ".config/nextest.toml": "" }))).toBe(true);
+    const ci = "jobs:\n  t:\n    steps:\n      - run: cargo nextest run --workspace\n";
+    expect(usesNextest(memoryView({ ...ws, ".github/workflows/ci.yml": ci }))).toBe(true);
+    expect(usesNextest(memoryView({ ...ws, justfile: "test:\n    cargo nextest run\n" }))).toBe(true);
+    expect(usesNextest(memoryView({ ...ws, Makefile: "test:\n\tcargo-nextest nextest run\n" }))).toBe(true);
+    expect(usesNextest(memoryView({ ...ws, ".github/workflows/ci.yml": "- run: cargo test\n" }))).toBe(false);
+    expect(usesNextest(memoryView({ ...ws, "docs/nextest.md": "cargo nextest run" }))).toBe(false);
+  });
+
+  it("pins the newest cargo-nextest release the toolchain compiles", () => {
+    expect(nextestVersion("stable")).toBe("0.9.151");
+    expect(nextestVersion("nightly")).toBe("0.9.151");
+    expect(nextestVersion("1.95.0")).toBe("0.9.151");
+    expect(nextestVersion("1.90")).toBe("0.9.120");
+    expect(nextestVersion("1.85.1")).toBe("0.9.100");
+    expect(nextestVersion("1.80.0")).toBe("0.9.80");
+    expect(nextestVersion("1.70")).toBe("0.9.50");
+    expect(nextestVersion("nightly-2024-01-01")).toBe("0.9.80");
+    expect(nextestVersion("1.63")).toBeUndefined();
+    expect(nextestVersion("debian rustc-web")).toBeUndefined();
+  });
+
+  it("offers rust/nextest first: installed in a toolchain layer, the PR's targets, doc tests apart", async () => {
+    const view = memoryView({ ...ws, ".config/nextest.toml": "[profile.default]\n" });
+    const plans = (await rust.plans({
+      view,
+      task: fakeTask("rust"),
+      testFiles: ["crates/calc/tests/clamp.rs"],
+    })) as BuildPlan[];
+    const [nx, cargo] = plans as [BuildPlan, BuildPlan];
+    expect(nx.name).toBe("rust/nextest");
+    expect(plans.slice(1).every((p) => p.parser === "cargo")).toBe(true);
+    expect(cargo.name).toBe("rust/rustup");
+    expect(nx.parser).toBe("nextest");
+    expect(nx.toolchainVersions).toEqual({ rust: "stable", source: "rustup", nextest: "0.9.151" });
+    expect(nx.toolchain[0]).toBe(cargo.toolchain[0]);
+    expect(nx.toolchain[1]).toContain(
+      "cargo install --locked --quiet cargo-nextest@0.9.151 --root /usr/local",
+    );
+    expect(nx.toolchain[1]).toContain("sweu: cargo-nextest 0.9.151 cannot be installed");
+    expect(nx.test).toBe(
+      "cargo nextest run --offline --no-fail-fast --retries 0 --status-level skip -p calc --test clamp",
+    );
+    // Installed before the repository is copied in: every environment on this toolchain shares the layer.
+    const df = renderDockerfile({ baseImage: "base", plan: nx });
+    expect(df.indexOf("cargo-nextest@0.9.151")).toBeGreaterThan(df.indexOf("rustup-init"));
+    expect(df.indexOf("cargo-nextest@0.9.151")).toBeLessThan(df.indexOf("COPY testbed /testbed"));
+    // The whole workspace (no selection): nextest, then the doc tests it cannot run.
+    const [all] = (await rust.plans({ view, task: fakeTask("rust"), testFiles: [] })) as BuildPlan[];
+    expect(all!.test).toBe(
+      "(cargo nextest run --offline --no-fail-fast --retries 0 --status-level skip --workspace; r=$?; cargo test --offline --no-fail-fast --doc --workspace || r=1; exit $r)",
+    );
+    expect(nextestTestCommand([], false)).toBe(
+      "cargo nextest run --offline --no-fail-fast --retries 0 --status-level skip --workspace",
+    );
+    // Without a sign of nextest: the cargo plans only.
+    const plain = (await rust.plans({
+      view: memoryView(ws),
+      task: fakeTask("rust"),
+      testFiles: [],
+    })) as BuildPlan[];
+    expect(plain.map((p) => p.parser)).not.toContain("nextest");
+  });
+
+  it("reads nextest failures like cargo's: features, missing targets, tests failing with the fix", async () => {
+    const view = memoryView({ ...ws, ".config/nextest.toml": "" });
+    const [all] = (await rust.plans({ view, task: fakeTask("rust"), testFiles: [] })) as BuildPlan[];
+    const feat = rust.repair!(all!, "error: target `clamp` requires the features: `serde`")!;
+    expect(feat.test).toBe(
+      "(cargo nextest run --offline --no-fail-fast --all-features --retries 0 --status-level skip --workspace; r=$?; cargo test --offline --no-fail-fast --all-features --doc --workspace || r=1; exit $r)",
+    );
+    expect(feat.install).toContain("cargo nextest list --all-features --workspace >/dev/null");
+    const [sel] = (await rust.plans({
+      view,
+      task: fakeTask("rust"),
+      testFiles: ["crates/calc/tests/clamp.rs"],
+    })) as BuildPlan[];
+    const tests = rust.repair!(sel!, "error: no test target named `clamp` in `calc` package")!;
+    expect(tests.test).toBe(
+      "cargo nextest run --offline --no-fail-fast --retries 0 --status-level skip -p calc --tests",
+    );
+    expect(rust.repair!(tests, "error: no test target named `clamp`")).toBeUndefined();
+    // Tests failing with the fix in place (real nextest output): skipped once by a filterset, before the doc tests.
+    const log = readFileSync(
+      join(import.meta.dirname, "../fixtures/runner-output/nextest/workspace-and-doctests.log"),
+      "utf8",
+    );
+    const skip = rust.repair!(all!, log)!;
+    expect(skip.name).toBe("rust/nextest+skip-env-failures");
+    expect(skip.test).toBe(
+      "(cargo nextest run --offline --no-fail-fast --retries 0 --status-level skip --workspace -E 'not (test(=tests::adds_wrong) | test(=triples_wrong))'; r=$?; cargo test --offline --no-fail-fast --doc --workspace || r=1; exit $r)",
+    );
+    expect(rust.repair!(skip, log)).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { run } from "../../util/exec.ts";
 import { parseCargo } from "../../validate/parsers/cargo.ts";
+import { parseNextest } from "../../validate/parsers/nextest.ts";
 import type { RepoView } from "../repo.ts";
 import { ownerDir, rootOf } from "./layout.ts";
 import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
@@ -14,8 +15,15 @@ import { q } from "./types.ts";
  * Rust server); Debian's rustc-web/cargo-web (a recent stable kept current by Debian security); Debian's
  * rustc 1.63 as the last resort for old crates. Dependencies are fetched and the tests compiled at image
  * build time; evaluation runs `cargo test --offline` on the PR's test targets.
- * cargo-nextest is not used: installing it is a multi-minute `cargo install` per image, and its output
- * needs its own parser; `cargo test` runs the same tests.
+ *
+ * cargo-nextest: where the repository runs its tests with it (.config/nextest.toml, or `cargo nextest` in a
+ * CI workflow, Makefile or justfile), a `rust/nextest` plan comes first. It installs a pinned cargo-nextest
+ * that compiles on the plan's toolchain in a toolchain layer (before the repository is copied in, so every
+ * environment on that toolchain shares the multi-minute `cargo install`), runs `cargo nextest run` on the
+ * PR's test targets, and the doc tests, which nextest cannot run, with `cargo test --doc` when the whole
+ * workspace is tested (results named "doctest:…" as in the cargo plans). Where cargo-nextest cannot be
+ * installed (no crates.io, a toolchain older than any release supports) the plan fails with a message saying
+ * so and the `cargo test` plans follow. Test names are the same as `cargo test`'s (see parsers/nextest.ts).
  */
 
 const TRIPLE = "x86_64-unknown-linux-gnu";
@@ -104,6 +112,74 @@ export function cargoSelection(view: RepoView, testFiles: string[]): string[] {
 export function cargoTestCommand(selection: string[], features: string[] = []): string {
   const scope = selection.length ? selection : ["--workspace"];
   return ["cargo test --offline --no-fail-fast", ...features, ...scope].join(" ");
+}
+
+/** Whether the repository runs its tests with cargo-nextest. */
+export function usesNextest(view: RepoView): boolean {
+  if (view.has(".config/nextest.toml")) return true;
+  return view.files
+    .filter((f) => /^(?:\.github\/workflows\/[^/]+\.ya?ml|Makefile|[Jj]ustfile)$/.test(f))
+    .some((f) => /cargo[- ]nextest\b|\bnextest run\b/.test(view.read(f) ?? ""));
+}
+
+/**
+ * cargo-nextest releases by the oldest Rust they compile on (their `rust-version`, installed --locked):
+ * the newest release the toolchain can build. Minor versions below the last entry get none.
+ */
+const NEXTEST_RELEASES: [number, string][] = [
+  [91, "0.9.151"],
+  [89, "0.9.120"],
+  [85, "0.9.100"],
+  [75, "0.9.80"],
+  [74, "0.9.70"],
+  [64, "0.9.50"],
+];
+
+/**
+ * The cargo-nextest release for a toolchain version as the plans name it ("stable", "1.80.0", "nightly",
+ * "nightly-2024-01-01"); undefined when no release compiles on it or the version is not known.
+ */
+export function nextestVersion(rust: string): string | undefined {
+  const latest = NEXTEST_RELEASES[0]![1];
+  if (/^(stable|beta|nightly)$/.test(rust)) return latest;
+  const dated = /^(?:nightly|beta)-(\d{4}-\d{2}-\d{2})$/.exec(rust)?.[1];
+  const m = dated ? contemporaryRust(`${dated}T00:00:00Z`) : /^1\.\d+/.exec(rust)?.[0];
+  if (!m) return undefined;
+  return NEXTEST_RELEASES.find(([min]) => minor(m) >= min)?.[1];
+}
+
+/**
+ * The toolchain step that installs cargo-nextest into /usr/local/bin: its own CARGO_HOME and target
+ * directory, both removed, so the layer holds the binary only. A failure says why in the build log.
+ */
+export function nextestInstallStep(env: Record<string, string>, version: string): string {
+  const exports = Object.entries(env)
+    .map(([k, v]) => `${k}=${q(v)}`)
+    .join(" ");
+  return [
+    `export ${exports}`,
+    `(CARGO_HOME=/tmp/nextest-home cargo install --locked --quiet cargo-nextest@${version} --root /usr/local --target-dir /tmp/nextest-target || { echo "sweu: cargo-nextest ${version} cannot be installed (crates.io unreachable, or the toolchain cannot build it)" >&2; exit 1; })`,
+    "rm -rf /tmp/nextest-home /tmp/nextest-target",
+    "cargo nextest --version",
+  ].join(" && ");
+}
+
+/**
+ * `cargo nextest run` on the selection (the same target flags as cargo test); with `doc`, the doc tests
+ * after it with `cargo test --doc`, the command failing when either fails. No retries, whatever the
+ * repository's profile says: a test that passes on its second try is flaky, which the validation runs
+ * must see. Skipped tests are printed, so ignored ones are reported SKIPPED as cargo's are.
+ */
+export function nextestTestCommand(selection: string[], doc: boolean, features: string[] = []): string {
+  const scope = selection.length ? selection : ["--workspace"];
+  const run = [
+    "cargo nextest run --offline --no-fail-fast --retries 0 --status-level skip",
+    ...features,
+    ...scope,
+  ].join(" ");
+  if (!doc) return run;
+  const docs = ["cargo test --offline --no-fail-fast", ...features, "--doc --workspace"].join(" ");
+  return `(${run}; r=$?; ${docs} || r=1; exit $r)`;
 }
 
 /** The host's rustup toolchain directory for a channel (stable when none), and its exact version. */
@@ -237,7 +313,7 @@ async function plans({
   const test = cargoTestCommand(selection);
   // The base commit may lack the PR's new test targets: compile every target once, dependencies above all.
   const precompile = "cargo test --no-run --workspace";
-  return toolchains.map((t) => ({
+  const plan = (t: Toolchain): BuildPlan => ({
     name: `rust/${t.name}`,
     language: "rust" as const,
     ...t.plan,
@@ -248,7 +324,36 @@ async function plans({
     test,
     parser: "cargo",
     toolchainVersions: { rust: t.version, source: t.name },
-  }));
+  });
+  const cargoPlans = toolchains.map(plan);
+  if (!usesNextest(view)) return cargoPlans;
+  // nextest on the first toolchain some release compiles on; doc tests when the whole workspace is tested.
+  const withNextest = toolchains.find((t) => t.name.startsWith("rustup") || t.name === "host-toolchain");
+  const version = withNextest && nextestVersion(withNextest.version);
+  if (!withNextest || !version) return cargoPlans;
+  const base = plan(withNextest);
+  const hasLib = view.files.some((f) => f === "src/lib.rs" || f.endsWith("/src/lib.rs"));
+  const nextest: BuildPlan = {
+    ...base,
+    name: "rust/nextest",
+    toolchain: [...base.toolchain, nextestInstallStep(base.env, version)],
+    install: ["cargo fetch", precompile, "cargo nextest list --workspace >/dev/null"],
+    test: nextestTestCommand(selection, !selection.length && hasLib),
+    parser: "nextest",
+    toolchainVersions: { ...base.toolchainVersions, nextest: version },
+  };
+  return [nextest, ...cargoPlans];
+}
+
+/** The runner command of a plan's test line: nextest's when doc tests follow it, else the whole line. */
+const NEXTEST_RUN = /cargo nextest run [^;]*/;
+function runnerOf(plan: BuildPlan): string {
+  return plan.parser === "nextest" ? (NEXTEST_RUN.exec(plan.test)?.[0] ?? plan.test) : plan.test;
+}
+
+/** The plan's test line with its runner command rewritten by `edit`. */
+function editRunner(plan: BuildPlan, edit: (cmd: string) => string): string {
+  return plan.parser === "nextest" ? plan.test.replace(NEXTEST_RUN, (cmd) => edit(cmd)) : edit(plan.test);
 }
 
 /** Read a failure: features a target requires → build and test with --all-features; a bad target → --tests. */
@@ -261,28 +366,40 @@ function repair(plan: BuildPlan, failure: string): BuildPlan | undefined {
       ...plan,
       name: `${plan.name}+all-features`,
       install: plan.install.map((s) =>
-        s.replace("cargo test --no-run", "cargo test --no-run --all-features"),
+        s
+          .replace("cargo test --no-run", "cargo test --no-run --all-features")
+          .replace("cargo nextest list", "cargo nextest list --all-features"),
       ),
-      test: plan.test.replace("--no-fail-fast", "--no-fail-fast --all-features"),
+      test: plan.test.replaceAll("--no-fail-fast", "--no-fail-fast --all-features"),
     };
   if (
     /no (?:test|library|bin) target(?:s)? (?:named|found)/.test(failure) &&
-    !plan.test.endsWith("--tests")
+    !runnerOf(plan).endsWith("--tests")
   ) {
-    const test = `${plan.test.replace(/ (--test \S+|--lib|--bins|--tests)/g, "")} --tests`;
+    const test = editRunner(
+      plan,
+      (cmd) => `${cmd.replace(/ (--test \S+|--lib|--bins|--tests)/g, "")} --tests`,
+    );
     return { ...plan, name: `${plan.name}+all-tests`, test };
   }
   // Tests that fail with the fix in place (sandbox limits, compiler output of another release) are skipped,
   // once: a skipped test can be neither FAIL_TO_PASS nor PASS_TO_PASS, so no unsolvable task slips through.
-  if (!plan.test.includes(" -- ")) {
-    const failed = parseCargo(failure)
+  const nextest = plan.parser === "nextest";
+  if (!plan.test.includes(nextest ? " -E " : " -- ")) {
+    const failed = (nextest ? parseNextest : parseCargo)(failure)
       .filter((t) => t.status === "FAILED" && !/^(binary|build|doctest):/.test(t.name))
       .map((t) => t.name);
-    if (failed.length && failed.length <= 20 && failed.every((n) => /^[\w:]+$/.test(n)))
+    const names = [...new Set(failed)];
+    if (names.length && names.length <= 20 && names.every((n) => /^[\w:]+$/.test(n)))
       return {
         ...plan,
         name: `${plan.name}+skip-env-failures`,
-        test: `${plan.test} -- --exact ${[...new Set(failed)].map((n) => `--skip ${n}`).join(" ")}`,
+        test: nextest
+          ? editRunner(
+              plan,
+              (cmd) => `${cmd} -E ${q(`not (${names.map((n) => `test(=${n})`).join(" | ")})`)}`,
+            )
+          : `${plan.test} -- --exact ${names.map((n) => `--skip ${n}`).join(" ")}`,
       };
   }
   return undefined;

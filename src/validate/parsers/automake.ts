@@ -25,7 +25,8 @@ const STATUS: Record<string, TestStatus> = {
  * Names are the test's path as the harness prints it, relative to the Makefile that lists it
  * ("test_clamp", "tests/run.sh"). TAP tests under tap-driver.sh report each test point:
  * "basic.t 2 - adds large numbers" becomes "basic.t › adds large numbers" (the number moves when a test is
- * inserted); a point without a description keeps its number ("basic.t 5"). A test program that crashes is
+ * inserted); a point without a description keeps its number ("basic.t 5"). Any other name with a space is
+ * not the harness's (Python's unittest prints "ERROR: test_x (mod.Class)") and is left out. A test program that crashes is
  * reported FAIL by the harness; one that does not build stops `make check` before any line is printed, so
  * its tests are missing (failing), never passing.
  */
@@ -35,6 +36,8 @@ export function parseAutomake(log: string): TestResult[] {
     const m = RESULT.exec(raw.trimEnd());
     if (!m) continue;
     const tap = TAP_POINT.exec(m[2]!);
+    // A test is a path; "ERROR: test_x (mod.Class)" is Python's unittest, not the harness.
+    if (!tap && /\s/.test(m[2]!.trim())) continue;
     const name = tap ? (tap[3] ? `${tap[1]} › ${tap[3].trim()}` : `${tap[1]} ${tap[2]}`) : m[2]!.trim();
     out.add(name, STATUS[m[1]!]!);
   }

@@ -4,6 +4,7 @@ import { parseCargo } from "./cargo.ts";
 import { parseGoTest, parseGoTestJson } from "./go.ts";
 import { parseJest, parseMocha, parseVitest } from "./js.ts";
 import { parseCtest, parseGtest } from "./native.ts";
+import { parseNextest } from "./nextest.ts";
 import { parsePytest, parseUnittest } from "./python.ts";
 import { parseTap } from "./tap.ts";
 import type { LogParser } from "./types.ts";
@@ -25,6 +26,7 @@ const PARSERS: Record<string, LogParser> = {
   "go-test-json": parseGoTestJson,
   "go-test": parseGoTest,
   cargo: parseCargo,
+  nextest: parseNextest,
   maven: parseMaven,
   junit: (log) => parseJunit(log),
   gtest: parseGtest,

@@ -326,6 +326,36 @@ const CASES: Case[] = [
     },
   },
   {
+    parser: "nextest",
+    file: "nextest/workspace-and-doctests.log",
+    expected: {
+      "a::b::tests::test_x": "PASSED",
+      "tests::filtered_out": "SKIPPED",
+      "tests::adds": "PASSED",
+      "tests::slow": "SKIPPED",
+      "tests::adds_wrong": "FAILED",
+      "tests::panics_as_expected": "PASSED",
+      aborts: "ERROR",
+      before_abort: "PASSED",
+      segfaults: "ERROR",
+      "nested::deep": "PASSED",
+      triples_wrong: "FAILED",
+      triples: "PASSED",
+      "doctest:alpha/src/lib.rs - add": "PASSED",
+      "doctest:alpha/src/lib.rs - sub": "FAILED",
+    },
+  },
+  {
+    parser: "nextest",
+    file: "nextest/list-crash.log",
+    expected: { "binary:beta::broken": "ERROR" },
+  },
+  {
+    parser: "nextest",
+    file: "nextest/compile-error.log",
+    expected: { "build:beta": "ERROR" },
+  },
+  {
     parser: "maven",
     file: "maven/console.log",
     expected: {

@@ -43,7 +43,9 @@ describe("registry", () => {
     const own: Record<string, string[]> = {
       pytest: ["pytest"],
       unittest: ["unittest"],
-      cargo: ["cargo"],
+      cargo: ["cargo", "nextest"], // nextest logs carry cargo's compile errors and its doc-test run
+      nextest: ["nextest", "cargo"], // and the doc tests, which cargo runs after nextest
+      automake: ["automake"],
       gtest: ["gtest", "ctest"], // ctest --output-on-failure carries gtest output
       ctest: ["ctest"],
       "go-test-json": ["go-test-json"],
