@@ -1,5 +1,14 @@
 /** One folder per instance: the files a person (or an agent harness) needs, each in its own file. */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Instance, StateRun } from "../records/index.ts";
 import { replaceDirAtomic } from "./atomic.ts";
@@ -41,21 +50,35 @@ function ensureTrailingNewline(s: string): string {
   return s === "" || s.endsWith("\n") ? s : `${s}\n`;
 }
 
+/** The files of an instance's folder, by path relative to it, and their modes. */
+function folderFiles(inst: Instance): { path: string; data: string; mode?: number }[] {
+  const names = validationLogNames(inst.validation.runs);
+  return [
+    { path: "task.json", data: `${JSON.stringify(inst, null, 2)}\n` },
+    { path: "problem_statement.md", data: ensureTrailingNewline(inst.problem_statement) },
+    { path: "gold.patch", data: inst.patch },
+    { path: "test.patch", data: inst.test_patch },
+    { path: "evaluation.sh", data: inst.evaluation_script, mode: 0o755 },
+    { path: "Dockerfile", data: ensureTrailingNewline(inst.dockerfile) },
+    ...inst.validation.runs.map((r, i) => ({
+      path: join("validation", names[i]!),
+      data: runHeader(r) + ensureTrailingNewline(r.log_tail),
+    })),
+  ];
+}
+
+/**
+ * Write (or rewrite) an instance's folder. A folder that already holds exactly these files is left as it
+ * is: re-exporting a large run reads what is there instead of rewriting every folder.
+ */
 export function writeInstanceFolder(instancesDir: string, inst: Instance): string {
   const dir = join(instancesDir, inst.instance_id);
+  const files = folderFiles(inst);
+  if (files.every((f) => same(join(dir, f.path), f.data))) return dir;
   replaceDirAtomic(dir, (tmp, previous) => {
-    writeFileSync(join(tmp, "task.json"), `${JSON.stringify(inst, null, 2)}\n`);
-    writeFileSync(join(tmp, "problem_statement.md"), ensureTrailingNewline(inst.problem_statement));
-    writeFileSync(join(tmp, "gold.patch"), inst.patch);
-    writeFileSync(join(tmp, "test.patch"), inst.test_patch);
-    writeFileSync(join(tmp, "evaluation.sh"), inst.evaluation_script, { mode: 0o755 });
-    writeFileSync(join(tmp, "Dockerfile"), ensureTrailingNewline(inst.dockerfile));
-    const vdir = join(tmp, "validation");
-    mkdirSync(vdir);
-    const names = validationLogNames(inst.validation.runs);
-    inst.validation.runs.forEach((r, i) => {
-      writeFileSync(join(vdir, names[i]!), runHeader(r) + ensureTrailingNewline(r.log_tail));
-    });
+    mkdirSync(join(tmp, "validation"));
+    for (const f of files)
+      writeFileSync(join(tmp, f.path), f.data, f.mode === undefined ? undefined : { mode: f.mode });
     if (previous) {
       for (const name of readdirSync(previous)) {
         if (isPreserved(name)) copyFileSync(join(previous, name), join(tmp, name));
@@ -63,6 +86,14 @@ export function writeInstanceFolder(instancesDir: string, inst: Instance): strin
     }
   });
   return dir;
+}
+
+function same(path: string, data: string): boolean {
+  try {
+    return readFileSync(path, "utf8") === data;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -180,6 +180,12 @@ describe("exportRun", () => {
     );
     expect(leftovers).toEqual([]);
     expect((await readParquet(join(out, "dataset.parquet"))).length).toBe(2);
+    // A third export finds every folder as it should be and rewrites none of them.
+    const dir2 = join(out, "instances", inst2.instance_id);
+    const stamp = (d: string) => statSync(join(d, "task.json")).ino;
+    const inodes = [stamp(dir1), stamp(dir2)];
+    exportRun(store, out);
+    expect([stamp(dir1), stamp(dir2)]).toEqual(inodes);
   });
 
   it("exports an empty store to empty but readable files", async () => {
