@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import {
   contemporaryRust,
   gitIndexReachable,
   hostToolchain,
+  nextestInstallStep,
   nextestTestCommand,
   nextestVersion,
   rust,
@@ -18,6 +19,7 @@ import {
   usesNextest,
 } from "../../src/build/recipes/rust.ts";
 import type { BuildPlan } from "../../src/build/recipes/types.ts";
+import { run } from "../../src/util/exec.ts";
 import { fakeTask, memoryView } from "../helpers/view.ts";
 
 const crate = '[package]\nname = "calc"\nversion = "0.1.0"\nrust-version = "1.70"\n';
@@ -276,6 +278,25 @@ describe("rust recipe: cargo-nextest where the repository uses it", () => {
     })) as BuildPlan[];
     expect(plain.map((p) => p.parser)).not.toContain("nextest");
   });
+
+  it.skipIf(!existsSync(join(homedir(), ".cargo", "bin", "cargo")))(
+    "fails its install step with a message saying why when crates.io cannot be reached",
+    async () => {
+      // The real step, run by bash on this host with crates.io behind a proxy that refuses connections.
+      const step = nextestInstallStep(
+        {
+          PATH: `${join(homedir(), ".cargo", "bin")}:/usr/bin:/bin`,
+          HTTPS_PROXY: "http://127.0.0.1:9",
+          CARGO_NET_RETRY: "0",
+        },
+        "0.9.151",
+      );
+      const r = await run("bash", ["-c", step], { timeoutMs: 60_000 });
+      rmSync("/tmp/nextest-home", { recursive: true, force: true });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain("sweu: cargo-nextest 0.9.151 cannot be installed (crates.io unreachable");
+    },
+  );
 
   it("reads nextest failures like cargo's: features, missing targets, tests failing with the fix", async () => {
     const view = memoryView({ ...ws, ".config/nextest.toml": "" });
