@@ -20,8 +20,10 @@ const STATUS: Record<string, TestStatus> = {
 };
 
 /**
- * Automake's test harness (`make check`, parallel or serial): one "PASS: name" line per test on the
- * terminal; what the tests print goes to their own .log files, so a test's output cannot forge a result.
+ * Automake's test harness (`make check`): one "PASS: name" line per test on the terminal. The parallel
+ * harness (automake's default) sends what the tests print to their own .log files, so a test's output
+ * cannot forge a result; the older `serial-tests` harness prints it inline, where only names with a space
+ * are told apart.
  * Names are the test's path as the harness prints it, relative to the Makefile that lists it
  * ("test_clamp", "tests/run.sh"). TAP tests under tap-driver.sh report each test point:
  * "basic.t 2 - adds large numbers" becomes "basic.t › adds large numbers" (the number moves when a test is

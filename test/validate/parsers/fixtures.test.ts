@@ -441,6 +441,21 @@ const CASES: Case[] = [
     },
   },
   {
+    parser: "automake",
+    file: "automake/serial-tests.log",
+    expected: {
+      test_add: "PASSED",
+      test_wrong: "FAILED",
+      test_crash: "FAILED",
+      test_skip: "SKIPPED",
+      test_xfail: "SKIPPED",
+      test_xpass: "FAILED",
+      test_hard: "FAILED",
+      "script_ok.sh": "PASSED",
+      "basic.t": "PASSED",
+    },
+  },
+  {
     parser: "catch2",
     file: "catch2/junit.xml",
     expected: {
