@@ -1,6 +1,7 @@
 import type { CheckVerdict, Task } from "../../records/index.ts";
 import type { Sandbox } from "../../sandbox/sandbox.ts";
-import { runStateRaw } from "../run-state.ts";
+import { MARK } from "../output.ts";
+import { type RawStateRun, runStateRaw } from "../run-state.ts";
 
 /** Line-comment syntax by file extension, for the comment probe. Files not listed are left out of it. */
 const COMMENT_PREFIX: Record<string, string> = {
@@ -113,6 +114,51 @@ export function commentProbePatch(patch: string): string | undefined {
   return out.length ? `${out.join("\n")}\n` : undefined;
 }
 
+/** Exit codes that come from the engine or the machine, not from the tests. */
+const ENGINE_EXITS: Record<number, string> = {
+  125: "the container engine failed",
+  126: "a command could not be executed",
+  127: "a command was not found",
+  137: "killed (out of memory or by the engine)",
+};
+
+/**
+ * Why a probe run says nothing about the verifier, else undefined. A probe is meant to fail for the
+ * verifier's reasons; a run that the engine or the machine cut short must not count as a pass.
+ */
+export function inconclusive(raw: RawStateRun, timeoutMs: number): string | undefined {
+  if (raw.apply !== "applied") return undefined;
+  if (raw.timedOut) return `timed out after ${Math.round(timeoutMs / 1000)}s`;
+  if (raw.exitCode < 0) return "the script could not be run in the container";
+  if (ENGINE_EXITS[raw.exitCode]) return `exit ${raw.exitCode}: ${ENGINE_EXITS[raw.exitCode]}`;
+  if (!raw.output.includes(MARK.testStart(raw.nonce))) return "the script ended before its tests started";
+  return undefined;
+}
+
+type ProbeRun = { raw: RawStateRun; inconclusive?: string };
+
+/** A probe run, tried once more when the first one was inconclusive. */
+async function probeRun(run: () => Promise<RawStateRun>, timeoutMs: number): Promise<ProbeRun> {
+  let raw = await run();
+  let why = inconclusive(raw, timeoutMs);
+  if (why) {
+    raw = await run();
+    why = inconclusive(raw, timeoutMs);
+  }
+  return { raw, inconclusive: why };
+}
+
+function failClosed(check: "comment-probe" | "no-tests-probe", why: string): CheckVerdict {
+  return {
+    check,
+    kind: "dynamic",
+    passed: false,
+    reasons: [
+      `inconclusive twice (${why}): the probe fails closed, since it could not show the verifier honest`,
+    ],
+  };
+}
+
 export interface ProbeOptions {
   sandbox: Sandbox;
   image: string;
@@ -130,13 +176,18 @@ export async function commentProbe(task: Task, o: ProbeOptions): Promise<CheckVe
       passed: true,
       reasons: ["not applicable: no commentable file in the fix"],
     };
-  const raw = await runStateRaw(o.sandbox, {
-    image: o.image,
-    patch,
-    testPatch: task.test_patch,
-    evaluationScript: o.evaluationScript,
-    timeoutMs: o.timeoutMs,
-  });
+  const { raw, inconclusive: why } = await probeRun(
+    () =>
+      runStateRaw(o.sandbox, {
+        image: o.image,
+        patch,
+        testPatch: task.test_patch,
+        evaluationScript: o.evaluationScript,
+        timeoutMs: o.timeoutMs,
+      }),
+    o.timeoutMs,
+  );
+  if (why) return failClosed("comment-probe", why);
   if (raw.apply !== "applied")
     return {
       check: "comment-probe",
@@ -171,14 +222,19 @@ export async function noTestsProbe(task: Task, testFiles: string[], o: ProbeOpti
       reasons: ["not applicable: no test files"],
     };
   const rm = testFiles.map((f) => `rm -f '${f.replace(/'/g, `'\\''`)}'`).join("\n");
-  const raw = await runStateRaw(o.sandbox, {
-    image: o.image,
-    patch: task.patch,
-    testPatch: task.test_patch,
-    evaluationScript: o.evaluationScript,
-    timeoutMs: o.timeoutMs,
-    preTest: rm,
-  });
+  const { raw, inconclusive: why } = await probeRun(
+    () =>
+      runStateRaw(o.sandbox, {
+        image: o.image,
+        patch: task.patch,
+        testPatch: task.test_patch,
+        evaluationScript: o.evaluationScript,
+        timeoutMs: o.timeoutMs,
+        preTest: rm,
+      }),
+    o.timeoutMs,
+  );
+  if (why) return failClosed("no-tests-probe", why);
   if (raw.apply === "applied" && raw.exitCode === 0 && !raw.timedOut)
     return {
       check: "no-tests-probe",
