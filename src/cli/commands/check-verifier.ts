@@ -38,6 +38,12 @@ export function registerCheckVerifier(program: Command): void {
       }
       const sandbox = o.image ? createSandbox(o.sandbox) : undefined;
       try {
+        // A missing image would fail the first probe as a crash, exiting like a "hacked" verdict.
+        if (sandbox && o.image && !(await sandbox.imageExists(o.image)))
+          throw new CliError(
+            `image not found: ${o.image} (build it from the instance's Dockerfile, or leave out --image)`,
+            Exit.input,
+          );
         const report = await auditVerifier(input, {
           sandbox,
           image: o.image,
