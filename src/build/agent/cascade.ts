@@ -56,10 +56,15 @@ export async function buildTask(task: Task, o: BuildTaskOptions): Promise<AnyBui
     });
   if (o.builder === "agent" || !task.test_patch.trim())
     return o.builder === "recipe" ? buildEnvironment(task, o) : agent();
+  const started = Date.now();
   const recipe = await buildEnvironment(task, o);
   if (o.builder === "recipe" || recipe.ok || TASK_FAULTS.has(recipe.reason)) return recipe;
+  const recipeMs = Date.now() - started;
   const a = await agent();
-  if (!a.ok) a.detail = `recipes: ${recipe.reason}; agent: ${a.detail}`;
+  // The recipes' tries are part of how the task was built, and of what it cost.
+  a.attempts.unshift(...recipe.attempts);
+  if (a.ok) a.buildMs += recipeMs;
+  else a.detail = `recipes: ${recipe.reason}; agent: ${a.detail}`;
   return a;
 }
 

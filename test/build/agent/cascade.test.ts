@@ -123,7 +123,15 @@ async function cascade() {
     [judgeVerdict(false, ["runs pytest on the PR's test file"])],
   );
   // The probes ran in the agent's loop already; validation here checks the runs.
-  const jq = await r.run({ only: [r.id(1)], model: agent.model, skipProbes: true });
+  let jqStarted = 0;
+  const jq = await r.run({
+    only: [r.id(1)],
+    model: agent.model,
+    skipProbes: true,
+    onEvent: (e) => {
+      if (e.type === "task-start") jqStarted = Date.now();
+    },
+  });
   // The same task with a gold patch that does not apply to its base.
   const task = r.store.getTask(r.id(1))!;
   const broken = {
@@ -142,7 +150,7 @@ async function cascade() {
     baseImage: await ensureBaseImage(sandbox),
     parserFor,
   });
-  return { ...r, silent: silent.server, agent: agent.server, network, jq, broken, task, fault };
+  return { ...r, silent: silent.server, agent: agent.server, network, jq, jqStarted, broken, task, fault };
 }
 
 let unit: ReturnType<typeof unitTestCreator>;
@@ -262,6 +270,9 @@ describe("cascade: recipes first, the agent where they fail, never for a task fa
     expect(inst.PASS_TO_PASS).toEqual(["tests/test_query.py::test_query"]);
     expect(inst.checks.every((c) => c.passed)).toBe(true);
     expect(inst.generated_test_patch).toBeUndefined();
+    // Its build cost counts the recipe's tries too, not only the agent's run (which ended at `end`).
+    const end = Date.parse(String(steps.find((s) => s.type === "end")!.at));
+    expect(inst.cost.build_ms).toBeGreaterThan(end - r.jqStarted - 1000);
   }, 900_000);
 
   it("a gold patch that does not apply is a task fault too: the cascade does not call the agent", async () => {
