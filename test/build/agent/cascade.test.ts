@@ -132,10 +132,11 @@ async function cascade() {
       if (e.type === "task-start") jqStarted = Date.now();
     },
   });
-  // The same task with a gold patch that does not apply to its base.
+  // The same task with a gold patch that does not apply to its base (under its own id: its own image tag).
   const task = r.store.getTask(r.id(1))!;
   const broken = {
     ...task,
+    instance_id: `${task.instance_id}-broken`,
     patch: task.patch.replace(
       "-    return query(doc, expr)[0]",
       "-    return query(doc, expr)[0]  # a line the base never had",
