@@ -38,8 +38,9 @@ export async function buildTask(task: Task, o: BuildTaskOptions): Promise<AnyBui
       detail: `--builder ${o.builder} needs a model (--model or SWEU_MODEL)`,
       attempts: [],
     };
-  const agent = () =>
+  const agent = (priorFailure?: string) =>
     buildWithAgent(task, {
+      priorFailure,
       sandbox: o.sandbox,
       gitDir: o.gitDir,
       workDir: o.workDir,
@@ -60,7 +61,7 @@ export async function buildTask(task: Task, o: BuildTaskOptions): Promise<AnyBui
   const recipe = await buildEnvironment(task, o);
   if (o.builder === "recipe" || recipe.ok || TASK_FAULTS.has(recipe.reason)) return recipe;
   const recipeMs = Date.now() - started;
-  const a = await agent();
+  const a = await agent(`${recipe.reason}: ${recipe.detail}`);
   // The recipes' tries are part of how the task was built, and of what it cost.
   a.attempts.unshift(...recipe.attempts);
   if (a.ok) a.buildMs += recipeMs;

@@ -28,6 +28,8 @@ export interface AgentBuildOptions {
   testTimeoutMs?: number;
   /** Run the dynamic probes inside the loop (default true). */
   probes?: boolean;
+  /** What was tried before the agent (the cascade's recipes) and how it failed: a head start. */
+  priorFailure?: string;
   signal?: AbortSignal;
   onEvent?: (e: AgentEvent) => void;
 }
@@ -135,7 +137,7 @@ export async function buildWithAgent(task: Task, o: AgentBuildOptions): Promise<
       tools: toolSpecs({ generateTests }),
       messages: [
         { role: "system", content: SYSTEM_PROMPT },
-        { role: "user", content: taskPrompt(task, files, generateTests) },
+        { role: "user", content: taskPrompt(task, files, generateTests, o.priorFailure) },
       ],
       budget: o.budget,
       signal: o.signal,

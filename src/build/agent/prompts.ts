@@ -29,7 +29,12 @@ function cut(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n)}\n… (${s.length - n} characters cut)` : s;
 }
 
-export function taskPrompt(task: Task, files: readonly string[], generateTests: boolean): string {
+export function taskPrompt(
+  task: Task,
+  files: readonly string[],
+  generateTests: boolean,
+  priorFailure?: string,
+): string {
   const shown = files.length > 300 ? [...files.slice(0, 300), `… (${files.length - 300} more)`] : files;
   return [
     `Repository: ${task.repo} (${task.language}), pull request #${task.number}, base commit ${task.base_commit}.`,
@@ -55,6 +60,9 @@ export function taskPrompt(task: Task, files: readonly string[], generateTests: 
     "## Repository files",
     shown.join("\n"),
     "",
+    ...(priorFailure
+      ? ["## What the automatic recipes tried, and why it failed", "```", cut(priorFailure, 4000), "```", ""]
+      : []),
     "/testbed is in the buggy state now.",
   ].join("\n");
 }

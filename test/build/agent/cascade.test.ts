@@ -264,6 +264,10 @@ describe("cascade: recipes first, the agent where they fail, never for a task fa
     // … then the agent, whose two turns the server answered.
     expect(steps.findIndex((s) => s.type === "message")).toBeGreaterThan(recipe);
     expect(r.agent.requests).toHaveLength(2);
+    // The agent starts from the recipe's failure.
+    const first = r.agent.requests[0]!.messages.find((m) => m.role === "user")!.content;
+    expect(first).toMatch(/What the automatic recipes tried, and why it failed[\s\S]*resolved_fails/);
+    expect(first).toMatch(/No such file or directory: 'jq'/);
     const inst = r.store.getInstance(r.id(1))!;
     expect(inst.builder).toEqual({ kind: "model", name: "fake-builder", attempts: 1 });
     expect(inst.dockerfile).toMatch(/apt-get install .*\bjq\b/);
