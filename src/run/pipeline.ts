@@ -141,12 +141,17 @@ export async function processTask(
       return built.reason;
     }
     ctx.store.putEnvironment(built.environment);
+    // The agent ran both probes on this image and script inside its loop; validation need not repeat them.
+    const agentChecks = "agent" in built ? built.checks : [];
+    const probed = ["comment-probe", "no-tests-probe"].every((n) =>
+      agentChecks.some((c) => c.check === n && c.passed),
+    );
     const v = await validate(validatedTask(task, built), built, {
       sandbox: ctx.sandbox,
       parserFor,
       runsPerState: o.runsPerState,
       testTimeoutMs: o.testTimeoutMs,
-      skipProbes: o.skipProbes,
+      skipProbes: o.skipProbes || probed,
     });
     if (!v.ok) {
       if (isDiskFull(v.detail)) return diskFull(task, v.detail);

@@ -210,7 +210,8 @@ export async function buildWithAgent(task: Task, o: AgentBuildOptions): Promise<
             buildMs: 0,
             agent: cost,
             task: verified,
-            checks: v.checks.filter((c) => c.kind === "judge"),
+            // The judge's verdict and the probes it already ran on this very image and script.
+            checks: v.checks.filter((c) => c.kind === "judge" || c.kind === "dynamic"),
             generatedTestPatch: generated,
           };
           return {
