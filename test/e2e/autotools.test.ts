@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
-import { createSandbox } from "../../src/sandbox/index.ts";
-import { goldAndEmpty, runRepo } from "../helpers/e2e-run.ts";
+import { describe, expect, it } from "vitest";
+import { e2eSandbox, goldAndEmpty, runRepo } from "../helpers/e2e-run.ts";
 import { autotoolsProject } from "../helpers/repos-autotools.ts";
 
-const sandbox = createSandbox("auto");
-
-beforeAll(async () => {
-  await ensureBaseImage(sandbox);
-}, 900_000);
-afterAll(async () => {
-  await sandbox.cleanup();
-});
+const sandbox = e2eSandbox();
 
 describe("C (autotools, make check): mine → build → validate → export → evaluate on real containers", () => {
   it("turns a PR into a validated instance that gold resolves and an empty patch does not", async () => {

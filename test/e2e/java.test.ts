@@ -1,24 +1,16 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { evaluatePredictions } from "../../src/evaluate/harness.ts";
 import { loadPredictions } from "../../src/evaluate/inputs.ts";
 import { GitSource } from "../../src/mine/git-source.ts";
 import { runPipeline } from "../../src/run/pipeline.ts";
-import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
-import { createSandbox } from "../../src/sandbox/index.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
+import { e2eSandbox } from "../helpers/e2e-run.ts";
 import { mavenProject } from "../helpers/repos-java.ts";
 
-const sandbox = createSandbox("auto");
-
-beforeAll(async () => {
-  await ensureBaseImage(sandbox);
-}, 900_000);
-afterAll(async () => {
-  await sandbox.cleanup();
-});
+const sandbox = e2eSandbox();
 
 describe("run: a Maven PR (JUnit 5) on real containers", () => {
   it("becomes a validated instance that the harness grades: gold resolves, empty does not", async () => {

@@ -1,12 +1,27 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { evaluatePredictions } from "../../src/evaluate/harness.ts";
 import { GitSource } from "../../src/mine/git-source.ts";
 import type { Instance } from "../../src/records/index.ts";
 import { runPipeline } from "../../src/run/pipeline.ts";
+import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
+import { createSandbox } from "../../src/sandbox/index.ts";
 import type { Sandbox } from "../../src/sandbox/sandbox.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
+
+/** The sandbox of an end-to-end test file: the base image made before its tests, its containers removed after. */
+export function e2eSandbox(): Sandbox {
+  const sandbox = createSandbox("auto");
+  beforeAll(async () => {
+    await ensureBaseImage(sandbox);
+  }, 900_000);
+  afterAll(async () => {
+    await sandbox.cleanup();
+  });
+  return sandbox;
+}
 
 /** Run the whole pipeline (mine → build → validate → export) on a test repository, two runs per state. */
 export async function runRepo(sandbox: Sandbox, repoDir: string) {
