@@ -3,10 +3,9 @@
  * writes → queue hand-off (in-process queue, a job that returns a stand-in instance) → collect into the
  * store → export (JSONL, Parquet, funnel). Target: ≤ 2 ms per candidate.
  *
- *   node bench/orchestration.bench.ts [N]      (default 2,000 PRs)
+ *   node bench/orchestration.bench.ts [N]      (default 2,000 PRs; run folder in ./runs or SWEU_BENCH_DIR)
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { exportRun } from "../src/export/index.ts";
 import { GitSource } from "../src/mine/git-source.ts";
@@ -21,7 +20,11 @@ const N = Number(process.argv[2] ?? 2000);
 const t0 = performance.now();
 const repo = syntheticRepo(N);
 const made = performance.now();
-const runDir = mkdtempSync(join(tmpdir(), "sweu-bench-orch-"));
+// The run folder sits where runs go by default (./runs), or in SWEU_BENCH_DIR: export writes ~8 small files
+// per instance, and what that costs is the filesystem's (on this machine /tmp's directory was 10× slower).
+const benchDir = process.env.SWEU_BENCH_DIR ?? "runs";
+mkdirSync(benchDir, { recursive: true });
+const runDir = mkdtempSync(join(benchDir, ".bench-orch-"));
 const store = new SqliteStore(join(runDir, "store.sqlite"));
 const source = await GitSource.open(repo);
 
