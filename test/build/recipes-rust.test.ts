@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderDockerfile } from "../../src/build/dockerfile.ts";
+import { nextestInstallStep, nextestTestCommand, usesNextest } from "../../src/build/recipes/nextest.ts";
 import {
   cargoPackages,
   cargoSelection,
@@ -10,13 +11,10 @@ import {
   contemporaryRust,
   gitIndexReachable,
   hostToolchain,
-  nextestInstallStep,
-  nextestTestCommand,
   nextestVersion,
   rust,
   rustChannel,
   rustVersion,
-  usesNextest,
 } from "../../src/build/recipes/rust.ts";
 import type { BuildPlan } from "../../src/build/recipes/types.ts";
 import { run } from "../../src/util/exec.ts";
