@@ -1,6 +1,7 @@
 /** The funnel report: how many candidates became tasks and instances, and why the rest fell. */
 import type { Environment, Instance } from "../records/index.ts";
 import type { Store } from "../store/store.ts";
+import { formatBytes } from "../util/size.ts";
 
 export interface FunnelReport {
   candidates: number;
@@ -96,15 +97,7 @@ function seconds(ms: number | null): string {
 }
 
 function bytes(n: number | null): string {
-  if (n === null) return "n/a";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+  return n === null ? "n/a" : formatBytes(n);
 }
 
 function table(head: string[], rows: (string | number)[][]): string {

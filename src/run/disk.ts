@@ -7,6 +7,7 @@
  */
 import { existsSync, statfsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { formatBytes } from "../util/size.ts";
 
 /** Infrastructure words for a full disk or quota, from the kernel, SQLite, podman, docker, git and pip. */
 const FULL =
@@ -39,32 +40,12 @@ export function freeBytes(path: string): number | undefined {
   }
 }
 
-const UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-
-/** "500M", "2G", "1.5g", "1048576" → bytes. */
-export function parseSize(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(text);
-  if (!m) throw new Error(`not a size: "${text}" (examples: 500M, 2G)`);
-  return Math.round(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
-}
-
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
-
 export interface DiskGuardOptions {
   /** Folders to watch (the run folder, the engine's storage); unknown or missing ones are skipped. */
   paths: readonly (string | undefined)[];
   /** Pause below this many free bytes on any watched filesystem. */
   minFreeBytes: number;
-  /** How often to look again while paused (default 30 s). */
+  /** How often to look again while paused (default SWEU_DISK_CHECK_MS, else 30 s). */
   checkMs?: number;
   onPause?: (why: string) => void;
   onResume?: (pausedMs: number) => void;
@@ -73,6 +54,8 @@ export interface DiskGuardOptions {
 export class DiskGuard {
   private readonly o: DiskGuardOptions;
   private readonly paths: string[];
+  /** How often a paused run or worker looks at free space again. */
+  readonly checkMs: number;
   /** One pause at a time: concurrent tasks wait on the same one. */
   private waiting: Promise<void> | undefined;
   private toldFull = 0;
@@ -80,6 +63,7 @@ export class DiskGuard {
   constructor(o: DiskGuardOptions) {
     this.o = o;
     this.paths = [...new Set(o.paths.filter((p): p is string => !!p))];
+    this.checkMs = o.checkMs ?? (Number(process.env.SWEU_DISK_CHECK_MS) || 30_000);
   }
 
   /** What is short, e.g. "412.0 MiB free on /var/lib/containers (minimum 1.0 GiB)"; undefined when all is well. */
@@ -112,7 +96,7 @@ export class DiskGuard {
       if (Date.now() - this.toldFull > 60_000)
         this.o.onPause?.(`the disk filled up during a task (${firstLine(detail)}); trying it again shortly`);
       this.toldFull = Date.now();
-      await sleep(this.o.checkMs ?? 30_000, signal);
+      await sleep(this.checkMs, signal);
     }
     await this.ready(signal);
   }
@@ -122,7 +106,7 @@ export class DiskGuard {
     let why = this.shortage();
     this.o.onPause?.(`disk nearly full: ${why}; new tasks wait until space is freed`);
     while (why && !signal?.aborted) {
-      await sleep(this.o.checkMs ?? 30_000, signal);
+      await sleep(this.checkMs, signal);
       why = this.shortage();
     }
     if (!signal?.aborted) this.o.onResume?.(Date.now() - t0);

@@ -101,9 +101,25 @@ function reject(store: Store, task: Task, stage: Stage, reason: ReasonCode, deta
 /** Build and validate one task, writing its Instance or Rejection. Never throws for the task's own faults. */
 export async function processTask(
   task: Task,
-  ctx: { store: Store; sandbox: Sandbox; gitDir: string; baseImage: string; runDir: string },
+  ctx: {
+    store: Store;
+    sandbox: Sandbox;
+    gitDir: string;
+    baseImage: string;
+    runDir: string;
+    /** Told what a full disk said when the outcome is DISK_FULL. */
+    onDiskFull?: (detail: string) => void;
+  },
   o: PipelineOptions,
 ): Promise<TaskOutcome> {
+  const diskFull = (detail: string): typeof DISK_FULL => {
+    log.warn(
+      { id: task.instance_id, err: detail.split("\n")[0] },
+      "disk full during the task: nothing recorded, it will be tried again",
+    );
+    ctx.onDiskFull?.(detail);
+    return DISK_FULL;
+  };
   const workDir = join(o.runDir, "work", task.instance_id);
   const trajectory = join(o.runDir, "trajectories", `${task.instance_id}.jsonl`);
   let built: AnyBuildOutcome | undefined;
@@ -136,7 +152,7 @@ export async function processTask(
           .sort((a, b) => b.created_at.localeCompare(a.created_at)),
     });
     if (!built.ok) {
-      if (isDiskFull(built.detail)) return diskFull(task, built.detail);
+      if (isDiskFull(built.detail)) return diskFull(built.detail);
       reject(ctx.store, task, "build", built.reason, built.detail);
       return built.reason;
     }
@@ -154,7 +170,7 @@ export async function processTask(
       skipProbes: o.skipProbes || probed,
     });
     if (!v.ok) {
-      if (isDiskFull(v.detail)) return diskFull(task, v.detail);
+      if (isDiskFull(v.detail)) return diskFull(v.detail);
       reject(ctx.store, task, "validate", v.reason, v.detail);
       // The task's own image only: a shared environment image stays for the next tasks.
       await ctx.sandbox.removeImage(built.image ?? built.environment.image).catch(() => {});
@@ -164,7 +180,7 @@ export async function processTask(
     return "instance";
   } catch (e) {
     const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
-    if (isDiskFull(msg) || (e as { code?: string }).code === "SQLITE_FULL") return diskFull(task, msg);
+    if (isDiskFull(`${msg} ${(e as { code?: string }).code ?? ""}`)) return diskFull(msg);
     log.error({ id: task.instance_id, err: msg }, "task failed");
     reject(ctx.store, task, built?.ok ? "validate" : "build", "sandbox_error", msg);
     return "sandbox_error";
@@ -172,17 +188,6 @@ export async function processTask(
     if (!o.keepWork) rmSync(join(workDir, "context"), { recursive: true, force: true });
   }
 }
-
-function diskFull(task: Task, detail: string): typeof DISK_FULL {
-  lastDiskFull.set(task.instance_id, detail);
-  log.warn(
-    { id: task.instance_id, err: detail.split("\n")[0] },
-    "disk full during the task: nothing recorded, it will be tried again",
-  );
-  return DISK_FULL;
-}
-/** What the last disk-full outcome of a task said (for the pause message). */
-const lastDiskFull = new Map<string, string>();
 
 /** The guard of a run: its folder and the engine's storage, paused below `minFreeDisk`. */
 export async function diskGuard(
@@ -192,7 +197,7 @@ export async function diskGuard(
   return new DiskGuard({
     paths: [o.runDir, await sandbox.storagePath?.()],
     minFreeBytes: o.minFreeDisk ?? 1024 ** 3,
-    checkMs: o.diskCheckMs ?? (Number(process.env.SWEU_DISK_CHECK_MS) || undefined),
+    checkMs: o.diskCheckMs,
     onPause: (why) => {
       log.warn(why);
       o.onEvent?.({ type: "paused", why });
@@ -210,12 +215,16 @@ export async function processTaskWithRoom(
   ctx: Parameters<typeof processTask>[1] & { disk: DiskGuard },
   o: PipelineOptions,
 ): Promise<TaskOutcome> {
+  let full = "";
+  const onDiskFull = (detail: string) => {
+    full = detail;
+  };
   for (;;) {
     await ctx.disk.ready(o.signal);
     if (o.signal?.aborted) return DISK_FULL;
-    const outcome = await processTask(task, ctx, o);
+    const outcome = await processTask(task, { ...ctx, onDiskFull }, o);
     if (outcome !== DISK_FULL || o.signal?.aborted) return outcome;
-    await ctx.disk.afterFull(lastDiskFull.get(task.instance_id) ?? "", o.signal);
+    await ctx.disk.afterFull(full, o.signal);
   }
 }
 

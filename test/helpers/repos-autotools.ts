@@ -1,17 +1,6 @@
 import { TestRepo } from "./repos.ts";
+import { CALC_BUGGY, CALC_FIXED, CALC_H } from "./repos-cmake.ts";
 
-const CALC_H = "int add(int a, int b);\nint clamp(int x, int lo, int hi);\n";
-const CALC_BUGGY = `#include "calc.h"
-int add(int a, int b) { return a + b; }
-int clamp(int x, int lo, int hi) {
-  (void)hi; /* bug: the upper bound is never applied */
-  return x < lo ? lo : x;
-}
-`;
-const CALC_FIXED = `#include "calc.h"
-int add(int a, int b) { return a + b; }
-int clamp(int x, int lo, int hi) { return x < lo ? lo : (x > hi ? hi : x); }
-`;
 const CLAMP_TEST = `#include <stdio.h>
 #include "calc.h"
 static int failures = 0;

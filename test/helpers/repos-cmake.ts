@@ -1,17 +1,17 @@
 import { TestRepo } from "./repos.ts";
 
-const CALC_H = `#pragma once
+export const CALC_H = `#pragma once
 int add(int a, int b);
 int clamp(int x, int lo, int hi);
 `;
-const CALC_BUGGY = `#include "calc.h"
+export const CALC_BUGGY = `#include "calc.h"
 int add(int a, int b) { return a + b; }
 int clamp(int x, int lo, int hi) {
   (void)hi; /* bug: the upper bound is never applied */
   return x < lo ? lo : x;
 }
 `;
-const CALC_FIXED = `#include "calc.h"
+export const CALC_FIXED = `#include "calc.h"
 int add(int a, int b) { return a + b; }
 int clamp(int x, int lo, int hi) { return x < lo ? lo : (x > hi ? hi : x); }
 `;

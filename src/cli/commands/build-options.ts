@@ -1,6 +1,22 @@
 import type { Command } from "commander";
-import { parseSize } from "../../run/disk.ts";
+import { type BuilderKind, chooseBuilder } from "../../build/agent/cascade.ts";
+import type { Model } from "../../model/model.ts";
+import { modelFromConfig } from "../../model/openai.ts";
+import { parseSize } from "../../util/size.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+
+/** The model (from --model/--base-url or the environment) and the builder (--builder) a build verb runs with. */
+export function builderOf(opts: { builder?: string; model?: string; baseUrl?: string }): {
+  model: Model | undefined;
+  builder: BuilderKind;
+} {
+  const model = modelFromConfig({ model: opts.model, baseURL: opts.baseUrl });
+  try {
+    return { model, builder: chooseBuilder(opts.builder, model) };
+  } catch (e) {
+    throw new CliError((e as Error).message, Exit.usage);
+  }
+}
 
 /** A size option ("500M", "2G") in bytes; a usage error otherwise. */
 export function size(text: string, flag: string): number {

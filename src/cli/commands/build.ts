@@ -1,12 +1,10 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { chooseBuilder } from "../../build/agent/cascade.ts";
 import { openRunStore } from "../../export/run-dir.ts";
-import { modelFromConfig } from "../../model/openai.ts";
 import { buildPending } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { addBuildOptions, size } from "./build-options.ts";
+import { addBuildOptions, builderOf, size } from "./build-options.ts";
 
 interface BuildOpts {
   testTimeout: string;
@@ -37,13 +35,7 @@ export function registerBuild(program: Command): void {
     .option("--repo <path>", "local clone holding the commits (default: the one recorded by the run)")
     .option("--retry", "forget earlier build/validate rejections of the selected tasks and try again");
   addBuildOptions(cmd).action(async (opts: BuildOpts) => {
-    const model = modelFromConfig({ model: opts.model, baseURL: opts.baseUrl });
-    let builder: ReturnType<typeof chooseBuilder>;
-    try {
-      builder = chooseBuilder(opts.builder, model);
-    } catch (e) {
-      throw new CliError((e as Error).message, Exit.usage);
-    }
+    const { model, builder } = builderOf(opts);
     const runDir = resolve(opts.runDir);
     const store = openRunStore(runDir);
     if (!store) throw new CliError(`no run at ${runDir} (run \`swe-universe mine\` first)`, Exit.input);

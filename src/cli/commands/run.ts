@@ -1,18 +1,16 @@
 import { resolve } from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
-import { chooseBuilder } from "../../build/agent/cascade.ts";
 import { SourceError } from "../../mine/errors.ts";
 import { isCloneUrl } from "../../mine/git.ts";
 import { GitSource } from "../../mine/git-source.ts";
-import { modelFromConfig } from "../../model/openai.ts";
 import { BullQueue } from "../../queue/bullmq.ts";
 import { runIdOf } from "../../queue/dispatch.ts";
 import { runPipeline } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { addBuildOptions, size } from "./build-options.ts";
+import { addBuildOptions, builderOf, size } from "./build-options.ts";
 
 interface RunOpts {
   builder?: string;
@@ -61,13 +59,7 @@ export function registerRun(program: Command): void {
     .option("--redis <url>", "distributed: enqueue tasks for `swe-universe worker` processes on this Redis")
     .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)");
   addBuildOptions(cmd).action(async (repo: string, opts: RunOpts) => {
-    const model = modelFromConfig({ model: opts.model, baseURL: opts.baseUrl });
-    let builder: ReturnType<typeof chooseBuilder>;
-    try {
-      builder = chooseBuilder(opts.builder, model);
-    } catch (e) {
-      throw new CliError((e as Error).message, Exit.usage);
-    }
+    const { model, builder } = builderOf(opts);
     let source: GitSource;
     try {
       source = await GitSource.open(repo, { repoName: opts.repoName });

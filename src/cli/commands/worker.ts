@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { startWorker } from "../../queue/bullmq.ts";
 import { jobHandlers } from "../../queue/jobs.ts";
-import { DiskGuard } from "../../run/disk.ts";
+import { diskGuard } from "../../run/pipeline.ts";
 import { reapOrphans } from "../../run/reap.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
@@ -61,9 +61,9 @@ export function registerWorker(program: Command): void {
       }
       await reapOrphans(sandbox).catch(() => []);
       const say = (s: string) => process.stderr.write(`worker ${process.pid}: ${s}\n`);
-      const disk = new DiskGuard({
-        paths: [resolve(opts.workDir), await sandbox.storagePath?.()],
-        minFreeBytes: size(opts.minFreeDisk, "--min-free-disk"),
+      const disk = await diskGuard(sandbox, {
+        runDir: resolve(opts.workDir),
+        minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),
       });
       const handle = startWorker({
         url: opts.redis,
@@ -73,7 +73,7 @@ export function registerWorker(program: Command): void {
         limiter,
         handlers: jobHandlers({ sandbox, workDir: resolve(opts.workDir) }),
         shortage: () => disk.shortage(),
-        shortageCheckMs: Number(process.env.SWEU_DISK_CHECK_MS) || undefined,
+        shortageCheckMs: disk.checkMs,
         onEvent: (e) => say(`${e.type} ${e.id}${e.detail ? ` (${e.detail})` : ""}`),
       });
       handle.worker.on("ready", () => say("ready"));
