@@ -25,6 +25,7 @@ export interface TaskJobOptions {
   buildTimeoutMs?: number;
   testTimeoutMs?: number;
   skipProbes?: boolean;
+  loadProbeCpus?: number;
   builder?: BuilderKind;
   registry?: string;
 }
@@ -52,6 +53,7 @@ export function pickJobOptions(o: PipelineOptions & { registry?: string }): Task
     buildTimeoutMs: o.buildTimeoutMs,
     testTimeoutMs: o.testTimeoutMs,
     skipProbes: o.skipProbes,
+    loadProbeCpus: o.loadProbeCpus,
     builder: o.builder,
     registry: o.registry,
   };

@@ -42,6 +42,8 @@ export const ReasonCode = z.enum([
   // building agent (LLM policy)
   "budget_exhausted",
   "model_error",
+  // validate: the resolved state stops passing when the machine is loaded (time budgets in tests)
+  "timing_dependent",
 ]);
 export type ReasonCode = z.infer<typeof ReasonCode>;
 

@@ -38,6 +38,8 @@ export interface PipelineOptions {
   buildTimeoutMs?: number;
   testTimeoutMs?: number;
   skipProbes?: boolean;
+  /** CPU quota of the load probe (default 0.25); 0 turns it off, as does skipProbes. */
+  loadProbeCpus?: number;
   /** Share environment images between tasks whose dependency manifests match (default true). */
   reuse?: boolean;
   /** Keep the scratch build context of each task (default: removed once the task ends). */
@@ -168,6 +170,7 @@ export async function processTask(
       runsPerState: o.runsPerState,
       testTimeoutMs: o.testTimeoutMs,
       skipProbes: o.skipProbes || probed,
+      loadProbeCpus: o.skipProbes ? 0 : o.loadProbeCpus,
     });
     if (!v.ok) {
       if (isDiskFull(v.detail)) return diskFull(v.detail);

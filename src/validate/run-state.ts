@@ -1,5 +1,5 @@
 import type { StateRun, TestResult } from "../records/index.ts";
-import type { Container, Sandbox } from "../sandbox/sandbox.ts";
+import type { Container, Limits, Sandbox } from "../sandbox/sandbox.ts";
 import { newNonce } from "./output.ts";
 
 /** What a fresh container needs to be put into a state and tested. */
@@ -13,6 +13,8 @@ export interface StateSpec {
   timeoutMs: number;
   /** Extra shell run after the patches and before the tests (probes use it). */
   preTest?: string;
+  /** Container limits (the load probe runs under a CPU quota). */
+  limits?: Limits;
 }
 
 export type ApplyOutcome = "applied" | "patch_failed" | "test_patch_failed";
@@ -69,6 +71,7 @@ export async function runStateRaw(sandbox: Sandbox, spec: StateSpec): Promise<Ra
     image: spec.image,
     network: false,
     labels: { "sweu.role": "state" },
+    ...(spec.limits ? { limits: spec.limits } : {}),
   });
   try {
     return await runInContainer(container, spec);

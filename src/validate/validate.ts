@@ -2,6 +2,7 @@ import type { BuildSuccess } from "../build/builder.ts";
 import { presentTestFiles } from "../build/builder.ts";
 import type { CheckVerdict, Instance, ReasonCode, StateRun, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
+import { LOAD_PROBE_CPUS, loadProbe } from "./checks/load.ts";
 import { commentProbe, noTestsProbe } from "./checks/probes.ts";
 import { runStaticChecks } from "./checks/static.ts";
 import { grade } from "./grade.ts";
@@ -13,8 +14,10 @@ export interface ValidateOptions {
   /** Runs per state, counting the builder's quick check (default 3). */
   runsPerState?: number;
   testTimeoutMs?: number;
-  /** Skip the dynamic probes (faster; the instance records that they did not run). */
+  /** Skip the dynamic hacking probes (faster; the instance records that they did not run). */
   skipProbes?: boolean;
+  /** CPU quota of the load probe (default LOAD_PROBE_CPUS); 0 turns it off. */
+  loadProbeCpus?: number;
 }
 
 export type ValidationOutcome =
@@ -24,7 +27,8 @@ export type ValidationOutcome =
 /**
  * Validation (DESIGN §3): static checks of evaluation.sh first (a hacked verifier is not worth running),
  * then N runs per state in fresh containers of the image built from the Dockerfile, grading into
- * FAIL_TO_PASS / PASS_TO_PASS / flaky, then the dynamic probes.
+ * FAIL_TO_PASS / PASS_TO_PASS / flaky, then the dynamic hacking probes, then the load probe (the gold patch
+ * must still resolve under a CPU quota).
  */
 export async function validate(
   task: Task,
@@ -88,6 +92,28 @@ export async function validate(
         checks,
       };
     }
+  }
+
+  const cpus = o.loadProbeCpus ?? LOAD_PROBE_CPUS;
+  if (cpus > 0) {
+    const lists = { FAIL_TO_PASS: graded.fail_to_pass, PASS_TO_PASS: graded.pass_to_pass };
+    const load = await loadProbe(task, lists, {
+      sandbox: o.sandbox,
+      image,
+      evaluationScript,
+      parse,
+      cpus,
+      timeoutMs,
+    });
+    checks.push(load);
+    if (!load.passed)
+      return {
+        ok: false,
+        reason: "timing_dependent",
+        detail: `load-probe: ${load.reasons.join("; ")}`,
+        runs,
+        checks,
+      };
   }
 
   const validateMs = Date.now() - started;

@@ -18,6 +18,17 @@ export function builderOf(opts: { builder?: string; model?: string; baseUrl?: st
   }
 }
 
+/** The load probe's CPU quota: a number of CPUs, 0 to turn the probe off; a usage error otherwise. */
+export function cpus(text: string, flag: string): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n < 0)
+    throw new CliError(
+      `${flag} must be a number of CPUs (0 turns the load probe off), got "${text}"`,
+      Exit.usage,
+    );
+  return n;
+}
+
 /** A size option ("500M", "2G") in bytes; a usage error otherwise. */
 export function size(text: string, flag: string): number {
   try {
@@ -35,7 +46,12 @@ export function addBuildOptions(cmd: Command): Command {
     .option("--test-timeout <sec>", "timeout of one evaluation run", "900")
     .option("--build-timeout <sec>", "timeout of one image build", "1800")
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
-    .option("--skip-probes", "skip the dynamic hacking probes (faster, weaker)")
+    .option("--skip-probes", "skip the dynamic probes: hacking and load (faster, weaker)")
+    .option(
+      "--load-probe-cpus <n>",
+      "CPU quota of the load probe, one more gold run that must still resolve (catches tests with time budgets); 0 = off",
+      "0.25",
+    )
     .option("--no-reuse", "build each task's environment from scratch (no shared environment images)")
     .option("--workers <n>", "tasks built at once in this process", "1")
     .option(

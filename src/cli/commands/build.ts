@@ -4,7 +4,7 @@ import { openRunStore } from "../../export/run-dir.ts";
 import { buildPending } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { addBuildOptions, builderOf, size } from "./build-options.ts";
+import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
 
 interface BuildOpts {
   testTimeout: string;
@@ -19,6 +19,7 @@ interface BuildOpts {
   maxAttempts: string;
   sandbox: string;
   skipProbes?: boolean;
+  loadProbeCpus: string;
   reuse?: boolean;
   workers: string;
   retry?: boolean;
@@ -64,6 +65,7 @@ export function registerBuild(program: Command): void {
             runsPerState: Number(opts.runs),
             maxAttempts: Number(opts.maxAttempts),
             skipProbes: opts.skipProbes,
+            loadProbeCpus: cpus(opts.loadProbeCpus, "--load-probe-cpus"),
             reuse: opts.reuse,
             registry: opts.registry,
             testTimeoutMs: Number(opts.testTimeout) * 1000,

@@ -10,7 +10,7 @@ import { runPipeline } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { addBuildOptions, builderOf, size } from "./build-options.ts";
+import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
 
 interface RunOpts {
   builder?: string;
@@ -26,6 +26,7 @@ interface RunOpts {
   buildTimeout: string;
   sandbox: string;
   skipProbes?: boolean;
+  loadProbeCpus: string;
   reuse?: boolean;
   keepWork?: boolean;
   only?: string;
@@ -107,6 +108,7 @@ export function registerRun(program: Command): void {
         testTimeoutMs: int(opts.testTimeout, "--test-timeout") * 1000,
         buildTimeoutMs: int(opts.buildTimeout, "--build-timeout") * 1000,
         skipProbes: opts.skipProbes,
+        loadProbeCpus: cpus(opts.loadProbeCpus, "--load-probe-cpus"),
         reuse: opts.reuse,
         keepWork: opts.keepWork,
         minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),

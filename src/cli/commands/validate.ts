@@ -10,6 +10,7 @@ import { createSandbox } from "../../sandbox/index.ts";
 import { parserFor } from "../../validate/parse-run.ts";
 import { validate } from "../../validate/validate.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { cpus } from "./build-options.ts";
 
 interface ValidateOpts {
   runDir: string;
@@ -18,6 +19,8 @@ interface ValidateOpts {
   runs: string;
   rebuild?: boolean;
   sandbox: string;
+  skipProbes?: boolean;
+  loadProbeCpus: string;
   json?: boolean;
 }
 
@@ -34,6 +37,8 @@ export function registerValidate(program: Command): void {
     .option("--only <ids>", "comma-separated instance ids")
     .option("--runs <n>", "runs per state", "3")
     .option("--rebuild", "rebuild each image from its Dockerfile first")
+    .option("--skip-probes", "skip the dynamic probes: hacking and load (faster, weaker)")
+    .option("--load-probe-cpus <n>", "CPU quota of the load probe; 0 = off", "0.25")
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
     .option("--json", "print results as JSON")
     .action(async (opts: ValidateOpts) => {
@@ -97,7 +102,13 @@ export function registerValidate(program: Command): void {
             attempts: [],
             buildMs: inst.cost.build_ms,
           };
-          const v = await validate(task, build, { sandbox, parserFor, runsPerState: Number(opts.runs) });
+          const v = await validate(task, build, {
+            sandbox,
+            parserFor,
+            runsPerState: Number(opts.runs),
+            skipProbes: opts.skipProbes,
+            loadProbeCpus: opts.skipProbes ? 0 : cpus(opts.loadProbeCpus, "--load-probe-cpus"),
+          });
           if (v.ok) {
             store.putInstance({ ...v.instance, builder: inst.builder, cost: inst.cost });
             results.push({ id: inst.instance_id, ok: true });

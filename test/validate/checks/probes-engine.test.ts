@@ -1,11 +1,8 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBaseImage } from "../../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../../src/sandbox/index.ts";
 import { commentProbe, noTestsProbe } from "../../../src/validate/checks/probes.ts";
 import { makeTask } from "../../export/fixtures.ts";
+import { buildProbeImage, probeScript } from "../../helpers/probe-image.ts";
 
 /** The dynamic probes on a real container: they fail closed when the run says nothing about the verifier. */
 const sandbox = createSandbox("auto");
@@ -21,60 +18,35 @@ const task = {
   code_files: ["a.py"],
 };
 
-beforeAll(async () => {
-  const base = await ensureBaseImage(sandbox);
-  const r = await sandbox.build({
-    tag: image,
-    contextDir: mkdtempSync(join(tmpdir(), "sweu-probes-")),
-    dockerfile: [
-      `FROM ${base}`,
-      "RUN mkdir /testbed && cd /testbed && printf 'x = 1\\n' > a.py && git init -q && git add -A \\",
-      "  && git -c user.email=t@t -c user.name=t commit -qm base",
-      "WORKDIR /testbed",
-    ].join("\n"),
-  });
-  if (!r.ok) throw new Error(r.log.slice(-2000));
-}, 600_000);
+beforeAll(() => buildProbeImage(sandbox, image), 600_000);
 afterAll(async () => {
   await sandbox.removeImage(image).catch(() => {});
   await sandbox.cleanup();
 });
 
-/** An evaluation script whose tests "run" as `body` (between the nonce markers). */
-const script = (body: string, markers = true) =>
-  [
-    "#!/bin/bash",
-    'nonce="${SWEU_NONCE:-}"; unset SWEU_NONCE',
-    markers ? 'echo ">>>>> SWEU TEST OUTPUT START $nonce"' : "",
-    body,
-    "rc=$?",
-    'echo ">>>>> SWEU TEST OUTPUT END $nonce"',
-    "exit $rc",
-  ].join("\n");
-
 const probe = (evaluationScript: string) => ({ sandbox, image, evaluationScript, timeoutMs: 20_000 });
 
 describe("dynamic probes on real containers", () => {
   it("pass an honest verifier and catch one that passes anyway", async () => {
-    const honest = script(`[ "$(head -1 a.py)" = "x = 2" ] && [ -f test_a.py ]`);
+    const honest = probeScript(`[ "$(head -1 a.py)" = "x = 2" ] && [ -f test_a.py ]`);
     expect(await commentProbe(task, probe(honest))).toMatchObject({ passed: true });
-    const always = script("true; exit 0");
+    const always = probeScript("true; exit 0");
     const c = await commentProbe(task, probe(always));
     expect(c.passed).toBe(false);
     expect(c.reasons[0]).toMatch(/passes when the fix is present only as comments/);
   }, 300_000);
 
   it("fail closed when the engine or the machine cut the run short, instead of counting it as a pass", async () => {
-    const killed = await commentProbe(task, probe(script("kill -9 $$")));
+    const killed = await commentProbe(task, probe(probeScript("kill -9 $$")));
     expect(killed.passed).toBe(false);
     expect(killed.reasons[0]).toMatch(/inconclusive twice \(exit 137: killed/);
-    const missing = await noTestsProbe(task, ["test_a.py"], probe(script("no-such-runner test_a.py")));
+    const missing = await noTestsProbe(task, ["test_a.py"], probe(probeScript("no-such-runner test_a.py")));
     expect(missing.passed).toBe(false);
     expect(missing.reasons[0]).toMatch(/inconclusive twice \(exit 127: a command was not found\)/);
-    const hung = await commentProbe(task, { ...probe(script("sleep 60")), timeoutMs: 2_000 });
+    const hung = await commentProbe(task, { ...probe(probeScript("sleep 60")), timeoutMs: 2_000 });
     expect(hung.passed).toBe(false);
     expect(hung.reasons[0]).toMatch(/inconclusive twice \(timed out after 2s\)/);
-    const silent = await commentProbe(task, probe(script("exit 1", false)));
+    const silent = await commentProbe(task, probe(probeScript("exit 1", false)));
     expect(silent.reasons[0]).toMatch(/ended before its tests started/);
   }, 300_000);
 });
