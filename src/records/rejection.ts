@@ -44,6 +44,10 @@ export const ReasonCode = z.enum([
   "model_error",
   // validate: the resolved state stops passing when the machine is loaded (time budgets in tests)
   "timing_dependent",
+  // validate: evaluation.sh exits 0 while its own test output shows failures (its exit code is no reward)
+  "exit_code_mismatch",
+  // mine / split: a diff whose hunks do not match their headers, or with no file sections
+  "malformed_diff",
 ]);
 export type ReasonCode = z.infer<typeof ReasonCode>;
 

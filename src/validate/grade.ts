@@ -1,4 +1,4 @@
-import type { ReasonCode, StateRun, TestResult, TestStatus } from "../records/index.ts";
+import type { CheckVerdict, ReasonCode, StateRun, TestResult, TestStatus } from "../records/index.ts";
 import { collector } from "./parsers/common.ts";
 
 /** How a test showed up in one run; MISSING when the run's output did not name it. */
@@ -36,6 +36,30 @@ export function crossCheck(run: StateRun, index: number): string | undefined {
     return `${label}: exit ${run.exit_code} but every parsed test passed or was skipped`;
   }
   return undefined;
+}
+
+/**
+ * The cross-check as a recorded verdict. It fails when a resolved run exits 0 while its parsed results show
+ * failing tests: the script's exit code, which users take as the reward, does not follow the tests (a
+ * swallowed failure). Other disagreements (a buggy run that fails before printing any failing test, e.g. a
+ * compile error) are noted and pass.
+ */
+export function crossCheckVerdict(runs: StateRun[]): CheckVerdict {
+  const notes = runs
+    .map((r) => crossCheck(r, runs.filter((x) => x.state === r.state).indexOf(r)))
+    .filter((s): s is string => s !== undefined);
+  const lying = runs.some(
+    (r) =>
+      r.state === "resolved" &&
+      r.exit_code === 0 &&
+      r.tests.some((t) => t.status === "FAILED" || t.status === "ERROR"),
+  );
+  return {
+    check: "exit-code-cross-check",
+    kind: "dynamic",
+    passed: !lying,
+    reasons: notes.length ? notes : [`exit codes agree with the parsed results in all ${runs.length} runs`],
+  };
 }
 
 function exitVerdict(

@@ -5,7 +5,7 @@ import type { Sandbox } from "../sandbox/sandbox.ts";
 import { LOAD_PROBE_CPUS, loadProbe } from "./checks/load.ts";
 import { commentProbe, noTestsProbe } from "./checks/probes.ts";
 import { runStaticChecks } from "./checks/static.ts";
-import { grade } from "./grade.ts";
+import { crossCheckVerdict, grade } from "./grade.ts";
 import { type OutputParser, runStateRaw, toStateRun } from "./run-state.ts";
 
 export interface ValidateOptions {
@@ -75,6 +75,16 @@ export async function validate(
   const graded = grade(runs);
   if (graded.verdict !== "ok")
     return { ok: false, reason: graded.verdict, detail: graded.detail, runs, checks };
+  const cross = crossCheckVerdict(runs);
+  checks.push(cross);
+  if (!cross.passed)
+    return {
+      ok: false,
+      reason: "exit_code_mismatch",
+      detail: `exit-code-cross-check: ${cross.reasons.join("; ")}`,
+      runs,
+      checks,
+    };
 
   if (!o.skipProbes) {
     const probe = { sandbox: o.sandbox, image, evaluationScript, timeoutMs };

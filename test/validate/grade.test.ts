@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { StateRun, TestResult, TestStatus } from "../../src/records/index.ts";
-import { grade, gradeEvaluation } from "../../src/validate/grade.ts";
+import { crossCheckVerdict, grade, gradeEvaluation } from "../../src/validate/grade.ts";
 import { getParser } from "../../src/validate/parsers/index.ts";
 
 type Tests = Record<string, TestStatus>;
@@ -137,6 +137,25 @@ describe("grade", () => {
       "resolved run 2: exit 0 but no test results were parsed",
     ]);
     expect(g.verdict).toBe("unparsed_output");
+  });
+
+  it("records the cross-check as a verdict that fails only when a resolved run exits 0 over failing tests", () => {
+    const honest = crossCheckVerdict([run("buggy", 1, { a: "FAILED" }), run("resolved", 0, { a: "PASSED" })]);
+    expect(honest).toMatchObject({ check: "exit-code-cross-check", passed: true });
+    expect(honest.reasons).toEqual(["exit codes agree with the parsed results in all 2 runs"]);
+    // A buggy run that dies before naming a failing test (a compile error) is noted, not held against it.
+    const compile = crossCheckVerdict([
+      run("buggy", 2, { a: "PASSED" }),
+      run("resolved", 0, { a: "PASSED" }),
+    ]);
+    expect(compile.passed).toBe(true);
+    expect(compile.reasons[0]).toMatch(/buggy run 1: exit 2 but every parsed test passed/);
+    const swallowed = crossCheckVerdict([
+      run("buggy", 1, { a: "FAILED" }),
+      run("resolved", 0, { a: "PASSED", b: "FAILED" }),
+    ]);
+    expect(swallowed.passed).toBe(false);
+    expect(swallowed.reasons).toEqual(["resolved run 1: exit 0 but 1 test(s) failed: b"]);
   });
 
   it("grades real pytest output of the buggy and resolved states", () => {
