@@ -7,8 +7,11 @@
  */
 import { Instance } from "../records/index.ts";
 
-/** How a column is derived from an Instance field: copied ("string") or JSON-encoded ("json"). */
-type ColumnKind = "string" | "json";
+/**
+ * How a column is derived from an Instance field: copied ("string"), JSON-encoded ("json"), or copied when
+ * the field is set and "" when it is not ("optional"; "" reads back as unset).
+ */
+type ColumnKind = "string" | "json" | "optional";
 
 /** Column order is the file order. SWE-bench's fields first, then ours. */
 export const DATASET_COLUMNS = [
@@ -25,6 +28,7 @@ export const DATASET_COLUMNS = [
   ["PASS_TO_PASS", "json"],
   ["environment_setup_commit", "string"],
   ["language", "string"],
+  ["problem_statement_source", "optional"],
   ["image", "string"],
   ["dockerfile", "string"],
   ["evaluation_script", "string"],
@@ -34,6 +38,7 @@ export const DATASET_COLUMNS = [
   ["checks", "json"],
   ["builder", "json"],
   ["cost", "json"],
+  ["generated_test_patch", "optional"],
 ] as const satisfies readonly (readonly [keyof Instance, ColumnKind])[];
 
 export type DatasetColumn = (typeof DATASET_COLUMNS)[number][0];
@@ -43,7 +48,7 @@ export function instanceToRow(inst: Instance): DatasetRow {
   const row = {} as DatasetRow;
   for (const [name, kind] of DATASET_COLUMNS) {
     const value = inst[name];
-    row[name] = kind === "json" ? JSON.stringify(value) : String(value);
+    row[name] = kind === "json" ? JSON.stringify(value) : value === undefined ? "" : String(value);
   }
   return row;
 }
@@ -73,6 +78,7 @@ export function rowToInstance(raw: unknown, where = "row"): Instance {
   const decoded: Record<string, unknown> = { ...obj };
   for (const [name, kind] of DATASET_COLUMNS) {
     const v = obj[name];
+    if (kind === "optional" && (v === "" || v === null)) delete decoded[name];
     if (kind === "json" && typeof v === "string") {
       try {
         decoded[name] = JSON.parse(v);

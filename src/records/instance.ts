@@ -81,5 +81,10 @@ export const Instance = z.object({
    * marks that those tests are the builder's, not the PR's.
    */
   generated_test_patch: z.string().optional(),
+  /**
+   * Where `problem_statement` came from: the linked issues ("issue"), or the PR's own title and body
+   * ("pr"), which may describe the fix rather than the problem. Absent in records made before it existed.
+   */
+  problem_statement_source: z.enum(["issue", "pr"]).optional(),
 });
 export type Instance = z.infer<typeof Instance>;

@@ -134,6 +134,7 @@ export async function validate(
     patch: task.patch,
     test_patch: task.test_patch,
     problem_statement: task.problem_statement,
+    problem_statement_source: task.problem_statement_source,
     hints_text: task.hints_text,
     created_at: task.created_at,
     version: environment.key,

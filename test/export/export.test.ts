@@ -45,6 +45,7 @@ beforeAll(() => {
   store.putTask(makeTask(4, "go"));
   inst1 = makeInstance({
     instance_id: "acme__widgets-1",
+    problem_statement_source: "issue",
     cost: { ...makeInstance({ instance_id: "x" }).cost, wall_ms: 30_000 },
   });
   inst2 = makeInstance({
@@ -115,6 +116,10 @@ describe("exportRun", () => {
     expect(JSON.parse(r.PASS_TO_PASS as string)).toEqual(inst1.PASS_TO_PASS);
     expect(typeof r.validation).toBe("string");
     for (const v of Object.values(r)) expect(typeof v).toBe("string");
+    // Optional fields: the value when set, "" when not, and "" reads back as unset.
+    expect(r.problem_statement_source).toBe("issue");
+    expect(rows[1]!.problem_statement_source).toBe("");
+    expect(rows[1]!.generated_test_patch).toBe("");
     expect(rowToInstance(r)).toEqual(inst1);
     expect(rowToInstance(rows[1])).toEqual(inst2);
   });
