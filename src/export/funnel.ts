@@ -105,6 +105,21 @@ function table(head: string[], rows: (string | number)[][]): string {
   return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
+/** The few lines a finished `run` prints: cost per instance and the commonest rejection reasons. */
+export function renderFunnelSummary(r: FunnelReport, topReasons = 5): string {
+  const lines = [
+    `per instance: median wall ${seconds(r.wall_ms.median)}, median image ${bytes(r.images.median_bytes)} ` +
+      `(${r.images.distinct} distinct images, ${bytes(r.images.total_bytes)} in all)`,
+  ];
+  const top = [...r.rejections].sort((a, b) => b.count - a.count).slice(0, topReasons);
+  if (top.length)
+    lines.push(
+      `rejected most for: ${top.map((x) => `${x.stage}:${x.reason} ${x.count}`).join(", ")}` +
+        (r.rejections.length > top.length ? ", …" : ""),
+    );
+  return lines.join("\n");
+}
+
 export function renderFunnelMarkdown(r: FunnelReport): string {
   const parts: string[] = ["# Funnel", ""];
   parts.push(

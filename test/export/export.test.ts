@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderFunnelSummary } from "../../src/export/funnel.ts";
 import { DATASET_COLUMNS, exportRun, rowToInstance } from "../../src/export/index.ts";
 import type { Instance } from "../../src/records/index.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
@@ -155,6 +156,11 @@ describe("exportRun", () => {
     expect(md).toContain("| split | no_test_change | 2 |");
     expect(md).toContain("Yield (instances / tasks built): 50.0%");
     expect(md).toContain("Median wall time per instance: 40.0 s");
+    // What `run` prints at its end.
+    expect(renderFunnelSummary(f).split("\n")).toEqual([
+      "per instance: median wall 40.0 s, median image 1000 B (2 distinct images, 1000 B in all)",
+      "rejected most for: split:no_test_change 2, build:install_failed 1, validate:buggy_passes 1",
+    ]);
   });
 
   it("is idempotent: a rerun keeps trajectories, retires stale folders and leaves no temp files", async () => {

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
+import { renderFunnelSummary } from "../../export/funnel.ts";
 import { SourceError } from "../../mine/errors.ts";
 import { isCloneUrl } from "../../mine/git.ts";
 import { GitSource } from "../../mine/git-source.ts";
@@ -147,6 +148,7 @@ export function registerRun(program: Command): void {
           `\n${source.repo}: ${f.candidates} candidates → ${f.tasks} tasks → ${f.instances} instances` +
             (f.yield === null ? "" : ` (yield ${(f.yield * 100).toFixed(1)}%)`) +
             `\nthis run: built ${summary.built}, ${summary.instances} new instances, ${summary.rejected} rejected` +
+            `\n${renderFunnelSummary(f)}` +
             `\ndataset: ${summary.export.files.jsonl}\n         ${summary.export.files.parquet}\nfunnel:  ${summary.export.files.funnelMd}\n`,
         );
       }
