@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { run } from "../util/exec.ts";
+import { log } from "../util/log.ts";
 import { MissingCommitError, SourceError } from "./errors.ts";
 import { PipeProcess } from "./pipe.ts";
 
@@ -64,17 +65,58 @@ export class GitRepo {
   /**
    * Clone a URL as a bare repository into `cacheDir/<owner__name>.git`, or update the copy already there.
    * Full history and blobs: a partial clone (--filter=blob:none) would fetch blobs one by one while diffing.
+   *
+   * The clone goes to a sibling `<dir>.partial-<pid>` and is renamed into place when complete, so an
+   * interrupted clone never looks like a cached one. A cached copy that cannot be used anyway (no origin
+   * remote, HEAD naming a missing branch: left by an older interrupted clone or by hand) is removed and
+   * cloned again. After a fetch, HEAD follows the remote's default branch.
    */
   static async clone(url: string, cacheDir: string, name: string, timeoutMs = 30 * 60_000): Promise<GitRepo> {
     mkdirSync(cacheDir, { recursive: true });
     const dir = join(cacheDir, `${name.replace("/", "__")}.git`);
+    removeStalePartials(dir);
     const env = { ...process.env, GIT_TERMINAL_PROMPT: "0" };
-    const args = existsSync(join(dir, "HEAD"))
-      ? ["-C", dir, "fetch", "--quiet", "--prune", "origin", "+refs/heads/*:refs/heads/*"]
-      : ["clone", "--quiet", "--bare", url, dir];
-    const r = await run("git", args, { env, timeoutMs });
-    if (r.exitCode !== 0) {
-      throw new SourceError("unavailable", `cannot clone ${url}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    const git = (args: string[]) => run("git", args, { env, timeoutMs });
+    const fail = (r: { exitCode: number; stderr: string }) =>
+      new SourceError("unavailable", `cannot clone ${url}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    if (existsSync(dir)) {
+      const origin = await git([`--git-dir=${dir}`, "config", "--get", "remote.origin.url"]);
+      if (origin.exitCode !== 0) {
+        log.warn({ dir }, "cached clone has no origin remote (interrupted clone?): cloning again");
+        rmSync(dir, { recursive: true, force: true });
+      } else {
+        if (origin.stdout.trim() !== url) await git([`--git-dir=${dir}`, "remote", "set-url", "origin", url]);
+        const r = await git([
+          `--git-dir=${dir}`,
+          "fetch",
+          "--quiet",
+          "--prune",
+          "origin",
+          "+refs/heads/*:refs/heads/*",
+        ]);
+        if (r.exitCode !== 0) throw fail(r);
+        await followRemoteHead(dir, git);
+        if (!(await resolvesHead(dir))) {
+          log.warn({ dir }, "cached clone's HEAD does not resolve (interrupted clone?): cloning again");
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+    if (!existsSync(dir)) {
+      const partial = `${dir}.partial-${process.pid}`;
+      rmSync(partial, { recursive: true, force: true });
+      const r = await git(["clone", "--quiet", "--bare", url, partial]);
+      if (r.exitCode !== 0) {
+        rmSync(partial, { recursive: true, force: true });
+        throw fail(r);
+      }
+      try {
+        renameSync(partial, dir);
+      } catch (e) {
+        // Another process finished the same clone first: use its copy.
+        rmSync(partial, { recursive: true, force: true });
+        if (!existsSync(dir)) throw e;
+      }
     }
     return GitRepo.open(dir);
   }
@@ -168,5 +210,41 @@ export class GitRepo {
     await Promise.all([this.differ?.close(), this.reader?.close()]);
     this.differ = undefined;
     this.reader = undefined;
+  }
+}
+
+type GitRun = (args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+
+/** Point a bare clone's HEAD at the remote's default branch (it may have been renamed since the clone). */
+async function followRemoteHead(dir: string, git: GitRun): Promise<void> {
+  const r = await git([`--git-dir=${dir}`, "ls-remote", "--symref", "origin", "HEAD"]);
+  const m = /^ref: (refs\/heads\/\S+)\tHEAD$/m.exec(r.stdout);
+  if (r.exitCode === 0 && m) await git([`--git-dir=${dir}`, "symbolic-ref", "HEAD", m[1]!]);
+}
+
+async function resolvesHead(dir: string): Promise<boolean> {
+  return (
+    (await run("git", [`--git-dir=${dir}`, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"])).exitCode ===
+    0
+  );
+}
+
+/** Remove `<dir>.partial-<pid>` folders whose process is gone (a clone killed before its rename). */
+function removeStalePartials(dir: string): void {
+  const prefix = `${basename(dir)}.partial-`;
+  for (const entry of readdirSync(dirname(dir))) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(entry.slice(prefix.length));
+    if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) continue;
+    rmSync(join(dirname(dir), entry), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SourceError } from "../../src/mine/errors.ts";
@@ -102,6 +102,54 @@ describe("git source", () => {
     // A second open updates the existing copy instead of cloning again.
     const again = await GitSource.open(`file://${repo.dir}`, { repoName: "acme/sample", cacheDir: cache });
     await again.close();
+  });
+
+  it("replaces a cached clone left broken by an interrupted clone, and never leaves a partial one", async () => {
+    const url = `file://${repo.dir}`;
+    const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8" }).trim();
+    const mined = async (cache: string) => {
+      const src = await GitSource.open(url, { repoName: "acme/sample", cacheDir: cache });
+      try {
+        return (await collect(src)).length;
+      } finally {
+        await src.close();
+      }
+    };
+    // 1. A bare repository without an origin remote (killed right after `git init`).
+    const noOrigin = tempDir("sweu-mine-cache-");
+    git("init", "-q", "--bare", join(noOrigin, "acme__sample.git"));
+    expect(await mined(noOrigin)).toBe(11);
+    expect(git("--git-dir", join(noOrigin, "acme__sample.git"), "config", "remote.origin.url")).toBe(url);
+
+    // 2. Origin set but HEAD names a branch that was never fetched (killed before the refs were written);
+    //    the fetch brings main, HEAD follows the remote's default branch.
+    const badHead = tempDir("sweu-mine-cache-");
+    const dir = join(badHead, "acme__sample.git");
+    git("init", "-q", "--bare", dir);
+    git("--git-dir", dir, "remote", "add", "origin", url);
+    git("--git-dir", dir, "symbolic-ref", "HEAD", "refs/heads/never-fetched");
+    expect(await mined(badHead)).toBe(11);
+    expect(git("--git-dir", dir, "symbolic-ref", "HEAD")).toBe("refs/heads/main");
+
+    // 3. A copy whose origin points elsewhere (an old mirror, now gone) and lost its branch: it follows the
+    //    URL asked for.
+    const orphan = tempDir("sweu-mine-cache-");
+    const dir3 = join(orphan, "acme__sample.git");
+    git("clone", "-q", "--bare", url, dir3);
+    git("--git-dir", dir3, "remote", "set-url", "origin", join(tempDir(), "gone"));
+    git("--git-dir", dir3, "update-ref", "-d", "refs/heads/main");
+    expect(await mined(orphan)).toBe(11);
+
+    // A clone that fails leaves nothing at the cache path (nor a partial sibling) to block the next run.
+    const failed = tempDir("sweu-mine-cache-");
+    await expect(
+      GitSource.open(`file://${join(failed, "nowhere")}`, { repoName: "acme/sample", cacheDir: failed }),
+    ).rejects.toMatchObject({ kind: "unavailable" });
+    expect(readdirSync(failed)).toEqual([]);
+    // A partial folder of a dead process is cleaned up by the next clone.
+    mkdirSync(join(failed, "acme__sample.git.partial-999999999"));
+    expect(await mined(failed)).toBe(11);
+    expect(readdirSync(failed)).toEqual(["acme__sample.git"]);
   });
 
   it("says clearly when the path is not a repository, is shallow, is empty, or the URL is unreachable", async () => {
