@@ -21,7 +21,78 @@ export interface GitHubClientOptions {
   maxRateLimitWait?: number;
 }
 
-const GitHub = Octokit.plugin(paginateRest, throttling, retry);
+/** Plain 429s (not secondary, not an exhausted quota) honour retry-after: handled before the other plugins. */
+function retryAfter429(octokit: Octokit, options: { [option: string]: unknown }): void {
+  const cfg = options.retryAfter429 as RetryAfter429 | undefined;
+  if (!cfg) return;
+  octokit.hook.wrap("request", async (request, opts) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await request(opts);
+      } catch (e) {
+        const err = e as {
+          status?: number;
+          message?: string;
+          response?: { headers?: Record<string, string> };
+        };
+        const headers = err.response?.headers ?? {};
+        if (
+          err.status !== 429 ||
+          SECONDARY.test(err.message ?? "") ||
+          headers["x-ratelimit-remaining"] === "0"
+        ) {
+          throw e; // the throttling plugin's cases
+        }
+        const after = retryAfterSeconds(headers) ?? 60; // GitHub: "wait at least one minute"
+        log.warn({ after, attempt }, "GitHub answered 429 Too Many Requests");
+        if (attempt >= cfg.retries || after > cfg.maxWait) throw e;
+        await new Promise((r) => setTimeout(r, after * cfg.baseMs));
+      }
+    }
+  });
+}
+
+interface RetryAfter429 {
+  retries: number;
+  baseMs: number;
+  maxWait: number;
+}
+
+const SECONDARY = /\bsecondary rate\b/i;
+
+function retryAfterSeconds(headers: Record<string, string | undefined>): number | undefined {
+  const v = headers["retry-after"];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (Number.isFinite(n) && n >= 0) return n;
+  const at = Date.parse(v); // an HTTP date is allowed too
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+/**
+ * A plain sentence for an error that is a rate limit (primary, secondary or 429), saying how long GitHub
+ * asked to wait; undefined for other errors.
+ */
+export function rateLimitMessage(e: unknown): string | undefined {
+  const err = e as { status?: number; message?: string; response?: { headers?: Record<string, string> } };
+  if (err.status !== 403 && err.status !== 429) return undefined;
+  const headers = err.response?.headers ?? {};
+  const primary = headers["x-ratelimit-remaining"] === "0";
+  const secondary = SECONDARY.test(err.message ?? "");
+  if (!primary && !secondary && err.status !== 429) return undefined;
+  let wait = retryAfterSeconds(headers);
+  if (wait === undefined && primary && headers["x-ratelimit-reset"]) {
+    wait = Math.max(0, Number(headers["x-ratelimit-reset"]) - Math.floor(Date.now() / 1000));
+  }
+  const kind = primary ? "rate limit" : secondary ? "secondary rate limit" : "429 Too Many Requests";
+  const when = wait === undefined ? "" : ` GitHub asks to wait ${wait} s.`;
+  return (
+    `GitHub API ${kind} (${err.status}).${when} Everything mined so far is kept: run the same command ` +
+    `again later${primary ? " (a GITHUB_TOKEN raises the limit)" : ""}.`
+  );
+}
+
+const GitHub = Octokit.plugin(retryAfter429, paginateRest, throttling, retry);
 export type GitHubClient = InstanceType<typeof GitHub>;
 
 interface CacheEntry {
@@ -50,7 +121,9 @@ export function makeGitHubClient(opts: GitHubClientOptions = {}): GitHubClient {
       warn: (m: string) => log.warn(m),
       error: (m: string) => log.error(m),
     },
-    retry: { retries, retryAfterBaseValue: base },
+    // 429 is left to retryAfter429 (which honours retry-after); the retry plugin would back off blindly.
+    retry: { retries, retryAfterBaseValue: base, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
+    retryAfter429: { retries, baseMs: base, maxWait },
     throttle: {
       retryAfterBaseValue: base,
       fallbackSecondaryRateRetryAfter: 60,

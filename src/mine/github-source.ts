@@ -3,7 +3,12 @@ import { instanceId } from "../records/common.ts";
 import { classifyPath, rankLanguages } from "./classify.ts";
 import { SourceError } from "./errors.ts";
 import type { GitRepo } from "./git.ts";
-import { type GitHubClient, type GitHubClientOptions, makeGitHubClient } from "./github-client.ts";
+import {
+  type GitHubClient,
+  type GitHubClientOptions,
+  makeGitHubClient,
+  rateLimitMessage,
+} from "./github-client.ts";
 import { parseIssueRefs } from "./refs.ts";
 import type { ListOptions, Source } from "./source.ts";
 
@@ -35,6 +40,31 @@ interface ApiFile {
   changes: number;
   patch?: string;
 }
+
+interface ApiTimelineEvent {
+  event: string;
+  source?: {
+    type?: string;
+    issue?: {
+      number: number;
+      title?: string;
+      body?: string | null;
+      state?: string;
+      state_reason?: string | null;
+      closed_at?: string | null;
+      pull_request?: unknown;
+      repository?: { full_name?: string };
+    };
+  };
+}
+
+interface ApiComment {
+  body?: string | null;
+  created_at: string;
+}
+
+/** An issue closed this close to the merge was closed by it (GitHub closes linked issues within seconds). */
+const CLOSED_BY_MERGE_MS = 5 * 60_000;
 
 const FILE_STATUS: Record<string, ChangedFile["status"]> = {
   added: "added",
@@ -84,6 +114,8 @@ export class GitHubSource implements Source {
       if (status === 404 && what === "list") {
         throw new SourceError("input", `GitHub repository ${this.repo} not found (404)`);
       }
+      const limited = rateLimitMessage(e);
+      if (limited) throw new SourceError("unavailable", `${limited} (while fetching ${what}: ${msg})`);
       throw new SourceError(
         "unavailable",
         `GitHub API: ${what} failed${status ? ` (${status})` : ""}: ${msg}`,
@@ -113,7 +145,13 @@ export class GitHubSource implements Source {
         if (since !== undefined && pr.merged_at && Date.parse(pr.merged_at) < since) continue;
         const id = instanceId(this.repo, pr.number);
         if (opts.skip?.(id)) continue;
-        yield pr.merged_at ? await this.enrich(pr, id) : this.unmerged(pr, id);
+        // Closed-unmerged PRs are listed (they become not_merged rejections, no extra call) but --limit
+        // counts merged PRs, as the git source does.
+        if (!pr.merged_at) {
+          yield this.unmerged(pr, id);
+          continue;
+        }
+        yield await this.enrich(pr, id);
         yielded++;
       }
     }
@@ -157,15 +195,20 @@ export class GitHubSource implements Source {
       )
     ).map((f) => toChangedFile(f as unknown as ApiFile));
     const refs = parseIssueRefs(`${pr.title}\n${pr.body ?? ""}`, this.repo, [pr.number]);
+    const linked = await this.linkedByTimeline(pr);
     const issues: LinkedIssue[] = [];
     for (const r of refs) {
       if (!r.closing) {
-        issues.push({ number: r.number, title: "", body: "", closing: false });
+        // A mention in the body may still be the issue the merge closed (linked in the sidebar).
+        const closedHere = linked.find((l) => l.number === r.number && l.closing);
+        issues.push(closedHere ?? { number: r.number, title: "", body: "", closing: false });
         continue;
       }
       const issue = await this.issue(r.number);
       if (issue) issues.push({ number: r.number, ...issue, closing: true });
     }
+    for (const l of linked) if (!issues.some((i) => i.number === l.number)) issues.push(l);
+    const hints = await this.hints(issues, pr.created_at);
     const { base, resolved, style } = await this.commits(pr);
     return {
       ...this.common(pr, id),
@@ -176,7 +219,84 @@ export class GitHubSource implements Source {
       changed_files: files,
       languages: rankLanguages(files.map((f) => ({ path: f.path, kind: f.kind ?? "other" }))),
       merge_style: style,
+      ...(hints ? { hints_text: hints } : {}),
     };
+  }
+
+  /**
+   * Issues linked outside the PR's text, from the PR's timeline. An issue linked in the "Development"
+   * sidebar (or closed by a keyword in a commit) is closed by the merge, and GitHub records the link back as
+   * a `cross-referenced` event whose source is that issue. The REST `connected` event itself names no issue
+   * (only GraphQL's closingIssuesReferences does), so the rule is: an issue of this repository that refers
+   * to the PR and was closed as completed within minutes of the merge is a closing issue; any other issue
+   * that refers to it is a mention. Issue text comes with the event, so this costs one call per PR.
+   */
+  private async linkedByTimeline(pr: ApiPull): Promise<LinkedIssue[]> {
+    let events: ApiTimelineEvent[];
+    try {
+      events = (await this.api.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/timeline", {
+        owner: this.owner,
+        repo: this.name,
+        issue_number: pr.number,
+        per_page: 100,
+      })) as unknown as ApiTimelineEvent[];
+    } catch (e) {
+      const status = (e as { status?: number }).status;
+      if (status === 404 || status === 410) return []; // older GitHub Enterprise: no timeline
+      return this.call(`timeline of #${pr.number}`, () => Promise.reject(e));
+    }
+    const merged = Date.parse(pr.merged_at ?? "");
+    const out = new Map<number, LinkedIssue>();
+    for (const ev of events) {
+      const issue = ev.event === "cross-referenced" ? ev.source?.issue : undefined;
+      if (!issue || issue.pull_request || issue.number === pr.number) continue;
+      const from = issue.repository?.full_name;
+      if (from && from.toLowerCase() !== this.repo.toLowerCase()) continue;
+      const closedAt = Date.parse(issue.closed_at ?? "");
+      const closing =
+        issue.state === "closed" &&
+        issue.state_reason !== "not_planned" &&
+        Math.abs(closedAt - merged) <= CLOSED_BY_MERGE_MS;
+      const prev = out.get(issue.number);
+      if (prev?.closing) continue;
+      out.set(
+        issue.number,
+        closing
+          ? { number: issue.number, title: issue.title ?? "", body: issue.body ?? "", closing: true }
+          : { number: issue.number, title: "", body: "", closing: false },
+      );
+    }
+    return [...out.values()];
+  }
+
+  /**
+   * SWE-bench's hints_text: the comments on the closing issues written before the PR was opened (SWE-bench
+   * cuts at the PR's first commit; the opening date needs no extra call and is at most as late), oldest
+   * first, joined by newlines. Undefined when there are none.
+   */
+  private async hints(issues: LinkedIssue[], prCreated: string): Promise<string | undefined> {
+    const cutoff = Date.parse(prCreated);
+    const texts: string[] = [];
+    for (const i of issues) {
+      if (!i.closing || !(i.title.trim() || i.body.trim())) continue;
+      let comments: ApiComment[];
+      try {
+        comments = (await this.api.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+          owner: this.owner,
+          repo: this.name,
+          issue_number: i.number,
+          per_page: 100,
+        })) as unknown as ApiComment[];
+      } catch (e) {
+        const status = (e as { status?: number }).status;
+        if (status === 404 || status === 410) continue;
+        return this.call(`comments of #${i.number}`, () => Promise.reject(e));
+      }
+      for (const c of comments) {
+        if (Date.parse(c.created_at) < cutoff && c.body?.trim()) texts.push(c.body);
+      }
+    }
+    return texts.length > 0 ? texts.join("\n") : undefined;
   }
 
   /** An issue's title and body; undefined when it does not exist or is itself a pull request. */

@@ -65,22 +65,34 @@ export async function mine(source: Source, store: Store, opts: MineOptions = {})
     signal: opts.signal,
     skip: done,
   });
-  for await (const c of list) {
-    if (opts.signal?.aborted) break;
-    const outcome = outcomeOf(source, c, opts);
-    outcome.catch(() => {}); // awaited below, in order; this only avoids an early unhandled rejection
-    window.push({ c, outcome });
-    while (window.length >= width || (window.length > 0 && opts.signal?.aborted)) {
+  // Write, in order, the outcomes already in flight; stop at the first that failed (an error from the
+  // source) or when aborted.
+  const flush = async (): Promise<void> => {
+    while (window.length > 0 && !opts.signal?.aborted) {
       const next = window.shift()!;
-      const result = await next.outcome;
-      if (opts.signal?.aborted) break;
-      write(next.c, result);
+      write(next.c, await next.outcome);
     }
+  };
+  try {
+    for await (const c of list) {
+      if (opts.signal?.aborted) break;
+      const outcome = outcomeOf(source, c, opts);
+      outcome.catch(() => {}); // awaited below, in order; this only avoids an early unhandled rejection
+      window.push({ c, outcome });
+      while (window.length >= width || (window.length > 0 && opts.signal?.aborted)) {
+        const next = window.shift()!;
+        const result = await next.outcome;
+        if (opts.signal?.aborted) break;
+        write(next.c, result);
+      }
+    }
+  } catch (e) {
+    // The listing (or an outcome) failed part-way, e.g. page 2 of the API answered 502 for good: the
+    // candidates already complete are written before the error goes up, so a rerun skips them.
+    await flush().catch(() => {});
+    throw e;
   }
-  while (window.length > 0 && !opts.signal?.aborted) {
-    const next = window.shift()!;
-    write(next.c, await next.outcome);
-  }
+  await flush();
   return summary;
 }
 
@@ -95,5 +107,8 @@ async function outcomeOf(source: Source, c: Candidate, opts: SplitOptions): Prom
     const reason = e instanceof MissingCommitError ? ("no_base_commit" as const) : ("source_error" as const);
     return { rejection: { reason, detail } };
   }
-  return splitCandidate(c, diff, opts, source.readFile?.bind(source));
+  const result = await splitCandidate(c, diff, opts, source.readFile?.bind(source));
+  // The splitter builds the Task from the diff and the statement; the hints travel beside them.
+  if (result.task && c.hints_text) result.task = { ...result.task, hints_text: c.hints_text };
+  return result;
 }

@@ -1,7 +1,7 @@
 import type { Candidate } from "../records/candidate.ts";
 
 export interface ListOptions {
-  /** Stop after this many candidates. */
+  /** Stop after this many merged candidates (closed-unmerged PRs met on the way are listed, not counted). */
   limit?: number;
   /** Only PRs merged (or, for git, committed) at or after this date (ISO or anything `Date` parses). */
   since?: string;

@@ -48,5 +48,10 @@ export const Candidate = z.object({
   source: z.enum(["git", "github"]),
   /** How the PR was recognised in history: merge commit, squash "(#N)" title, or the API. */
   merge_style: z.enum(["merge", "squash", "api"]),
+  /**
+   * SWE-bench's hints: comments on the linked closing issues written before the PR was opened, joined by
+   * newlines (GitHub source only; absent when unknown). Carried into Task.hints_text.
+   */
+  hints_text: z.string().optional(),
 });
 export type Candidate = z.infer<typeof Candidate>;

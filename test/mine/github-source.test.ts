@@ -88,7 +88,25 @@ describe("GitHub source against a local API server", () => {
 
       const c2 = store.getCandidate("acme__sample-2")!;
       expect(c2).toMatchObject({ merge_style: "squash", base_commit: repo.git("rev-parse", `${prs[2]}^`) });
-      expect(c2.linked_issues).toEqual([{ number: 21, title: "", body: "", closing: false }]);
+      // #50 is linked only through GitHub (the timeline's cross-reference from an issue closed by the merge):
+      // it becomes the problem statement, and its comments written before the PR opened are the hints.
+      expect(c2.linked_issues).toEqual([
+        { number: 21, title: "", body: "", closing: false },
+        {
+          number: 50,
+          title: "f3 is slow on large inputs",
+          body: "Calling f3 in a loop takes seconds.",
+          closing: true,
+        },
+        { number: 51, title: "", body: "", closing: false },
+      ]);
+      const t2 = store.getTask("acme__sample-2")!;
+      expect(t2.problem_statement).toBe("f3 is slow on large inputs\n\nCalling f3 in a loop takes seconds.");
+      expect(t2.problem_statement_source).toBe("issue");
+      expect(t2.hints_text).toBe("Probably the addition order in f3.\nIt happens with 3 + x too.");
+      expect(c2.hints_text).toBe(t2.hints_text);
+      expect(t11.hints_text).toBe("The mode bit is missing in git.");
+      expect(store.getTask("acme__sample-1")!.hints_text).toBe("");
       expect(store.getCandidate("acme__sample-13")!.merge_style).toBe("api");
 
       const statuses = fake.requests.map((r) => `${r.route}:${r.status}`);
@@ -96,6 +114,9 @@ describe("GitHub source against a local API server", () => {
       expect(statuses).toContain("files-11-1:502");
       expect(statuses).toContain("files-11-2:200");
       expect(statuses).not.toContain("issue-21:200");
+      expect(statuses).toContain("timeline-2:200");
+      expect(statuses).toContain("comments-50:200");
+      expect(statuses.filter((r) => r.startsWith("comments-51"))).toEqual([]); // mentions: no comments
       expect(fake.requests.every((r) => r.headers.authorization === "token test-token")).toBe(true);
     } finally {
       store.close();
@@ -121,6 +142,55 @@ describe("GitHub source against a local API server", () => {
     expect(fake.requests.every((r) => r.status === 304 && r.headers["if-none-match"])).toBe(true);
   });
 
+  it("--limit counts merged PRs; closed-unmerged ones met on the way are listed, not counted", async () => {
+    fake.failures = {};
+    const numbers: number[] = [];
+    for await (const c of source(join(tempDir("sweu-gh-"), "c")).listCandidates({ limit: 3 })) {
+      numbers.push(c.number);
+    }
+    expect(numbers).toEqual([13, 11, 12, 2]);
+  });
+
+  it("keeps the PRs finished before a page fails for good; the rerun skips them", async () => {
+    const runDir = tempDir("sweu-gh-");
+    const cache = join(runDir, "github-cache");
+    const store = new SqliteStore(join(runDir, "store.sqlite"));
+    try {
+      fake.failures = { "pulls-2": ["server-error", "server-error", "server-error"] };
+      await expect(mine(source(cache), store)).rejects.toMatchObject({ kind: "unavailable" });
+      expect(store.listCandidates().map((c) => c.number)).toEqual([11, 13]);
+      expect(store.outcome("acme__sample-11")).toBe("task");
+      expect(store.getRejection("acme__sample-13")?.reason).toBe("no_base_commit");
+      fake.failures = {};
+      fake.requests.length = 0;
+      const rerun = await mine(source(cache), store);
+      expect(rerun).toMatchObject({ listed: 3, skipped: 2 });
+      // Skipped before any work: no files, issue or timeline call for #11 and #13.
+      expect(fake.requests.map((r) => r.route).filter((r) => /-1[13](-|$)/.test(r))).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("waits out secondary rate limits and honours a 429's retry-after", async () => {
+    fake.failures = { "pulls-1": ["secondary-403"], "pulls-2": ["429"] };
+    fake.requests.length = 0;
+    const out: number[] = [];
+    const src = source(join(tempDir("sweu-gh-"), "c"), { retryBaseMs: 100 });
+    for await (const c of src.listCandidates()) out.push(c.number);
+    expect(out).toEqual([13, 11, 12, 2, 1]);
+    const pulls = fake.requests.filter((r) => r.route.startsWith("pulls-"));
+    expect(pulls.map((r) => `${r.route}:${r.status}`)).toEqual([
+      "pulls-1:403",
+      "pulls-1:200",
+      "pulls-2:429",
+      "pulls-2:200",
+    ]);
+    // retry-after: 1 → 1 × 100 ms; retry-after: 5 → 500 ms (a blind back-off would wait 100 ms).
+    expect(pulls[1]!.at - pulls[0]!.at).toBeGreaterThanOrEqual(95);
+    expect(pulls[3]!.at - pulls[2]!.at).toBeGreaterThanOrEqual(490);
+  });
+
   it("raises a clear unavailable error when retries are exhausted or the reset is too far", async () => {
     const expectUnavailable = async (failures: FakeGitHub["failures"], extra = {}) => {
       fake.failures = failures;
@@ -139,8 +209,18 @@ describe("GitHub source against a local API server", () => {
       /502/,
     );
     expect(await expectUnavailable({ "pulls-1": ["rate-limit-long"] }, { maxRateLimitWait: 60 })).toMatch(
-      /403/,
+      /^GitHub API rate limit \(403\)\. GitHub asks to wait 3\d{3} s\..*run the same command again later/,
     );
+    // Waits longer than the maximum fail at once with the rate-limit sentence, not a generic HTTP error.
+    const started = Date.now();
+    expect(await expectUnavailable({ "pulls-1": ["secondary-long"] }, { maxRateLimitWait: 60 })).toMatch(
+      /^GitHub API secondary rate limit \(403\)\. GitHub asks to wait 3600 s\./,
+    );
+    expect(await expectUnavailable({ "pulls-1": ["429-long"] }, { maxRateLimitWait: 60 })).toMatch(
+      /^GitHub API 429 Too Many Requests \(429\)\. GitHub asks to wait 3600 s\./,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(fake.failures["pulls-1"]).toEqual([]);
     const down = new GitHubSource({ repo: "acme/sample", baseUrl: "http://127.0.0.1:9", retries: 0 });
     await expect(down.listCandidates()[Symbol.asyncIterator]().next()).rejects.toMatchObject({
       kind: "unavailable",
