@@ -3,8 +3,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeGitHub, startFakeGitHub } from "./fake-github.ts";
-import type { TestRepo } from "./helpers.ts";
-import { tempDir } from "./helpers.ts";
+import { TestRepo, tempDir } from "./helpers.ts";
 import { buildSampleRepo } from "./sample-repo.ts";
 
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
@@ -102,6 +101,42 @@ describe("swe-universe mine", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ candidates: 5, tasks: 2, rejections: { not_merged: 1 } });
     expect(fake.requests.some((q) => q.headers.authorization === "token cli-token")).toBe(true);
+  });
+
+  it("explains an empty result: what was looked for, and --github for rebase-merged repositories", async () => {
+    const plain = new TestRepo();
+    try {
+      plain.write("a.py", "x = 1\n").commit("initial");
+      plain.write("a.py", "x = 2\n").commit("Rebased change without a PR number");
+      const r = await cli([plain.dir, "--run-dir", tempDir("sweu-cli-")]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/candidates\s+0/);
+      expect(r.stderr).toMatch(/no merged pull requests found/);
+      expect(r.stderr).toContain('"Merge pull request #N from …"');
+      expect(r.stderr).toContain('"… (#N)"');
+      expect(r.stderr).toContain("--github owner/name");
+    } finally {
+      plain.remove();
+    }
+  });
+
+  it("exits 4 with the rate-limit sentence when GitHub asks to wait longer than the client accepts", async () => {
+    fake.failures = { "pulls-1": ["secondary-long"] };
+    const runDir = tempDir("sweu-cli-gh-");
+    const args = [
+      "acme/sample",
+      "--github",
+      "--run-dir",
+      runDir,
+      "--api-url",
+      fake.url,
+      "--clone-url",
+      repo.dir,
+    ];
+    const r = await cli(args);
+    fake.failures = {};
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/secondary rate limit \(403\)\. GitHub asks to wait 3600 s/);
   });
 
   it("exits 3 for a non-repository, 4 for an unreachable URL, 2 for bad flags", async () => {

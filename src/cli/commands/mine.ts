@@ -63,6 +63,20 @@ async function openSource(target: string, f: MineFlags): Promise<{ source: Sourc
   return { source, runDir: f.runDir ? resolve(f.runDir) : defaultRunDir(source.repo) };
 }
 
+/** Why a run can find nothing, and what to try: not an error (exit 0), but never a silent zero. */
+function noCandidatesNote(source: Source, since: string | undefined): string {
+  const window = since ? ` since ${since}` : "";
+  if (source.kind === "github") {
+    return `swe-universe: note: the GitHub API lists no closed pull requests for ${source.repo}${window}.\n`;
+  }
+  return (
+    `swe-universe: note: no merged pull requests found in the history of ${source.repo}${window}. ` +
+    'Looked for merge commits "Merge pull request #N from …" and squash commits titled "… (#N)". ' +
+    "A repository merged by rebase carries no PR numbers in its history: mine it through the API with " +
+    "`swe-universe mine --github owner/name`.\n"
+  );
+}
+
 export function registerMine(program: Command): void {
   program
     .command("mine")
@@ -114,6 +128,8 @@ export function registerMine(program: Command): void {
         } else {
           process.stdout.write(formatFunnel(funnel, seconds));
         }
+        if (funnel.candidates === 0 && !controller.signal.aborted)
+          process.stderr.write(noCandidatesNote(source, f.since));
         if (controller.signal.aborted) process.exitCode = Exit.interrupted;
       } catch (e) {
         if (e instanceof SourceError) {
