@@ -1,3 +1,4 @@
+import semver from "semver";
 import type { RepoView } from "../repo.ts";
 import { nodeInstallSteps, nodeRange, npmRangeFor, resolveNode, resolveNpm } from "../toolchains.ts";
 import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
@@ -21,56 +22,83 @@ function packageJson(view: RepoView): PackageJson {
   }
 }
 
+/** How a plan calls a runner's binary: `npx` finds node_modules/.bin; Yarn Plug'n'Play has none, `yarn <bin>` does. */
+type Exec = "npx" | "yarn";
+
 /** Test runners, most specific first: how to spot one, how to run selected files, which parser reads it. */
 interface Runner {
   name: string;
   dep: string;
   /** Pattern in scripts.test that names the runner. */
   script: RegExp;
-  command: (files: string[]) => string;
+  command: (files: string[], exec: Exec, pkg: PackageJson) => string;
   parser: string;
 }
+
+/** A runner named as a command in a script ("jest", "nyc mocha", "./node_modules/.bin/tap"), not inside a flag or name. */
+const word = (name: string) => new RegExp(`(?:^|[\\s;&|(/])${name}(?=$|[\\s;&|)])`);
+
+const args = (files: string[]) => files.map(q).join(" ");
+const join = (...parts: string[]) => parts.filter(Boolean).join(" ");
+
+/**
+ * node-tap checks coverage by default since v15 and exits 1 on passing tests below 100%: tap ≥ 18 turns it
+ * off with --disable-coverage, earlier releases with --no-coverage (each rejects the other's flag).
+ */
+function tapCoverageFlag(range: string | undefined): string {
+  const valid = range ? semver.validRange(range) : null;
+  const min = valid && valid !== "*" ? semver.minVersion(valid) : null;
+  return min && semver.major(min) < 18 ? "--no-coverage" : "--disable-coverage";
+}
+
 const RUNNERS: Runner[] = [
   {
     name: "vitest",
     dep: "vitest",
-    script: /\bvitest\b/,
-    command: (f) => `npx vitest run --reporter=verbose ${f.map(q).join(" ")}`,
+    script: word("vitest"),
+    command: (f, x) => join(x, "vitest run --reporter=verbose", args(f)),
     parser: "vitest",
   },
   {
     name: "jest",
     dep: "jest",
-    script: /\bjest\b/,
-    command: (f) => `npx jest --ci --verbose ${f.length ? `--runTestsByPath ${f.map(q).join(" ")}` : ""}`,
+    script: word("jest"),
+    command: (f, x) => join(x, "jest --ci --verbose", f.length ? `--runTestsByPath ${args(f)}` : ""),
     parser: "jest",
   },
   {
     name: "mocha",
     dep: "mocha",
-    script: /\bmocha\b/,
-    command: (f) => `npx mocha --reporter spec ${f.map(q).join(" ")}`,
+    script: word("mocha"),
+    command: (f, x) => join(x, "mocha --reporter spec", args(f)),
     parser: "mocha",
   },
   {
     name: "ava",
     dep: "ava",
-    script: /\bava\b/,
-    command: (f) => `npx ava --tap ${f.map(q).join(" ")}`,
+    script: word("ava"),
+    command: (f, x) => join(x, "ava --tap", args(f)),
     parser: "tap",
   },
   {
     name: "tap",
     dep: "tap",
-    script: /\btap\b/,
-    command: (f) => `npx tap --reporter=tap ${f.map(q).join(" ")}`,
+    script: word("tap"),
+    command: (f, x, pkg) =>
+      join(
+        x,
+        "tap --reporter=tap",
+        tapCoverageFlag(pkg.devDependencies?.tap ?? pkg.dependencies?.tap),
+        args(f),
+      ),
     parser: "tap",
   },
   {
     name: "node-test",
     dep: "",
-    script: /node\s+(--[a-z-]+\s+)*--test\b/,
-    command: (f) => `node --test --test-reporter=tap ${f.map(q).join(" ")}`,
+    // "node --test", "node --import tsx --test test/", not "--test-reporter=…" alone
+    script: /(?:^|[\s;&|(])node\s(?:[^;&|]*\s)?--test(?=$|[\s=;&|])/,
+    command: (f) => join("node --test --test-reporter=tap", args(f)),
     parser: "tap",
   },
 ];
@@ -92,51 +120,74 @@ function detectRunner(pkg: PackageJson): Runner | undefined {
 
 type Manager = "npm" | "yarn" | "yarn-berry" | "pnpm";
 function detectManager(view: RepoView, pkg: PackageJson): { manager: Manager; version?: string } {
-  const pm = /^(npm|yarn|pnpm)@(\d[\w.+-]*)/.exec(pkg.packageManager ?? "");
+  // "yarn@4.1.0+sha224.…": the hash after "+" is corepack's, not part of the version npm installs
+  const pm = /^(npm|yarn|pnpm)@(\d[\w.-]*)/.exec(pkg.packageManager ?? "");
   if (pm?.[1] === "pnpm" || view.has("pnpm-lock.yaml")) return { manager: "pnpm", version: pm?.[2] };
   if (pm?.[1] === "yarn" || view.has("yarn.lock")) {
-    const berry = view.has(".yarnrc.yml") || (pm?.[2] !== undefined && !pm[2].startsWith("1."));
+    const berry =
+      view.has(".yarnrc.yml") ||
+      /^__metadata:/m.test(view.read("yarn.lock") ?? "") ||
+      (pm?.[2] !== undefined && !pm[2].startsWith("1."));
     return { manager: berry ? "yarn-berry" : "yarn", version: pm?.[2] };
   }
   return { manager: "npm", version: pm?.[1] === "npm" ? pm[2] : undefined };
 }
 
-async function installSteps(
-  view: RepoView,
-  pkg: PackageJson,
-): Promise<{ strict: string[]; loose: string[]; pm: string }> {
+/** Yarn ≥ 2 lockfiles carry `__metadata: version: N`; N maps onto the Yarn major that writes it. */
+function berryRangeFor(lock: string | undefined): string {
+  const v = Number(/^__metadata:\s*\n\s+version:\s*(\d+)/m.exec(lock ?? "")?.[1] ?? 8);
+  return v <= 4 ? "2" : v <= 6 ? "3" : "4";
+}
+
+interface NodeInstall {
+  strict: string[];
+  loose: string[];
+  pm: string;
+  exec: Exec;
+}
+
+async function installSteps(view: RepoView, pkg: PackageJson): Promise<NodeInstall> {
   const { manager, version } = detectManager(view, pkg);
+  const global = (spec: string) => `npm install -g --no-audit --no-fund ${spec}`;
   switch (manager) {
     case "pnpm": {
-      const v = version ?? (await resolveNpm("pnpm", pnpmRangeFor(view.read("pnpm-lock.yaml"))));
-      const setup = `npm install -g --no-audit --no-fund pnpm@${v ?? "9"}`;
+      const v = version ?? (await resolveNpm("pnpm", pnpmRangeFor(view.read("pnpm-lock.yaml")))) ?? "9";
       return {
         pm: `pnpm@${v}`,
-        strict: [setup, "pnpm install --frozen-lockfile"],
-        loose: [setup, "pnpm install --no-frozen-lockfile"],
+        exec: "npx",
+        strict: [global(`pnpm@${v}`), "pnpm install --frozen-lockfile"],
+        loose: [global(`pnpm@${v}`), "pnpm install --no-frozen-lockfile"],
       };
     }
     case "yarn": {
-      const setup = `npm install -g --no-audit --no-fund yarn@${version ?? "1"}`;
+      const setup = global(`yarn@${version ?? "1"}`);
       return {
         pm: "yarn@1",
+        exec: "npx",
         strict: [setup, "yarn install --frozen-lockfile --non-interactive"],
         loose: [setup, "yarn install --non-interactive"],
       };
     }
     case "yarn-berry": {
+      // A committed release runs through Yarn 1, which hands over to .yarnrc.yml's yarnPath. Otherwise Yarn
+      // itself comes from the npm registry as @yarnpkg/cli-dist (corepack would fetch it from repo.yarnpkg.com).
       const release = view.files.find((f) => /^\.yarn\/releases\/yarn-[\d.]+.*\.c?js$/.test(f));
-      const setup = release ? [] : ["npm install -g --no-audit --no-fund corepack", "corepack enable"];
+      const v = release
+        ? undefined
+        : (version ?? (await resolveNpm("@yarnpkg/cli-dist", berryRangeFor(view.read("yarn.lock")))) ?? "4");
+      const setup = release ? global("yarn@1") : global(`@yarnpkg/cli-dist@${v}`);
       return {
-        pm: `yarn@${version ?? "berry"}`,
-        strict: [...setup, "yarn install --immutable"],
-        loose: [...setup, "yarn install"],
+        pm: `yarn@${version ?? v ?? "berry"}`,
+        exec: "yarn",
+        strict: [setup, "yarn install --immutable"],
+        loose: [setup, "yarn install"],
       };
     }
     default: {
       const lock = view.has("package-lock.json") || view.has("npm-shrinkwrap.json");
       return {
         pm: "npm",
+        exec: "npx",
         strict: [lock ? "npm ci --no-audit --no-fund" : "npm install --no-audit --no-fund"],
         loose: ["npm install --no-audit --no-fund"],
       };
@@ -169,7 +220,7 @@ async function plans({
   const npmVersion = (await resolveNpm("npm", npmRangeFor(nodeVersion))) ?? "10.9.0";
   const runner = detectRunner(pkg);
   const selected = testFiles.filter(isJsTestFile);
-  const { strict, loose, pm } = await installSteps(view, pkg);
+  const { strict, loose, pm, exec } = await installSteps(view, pkg);
   const base = {
     language: task.language === "typescript" ? ("typescript" as const) : ("javascript" as const),
     apt: ["python3", "make", "g++", "pkg-config"],
@@ -180,10 +231,15 @@ async function plans({
   };
   const tests: { name: string; test: string; parser: string }[] = [];
   if (runner && selected.length)
-    tests.push({ name: runner.name, test: runner.command(selected), parser: runner.parser });
-  if (runner) tests.push({ name: `${runner.name}-all`, test: runner.command([]), parser: runner.parser });
+    tests.push({ name: runner.name, test: runner.command(selected, exec, pkg), parser: runner.parser });
+  if (runner)
+    tests.push({ name: `${runner.name}-all`, test: runner.command([], exec, pkg), parser: runner.parser });
   if (pkg.scripts?.test && !/no test specified/.test(pkg.scripts.test))
-    tests.push({ name: "npm-test", test: "npm test --silent", parser: runner?.parser ?? "tap" });
+    tests.push({
+      name: "npm-test",
+      test: exec === "yarn" ? "yarn test" : "npm test --silent",
+      parser: runner?.parser ?? "tap",
+    });
   if (!tests.length) return [];
   const out: BuildPlan[] = [];
   for (const [label, install] of [
