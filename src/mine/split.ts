@@ -3,7 +3,7 @@ import type { Language } from "../records/common.ts";
 import type { ReasonCode } from "../records/rejection.ts";
 import type { Task } from "../records/task.ts";
 import { classifyPath, rankLanguages } from "./classify.ts";
-import { type FileDiff, joinSections, parseDiff } from "./diff.ts";
+import { checkDiff, type FileDiff, joinSections } from "./diff.ts";
 import { onlyTouchesTestModules } from "./rust-tests.ts";
 
 /**
@@ -14,8 +14,10 @@ import { onlyTouchesTestModules } from "./rust-tests.ts";
  * The diff (not the source's file list) is the truth for binary, submodule and mode facts.
  *
  * Checks, in order, each with a stable reason code:
- *   not_merged → empty_diff → undecodable_diff → submodule_change → binary_only → too_large →
- *   no_code_change → unsupported_language → no_test_change.
+ *   not_merged → empty_diff → malformed_diff → undecodable_diff → submodule_change → binary_only →
+ *   too_large → no_code_change → unsupported_language → no_test_change.
+ * malformed_diff: a hunk whose lines do not add up to its `@@` header, stray lines, unparsable paths, or
+ * non-blank input without any `diff --git` section (see checkDiff); the detail names the file and hunk.
  * A PR without test changes is still turned into a Task (needs_generated_tests = true) and ALSO rejected
  * with no_test_change: the default pipeline skips it, a test-generating builder can pick it up later.
  */
@@ -67,7 +69,8 @@ export async function splitCandidate(
   readFile?: ReadFile,
 ): Promise<SplitResult> {
   if (!c.merged) return reject("not_merged", "the pull request was closed without being merged");
-  const files = parseDiff(diff);
+  const { files, problem } = checkDiff(diff);
+  if (problem) return reject("malformed_diff", problem.slice(0, 1000));
   if (files.length === 0) return reject("empty_diff", "base and resolved commits have the same tree");
   const undecodable = files.filter((f) => f.undecodable);
   if (undecodable.length > 0) {
@@ -102,7 +105,7 @@ export async function splitCandidate(
     test_patch: joinSections(tests),
     problem_statement: statement.text,
     problem_statement_source: statement.source,
-    hints_text: "",
+    hints_text: c.hints_text ?? "",
     language,
     languages: ranked,
     test_files: tests.map((f) => f.path),
