@@ -4,10 +4,16 @@ import type { Language } from "../records/common.ts";
 /**
  * Path classification: every changed path is `test`, `code` or `other`, by tables.
  *
- * Order of the rules: (1) test conventions, per ecosystem, win over everything (a PNG under tests/ is a
- * test fixture and belongs to the test patch); (2) "other" patterns: docs, CI, lockfiles, generated and
- * vendored files, images; (3) a source extension from the language table makes a file `code`;
- * (4) anything else is `other`.
+ * Order of the rules: (0) production paths that only look like tests (a JVM source under Maven/Gradle's
+ * `src/main/`) skip the test conventions; (1) test conventions, per ecosystem, win over everything else
+ * (a PNG under tests/ is a test fixture and belongs to the test patch); (2) "other" patterns: docs, CI,
+ * build scripts, lockfiles, generated and vendored files, images; (3) a source extension from the
+ * language table makes a file `code`; (4) anything else is `other`.
+ * "Code" means source that the tests exercise: build and packaging scripts (setup.py, *.gradle.kts,
+ * bundler configs) and generated files are `other` even with a source extension. They still go into the
+ * gold patch (split.ts), they just do not make a PR a code change.
+ * `testing/` is a test directory only at the repository root (pytest keeps its suite there); inside a
+ * package it is library code that tests import (numpy/testing, @angular/core/testing, Go's …/testing fakes).
  * Rust's inline `#[cfg(test)]` modules are a content rule, applied by the splitter (see split.ts).
  */
 
@@ -74,10 +80,14 @@ interface TestRule {
   pattern: RegExp;
 }
 
+/** Production code whatever its name or directories say: JVM sources under Maven/Gradle's `src/main/`. */
+const NOT_TEST: RegExp[] = [/(^|\/)src\/main\/(.*\/)?[^/]+\.(java|kt|scala|groovy)$/];
+
 /** Test conventions. Patterns match the whole path (posix separators). */
 const TEST_RULES: TestRule[] = [
   // Shared directory conventions (Python, JS/TS, Rust, C/C++, Ruby, PHP…): a path segment named so.
-  { ecosystem: "any", pattern: /(^|\/)(tests?|testing|__tests__|spec|specs|testdata|test_data|e2e)\// },
+  { ecosystem: "any", pattern: /(^|\/)(tests?|__tests__|spec|specs|testdata|test_data|e2e)\// },
+  { ecosystem: "any", pattern: /^testing\// },
   { ecosystem: "python", pattern: /(^|\/)test_[^/]*\.py$/ },
   { ecosystem: "python", pattern: /_tests?\.py$/ },
   { ecosystem: "python", pattern: /(^|\/)conftest\.py$/ },
@@ -103,7 +113,16 @@ const OTHER_RULES: RegExp[] = [
   /\.(md|markdown|rst|txt|adoc|asciidoc)$/i,
   /(^|\/)(LICEN[CS]E|COPYING|NOTICE|AUTHORS|CHANGELOG|CHANGES|HISTORY|CODEOWNERS)[^/]*$/i,
   /(^|\/)(package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|bun\.lockb|Cargo\.lock|go\.sum|poetry\.lock|uv\.lock|Pipfile\.lock|Gemfile\.lock|composer\.lock|packages\.lock\.json)$/,
-  /\.(min\.js|min\.css|map|pb\.go|pb\.cc|pb\.h|_pb2\.py|generated\.\w+)$/,
+  // Build and packaging scripts: they build the code, tests do not exercise them.
+  /(^|\/)(setup\.py|noxfile\.py|fabfile\.py|Makefile|GNUmakefile|CMakeLists\.txt|meson\.build|tox\.ini|build\.sbt)$/,
+  /(^|\/)[^/]+\.gradle(\.kts)?$|(^|\/)buildSrc\/|^project\/[^/]+\.(scala|sbt)$/,
+  /(^|\/)(webpack|rollup|vite|vitest|jest|babel|eslint|prettier|stylelint|tsup|esbuild|postcss|tailwind|playwright|karma|commitlint)\.config\.[cm]?[jt]s$/,
+  /(^|\/)(karma\.conf|Gruntfile|gulpfile)\.[cm]?[jt]s$/i,
+  // Generated and minified files.
+  /(^|\/)(generated|__generated__)\//,
+  /\.(min\.js|min\.css|map)$/,
+  /\.(pb\.go|pb\.cc|pb\.h|pb\.swift|gen\.\w+|generated\.\w+|g\.cs|designer\.cs)$/i,
+  /_pb2(_grpc)?\.pyi?$|_(grpc_)?pb\.(js|d\.ts)$|(^|\/)zz_generated[^/]*\.go$/,
   /\.(png|jpe?g|gif|svg|ico|webp|bmp|pdf|woff2?|ttf|eot|mp[34]|zip|gz|tgz|jar)$/i,
   /(^|\/)\.[^/]+$/, // dotfiles: .gitignore, .editorconfig, .travis.yml …
 ];
@@ -117,6 +136,7 @@ export function languageOf(path: string): Language | undefined {
 
 /** The ecosystem rule that makes a path a test, if any (for explanations and tests). */
 export function testRuleFor(path: string): TestRule | undefined {
+  if (NOT_TEST.some((r) => r.test(path))) return undefined;
   return TEST_RULES.find((r) => r.pattern.test(path));
 }
 
