@@ -4,6 +4,8 @@
  * it into a fresh SQLite store and prints candidates per second.
  *
  *   node bench/mine.bench.ts [N]
+ *
+ * `runMineBench(n)` is exported for the CI smoke test (test/mine/bench.test.ts, N = 200).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,7 +15,6 @@ import { GitSource } from "../src/mine/git-source.ts";
 import { mine } from "../src/mine/mine.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 
-const N = Number(process.argv[2] ?? 10_000);
 const MODULES = 50;
 const FILLER = Array.from({ length: 20 }, (_, i) => `def helper_${i}(x):\n    return x * ${i}\n`).join("");
 
@@ -63,36 +64,55 @@ function fastImportStream(n: number): string {
   return out.join("");
 }
 
-const dir = mkdtempSync(join(tmpdir(), "sweu-bench-mine-"));
-try {
-  let t = Date.now();
-  spawnSync("git", ["init", "-q", "-b", "main", join(dir, "repo")]);
-  const imp = spawnSync("git", ["fast-import", "--quiet"], {
-    cwd: join(dir, "repo"),
-    input: fastImportStream(N),
-    maxBuffer: 1 << 30,
-  });
-  if (imp.status !== 0) throw new Error(`fast-import failed: ${imp.stderr}`);
-  spawnSync("git", ["-C", join(dir, "repo"), "branch", "-D", "topic"]);
-  const buildMs = Date.now() - t;
+export interface MineBenchResult {
+  n: number;
+  listed: number;
+  tasks: number;
+  rejections: number;
+  buildMs: number;
+  mineMs: number;
+  candidatesPerSecond: number;
+}
 
-  t = Date.now();
-  const source = await GitSource.open(join(dir, "repo"), { repoName: "bench/synthetic" });
-  const store = new SqliteStore(join(dir, "store.sqlite"));
-  const summary = await mine(source, store);
-  const mineMs = Date.now() - t;
-  await source.close();
-  const funnel = store.funnel();
-  store.close();
+/** Build the synthetic repository of `n` PRs, mine it into a fresh store, print and return the figures. */
+export async function runMineBench(
+  n: number,
+  print: (line: string) => void = console.log,
+): Promise<MineBenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), "sweu-bench-mine-"));
+  try {
+    let t = Date.now();
+    spawnSync("git", ["init", "-q", "-b", "main", join(dir, "repo")]);
+    const imp = spawnSync("git", ["fast-import", "--quiet"], {
+      cwd: join(dir, "repo"),
+      input: fastImportStream(n),
+      maxBuffer: 1 << 30,
+    });
+    if (imp.status !== 0) throw new Error(`fast-import failed: ${imp.stderr}`);
+    spawnSync("git", ["-C", join(dir, "repo"), "branch", "-D", "topic"]);
+    const buildMs = Date.now() - t;
 
-  const rate = summary.listed / (mineMs / 1000);
-  console.log(`repository: ${N} merged PRs built with git fast-import in ${(buildMs / 1000).toFixed(1)} s`);
-  console.log(
-    `mined: ${summary.listed} candidates → ${summary.tasks} tasks, ${summary.rejections} rejections`,
-  );
-  console.log(`store: ${funnel.candidates} candidates, ${funnel.tasks} tasks`);
-  console.log(`mine time: ${(mineMs / 1000).toFixed(1)} s, ${rate.toFixed(0)} candidates/s`);
-  if (summary.listed !== N || summary.tasks !== N) process.exitCode = 1;
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+    t = Date.now();
+    const source = await GitSource.open(join(dir, "repo"), { repoName: "bench/synthetic" });
+    const store = new SqliteStore(join(dir, "store.sqlite"));
+    const summary = await mine(source, store);
+    const mineMs = Date.now() - t;
+    await source.close();
+    const funnel = store.funnel();
+    store.close();
+
+    const rate = summary.listed / (mineMs / 1000);
+    print(`repository: ${n} merged PRs built with git fast-import in ${(buildMs / 1000).toFixed(1)} s`);
+    print(`mined: ${summary.listed} candidates → ${summary.tasks} tasks, ${summary.rejections} rejections`);
+    print(`store: ${funnel.candidates} candidates, ${funnel.tasks} tasks`);
+    print(`mine time: ${(mineMs / 1000).toFixed(1)} s, ${rate.toFixed(0)} candidates/s`);
+    return { n, ...summary, buildMs, mineMs, candidatesPerSecond: rate };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await runMineBench(Number(process.argv[2] ?? 10_000));
+  if (r.listed !== r.n || r.tasks !== r.n) process.exitCode = 1;
 }
