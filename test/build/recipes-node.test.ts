@@ -201,3 +201,19 @@ describe("node recipe: package managers", () => {
     expect(old[0]!.install[0]).toMatch(/pnpm@7\.\d+\.\d+$/);
   });
 });
+
+describe("node recipe: repair", () => {
+  it("reads an empty spec's name through the colour codes vitest prints", () => {
+    const plan = {
+      name: "node/npm-strict/vitest",
+      parser: "vitest",
+      test: "npx vitest run --reporter=verbose src/a.spec.ts src/cases.spec.ts",
+    } as BuildPlan;
+    const coloured =
+      "\x1b[31m FAIL \x1b[39m src/cases.spec.ts [ src/cases.spec.ts ]\n" +
+      "\x1b[31mError\x1b[39m: No test suite found in file /testbed/src/cases.spec.ts\x1b[39m\n";
+    expect(node.repair!(plan, coloured)!.test).toBe(
+      "npx vitest run --reporter=verbose src/a.spec.ts --exclude src/cases.spec.ts",
+    );
+  });
+});

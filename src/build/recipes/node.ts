@@ -1,4 +1,5 @@
 import semver from "semver";
+import { stripAnsi } from "../../validate/parsers/common.ts";
 import type { RepoView } from "../repo.ts";
 import { nodeInstallSteps, nodeRange, npmRangeFor, resolveNode, resolveNpm } from "../toolchains.ts";
 import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
@@ -264,7 +265,9 @@ async function plans({
  * another spec imports) makes the runner fail. Drop it from the selection and keep it out of the run; when
  * nothing selected is left, run the rest of the suite (the specs that import it are in there).
  */
-function repair(plan: BuildPlan, failure: string): BuildPlan | undefined {
+function repair(plan: BuildPlan, output: string): BuildPlan | undefined {
+  // Runners colour their output (CI=true, no NO_COLOR): a colour code must not end up in a file name.
+  const failure = stripAnsi(output);
   const empty = new Set<string>();
   for (const m of failure.matchAll(/No test suite found in file \/testbed\/(\S+)/g)) empty.add(m[1]!);
   for (const m of failure.matchAll(
