@@ -10,15 +10,18 @@ interface Pending {
   suite: boolean;
 }
 
-/** Splits "desc # SKIP reason" at the first unescaped " # " and unescapes "\#". */
+/**
+ * Splits "desc # SKIP reason" at the first unescaped " # " that opens a directive (SKIP, TODO, node-tap's
+ * "time=") and unescapes "\#". Any other " # " belongs to the title: ava prints titles unescaped.
+ */
 function description(text: string): { title: string; directive: string } {
-  const m = /^(.*?)(?:^|(?<!\\)\s)#\s*(.*)$/.exec(text);
+  const m = /^(.*?)(?:^|(?<!\\)\s)#\s*((?:skip\w*|todo)\b.*|time=.*)$/i.exec(text);
   const title = (m ? m[1]! : text).replace(/\\#/g, "#").replace(/\\\\/g, "\\").trim();
   return { title, directive: m ? m[2]!.trim() : "" };
 }
 
 function status(ok: boolean, directive: string): TestStatus {
-  if (/^(skip|todo)\b/i.test(directive)) return "SKIPPED";
+  if (/^(skip\w*|todo)\b/i.test(directive)) return "SKIPPED";
   return ok ? "PASSED" : "FAILED";
 }
 
