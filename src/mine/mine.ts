@@ -107,8 +107,5 @@ async function outcomeOf(source: Source, c: Candidate, opts: SplitOptions): Prom
     const reason = e instanceof MissingCommitError ? ("no_base_commit" as const) : ("source_error" as const);
     return { rejection: { reason, detail } };
   }
-  const result = await splitCandidate(c, diff, opts, source.readFile?.bind(source));
-  // The splitter builds the Task from the diff and the statement; the hints travel beside them.
-  if (result.task && c.hints_text) result.task = { ...result.task, hints_text: c.hints_text };
-  return result;
+  return splitCandidate(c, diff, opts, source.readFile?.bind(source));
 }
