@@ -1,4 +1,12 @@
 import type { RepoView } from "../repo.ts";
+import { ownerDir } from "./layout.ts";
+import {
+  type PythonHints,
+  pytestConfigured,
+  pythonHints,
+  shellWords,
+  unittestStyle,
+} from "./python-hints.ts";
 import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
 import { q } from "./types.ts";
 
@@ -72,19 +80,6 @@ function dependencyGroups(view: RepoView): string[] {
   return TEST_EXTRAS.filter((g) => new RegExp(String.raw`^${g}\s*=`, "m").test(section)).slice(0, 2);
 }
 
-/** Extra deps listed in tox.ini's [testenv] (hints from the project's own CI configuration). */
-function toxDeps(view: RepoView): string[] {
-  const tox = view.read("tox.ini");
-  if (!tox) return [];
-  const block = /^\[testenv\]\s*$([\s\S]*?)(^\[|$(?![\s\S]))/m.exec(tox)?.[1] ?? "";
-  const deps = /^deps\s*=\s*([\s\S]*?)(^\S|$(?![\s\S]))/m.exec(block)?.[1] ?? "";
-  return deps
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("-") && !l.startsWith("#") && !l.includes("{") && !l.includes(":"))
-    .filter((l) => /^[A-Za-z0-9_.\-[\]<>=!~, ]+$/.test(l));
-}
-
 /** requires-python that excludes the system interpreter, e.g. ">=3.12". */
 function pythonUnavailable(view: RepoView): string | undefined {
   const py = view.read("pyproject.toml") ?? "";
@@ -112,44 +107,86 @@ const BASE_ENV = {
   PYTHONUNBUFFERED: "1",
 };
 
-function pytestCommand(files: string[], extra = ""): string {
-  const args = files.map(q).join(" ");
-  return `python -m pytest -rA -p no:cacheprovider --tb=short --color=no ${extra}${args}`.trim();
+function pytestCommand(files: string[], options: string[] = []): string {
+  const args = [...options, ...files.map(q)].join(" ");
+  return `python -m pytest -rA -p no:cacheprovider --tb=short --color=no ${args}`.trim();
 }
 
-function plans({ view, testFiles }: RecipeContext): BuildPlan[] | { unavailable: string } {
-  const spec = pythonUnavailable(view);
-  if (spec)
-    return { unavailable: `requires-python ${spec}, but only Python ${SYSTEM_PYTHON} can be installed` };
+/** Modules unittest can load from the PR's test files: pytest's names plus unittest's own `test*.py`. */
+export function isUnittestModule(path: string): boolean {
+  const base = path.split("/").pop() ?? "";
+  return isPythonTestFile(path) || (/^test\w*\.py$/.test(base) && base !== "__init__.py");
+}
+
+/**
+ * `tests/test_a.py` → `tests.test_a` (a src/ layout's `src/` dropped), or undefined when the file cannot be
+ * imported by that name: a segment that is not an identifier, or (when the tree is known) a directory on
+ * the way that is not a regular package.
+ */
+export function dottedModule(path: string, view?: RepoView): string | undefined {
+  const prefix = path.startsWith("src/") && !view?.has("src/__init__.py") ? "src/" : "";
+  const parts = path.slice(prefix.length).replace(/\.py$/, "").split("/");
+  if (!parts.every((p) => /^[A-Za-z_]\w*$/.test(p))) return undefined;
+  for (let i = 1; view && i < parts.length; i++) {
+    if (!view.has(`${prefix}${parts.slice(0, i).join("/")}/__init__.py`)) return undefined;
+  }
+  return parts.join(".");
+}
+
+/**
+ * `python -m unittest -v` on the dotted modules of the PR's test files; a file that is not importable by a
+ * dotted name runs through `discover` from its own directory (which puts that directory on sys.path, as
+ * sibling imports of plain test directories expect). No test file: discovery over the whole tree.
+ */
+export function unittestCommand(files: string[], view?: RepoView): string {
+  const modules = files.filter(isUnittestModule);
+  if (!modules.length) {
+    const loose = ["tests", "test"].find(
+      (d) =>
+        view?.files.some((f) => f.startsWith(`${d}/`) && f.endsWith(".py")) && !view.has(`${d}/__init__.py`),
+    );
+    return `python -m unittest discover -v${loose ? ` -s ${loose}` : ""}`;
+  }
+  const dotted = modules.map((f) => dottedModule(f, view)).filter((m): m is string => !!m);
+  const commands = dotted.length ? [`python -m unittest -v ${[...new Set(dotted)].join(" ")}`] : [];
+  for (const f of modules.filter((m) => !dottedModule(m, view))) {
+    commands.push(`python -m unittest discover -v -s ${q(ownerDir(f) || ".")} -p ${q(f.split("/").pop()!)}`);
+  }
+  if (commands.length === 1) return commands[0]!;
+  return `(rc=0; ${commands.map((c) => `${c} || rc=1`).join("; ")}; exit $rc)`;
+}
+
+/** The same environment, tests run by unittest instead of pytest (the image is shared: same install). */
+function asUnittest(
+  plan: BuildPlan,
+  test = unittestCommand(shellWords(plan.test).filter((w) => w.endsWith(".py"))),
+): BuildPlan {
+  return { ...plan, name: `${plan.name}+unittest`, test, parser: "unittest" };
+}
+
+/** One way to install the project; pytest or unittest is added on top. */
+interface Install {
+  name: string;
+  env: Record<string, string>;
+  install: string[];
+  refresh?: string[];
+}
+
+function installs(view: RepoView, hints: PythonHints): Install[] {
   const hasPackage = view.has("pyproject.toml") || view.has("setup.py") || view.has("setup.cfg");
   const pyproject = view.read("pyproject.toml") ?? "";
   const requirements = REQUIREMENT_FILES.filter((f) => view.has(f));
-  const extras = testExtras(view);
+  const extras = [...new Set([...testExtras(view), ...hints.extras])].slice(0, 3);
   const groups = dependencyGroups(view);
-  const tox = toxDeps(view);
-  const selected = testFiles.filter(isPythonTestFile);
-  const test = pytestCommand(selected);
-  const common = {
-    language: "python" as const,
-    refresh: hasPackage
-      ? ["pip install -q --no-deps --no-build-isolation -e . || pip install -q --no-deps -e ."]
-      : [],
-    apt: ["python3", "python3-venv", "python3-dev", "build-essential", "pkg-config"],
-    toolchain: ["python3 -m venv /opt/venv", "/opt/venv/bin/pip install -q -U pip setuptools wheel"],
-    env: BASE_ENV,
-    parser: "pytest",
-    toolchainVersions: { python: SYSTEM_PYTHON },
-  };
-  const reqSteps = requirements.map((f) => `pip install -q -r ${q(f)}`);
-  const finish = [
-    "pip install -q pytest",
-    ...(tox.length ? [`pip install -q ${tox.map(q).join(" ")} || true`] : []),
+  const reqSteps = [
+    ...requirements.map((f) => `pip install -q -r ${q(f)}`),
+    ...hints.requirements
+      .filter((f) => !requirements.includes(f))
+      .map((f) => `pip install -q -r ${q(f)} || true`),
   ];
-  const out: BuildPlan[] = [];
-
+  const out: Install[] = [];
   if (view.has("uv.lock")) {
     out.push({
-      ...common,
       name: "python/uv",
       env: {
         ...BASE_ENV,
@@ -157,12 +194,11 @@ function plans({ view, testFiles }: RecipeContext): BuildPlan[] | { unavailable:
         UV_PYTHON_DOWNLOADS: "never",
         UV_LINK_MODE: "copy",
       },
+      // --inexact: an exact sync would uninstall pip from the venv, and the steps after it use pip.
       install: [
         "pip install -q uv",
-        "uv sync --all-extras --dev --frozen || uv sync --all-extras --dev",
-        ...finish,
+        "uv sync --all-extras --dev --inexact --frozen || uv sync --all-extras --dev --inexact",
       ],
-      test,
     });
   }
   if (/^\[tool\.poetry\]/m.test(pyproject) || view.has("poetry.lock")) {
@@ -170,67 +206,117 @@ function plans({ view, testFiles }: RecipeContext): BuildPlan[] | { unavailable:
       new RegExp(String.raw`^\[tool\.poetry\.group\.${g}\.dependencies\]`, "m").test(pyproject),
     );
     out.push({
-      ...common,
       name: "python/poetry",
       env: { ...BASE_ENV, POETRY_VIRTUALENVS_CREATE: "false" },
       install: [
         "pip install -q poetry",
         `poetry install --no-interaction --all-extras${groupsPoetry.length ? ` --with ${groupsPoetry.join(",")}` : ""}`,
-        ...finish,
       ],
-      test,
     });
   }
   if (hasPackage) {
     const extrasSpec = extras.length ? `[${extras.join(",")}]` : "";
     out.push({
-      ...common,
       name: extras.length ? "python/pip-editable-extras" : "python/pip-editable",
+      env: BASE_ENV,
       install: [
         ...reqSteps,
         `pip install -q -e ${q(`.${extrasSpec}`)}`,
         ...groups.map((g) => `pip install -q --group ${q(g)}`),
-        ...finish,
       ],
-      test,
     });
-    if (extras.length) {
-      out.push({
-        ...common,
-        name: "python/pip-editable",
-        install: [...reqSteps, "pip install -q -e .", ...finish],
-        test,
-      });
-    }
+    if (extras.length)
+      out.push({ name: "python/pip-editable", env: BASE_ENV, install: [...reqSteps, "pip install -q -e ."] });
   }
   // Last resort: no package install, the source tree on PYTHONPATH.
   const srcDir = view.files.some((f) => f.startsWith("src/") && f.endsWith(".py")) ? "/testbed/src:" : "";
   out.push({
-    ...common,
     name: "python/pythonpath",
     env: { ...BASE_ENV, PYTHONPATH: `${srcDir}/testbed` },
     refresh: [],
-    install: [...reqSteps, ...finish],
-    test,
+    install: reqSteps,
   });
   return out;
 }
 
+/**
+ * Plans best first. pytest runs the tests unless the project shows no sign of pytest (no conftest.py,
+ * pytest.ini, [tool.pytest] section, or pytest in a manifest, requirement file or CI file) and its tests are
+ * unittest's: then `python -m unittest` comes first, pytest after it. A pytest project whose PR tests are
+ * TestCases gets a unittest run of its first environment as the last variant (same image, no new install).
+ */
+function plans({ view, task, testFiles }: RecipeContext): BuildPlan[] | { unavailable: string } {
+  const spec = pythonUnavailable(view);
+  if (spec)
+    return { unavailable: `requires-python ${spec}, but only Python ${SYSTEM_PYTHON} can be installed` };
+  const hints = pythonHints(view);
+  const selected = testFiles.filter(isPythonTestFile);
+  const common = {
+    language: "python" as const,
+    refresh:
+      view.has("pyproject.toml") || view.has("setup.py") || view.has("setup.cfg")
+        ? ["pip install -q --no-deps --no-build-isolation -e . || pip install -q --no-deps -e ."]
+        : [],
+    apt: ["python3", "python3-venv", "python3-dev", "build-essential", "pkg-config"],
+    toolchain: ["python3 -m venv /opt/venv", "/opt/venv/bin/pip install -q -U pip setuptools wheel"],
+    toolchainVersions: { python: SYSTEM_PYTHON },
+  };
+  // Best effort, all at once, else one by one: a hint pip cannot install costs only itself.
+  const pkgs = hints.packages.map(q).join(" ");
+  const extra = pkgs
+    ? [`pip install -q ${pkgs} || for p in ${pkgs}; do pip install -q "$p" || true; done`]
+    : [];
+  const bases = installs(view, hints);
+  const pytest = bases.map(
+    (b): BuildPlan => ({
+      ...common,
+      ...b,
+      install: [...b.install, "pip install -q pytest", ...extra],
+      test: pytestCommand(selected, hints.pytestOptions),
+      parser: "pytest",
+    }),
+  );
+  const unittestTests = unittestStyle(task.test_patch) || hints.unittest;
+  if (unittestTests && !pytestConfigured(view)) {
+    const unittest = bases.map(
+      (b): BuildPlan => ({
+        ...common,
+        ...b,
+        name: `${b.name}-unittest`,
+        install: [...b.install, ...extra],
+        test: unittestCommand(testFiles, view),
+        parser: "unittest",
+      }),
+    );
+    return [...unittest, ...pytest];
+  }
+  return unittestTests ? [...pytest, asUnittest(pytest[0]!, unittestCommand(testFiles, view))] : pytest;
+}
+
 function repair(plan: BuildPlan, failure: string): BuildPlan | undefined {
   const missing = /ModuleNotFoundError: No module named '([A-Za-z0-9_]+)/.exec(failure)?.[1];
-  if (missing) {
+  // A missing module that is the root of the selected test files is the tests' own package, not PyPI's.
+  const ownRoot = missing && new RegExp(String.raw`(^|[\s'])(src/)?${missing}[./]`).test(plan.test);
+  if (missing && !ownRoot) {
     const dist = IMPORT_TO_DIST[missing] ?? missing.replace(/_/g, "-");
     const step = `pip install -q ${q(dist)}`;
     if (plan.install.includes(step)) return undefined;
     return { ...plan, name: `${plan.name}+${dist}`, install: [...plan.install, step] };
   }
-  if (/unrecognized arguments:|error: unrecognized/.test(failure) && !plan.test.includes("addopts")) {
+  const pytest = plan.test.includes("-m pytest");
+  if (
+    pytest &&
+    /unrecognized arguments:|error: unrecognized/.test(failure) &&
+    !plan.test.includes("addopts")
+  ) {
     return {
       ...plan,
       name: `${plan.name}+no-addopts`,
       test: plan.test.replace("--color=no ", `--color=no -o addopts="" `),
     };
   }
+  // pytest found nothing to run in the PR's test files: let unittest load them.
+  if (pytest && /\bcollected 0 items\b|\bno tests ran\b/.test(failure)) return asUnittest(plan);
   return undefined;
 }
 
