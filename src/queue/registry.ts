@@ -5,6 +5,7 @@
  */
 
 import { OciSandbox } from "../sandbox/oci.ts";
+import { insecureRegistry } from "../sandbox/registry-host.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import type { Store } from "../store/store.ts";
 
@@ -30,12 +31,7 @@ export function registryRef(image: string, registry: string): string {
   return `${registry.replace(/\/+$/, "")}/${tagged}`;
 }
 
-/** Plain HTTP: asked for with SWEU_REGISTRY_INSECURE=1, and assumed for loopback registries (as docker does). */
-export function insecureRegistry(registry: string): boolean {
-  if (process.env.SWEU_REGISTRY_INSECURE === "1") return true;
-  const host = registry.split("/")[0]!.replace(/:\d+$/, "");
-  return host === "localhost" || /^127\./.test(host) || host === "[::1]";
-}
+export { insecureRegistry };
 
 export async function pushImage(
   sandbox: Sandbox,

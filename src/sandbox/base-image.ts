@@ -36,6 +36,13 @@ export interface BaseImageOptions {
   cacheDir?: string;
   /** Skip the registry pull (also SWEU_OFFLINE_BASE=1). */
   offline?: boolean;
+  /**
+   * The image to pull the root filesystem from (default SWEU_BASE_IMAGE, else the distribution's official
+   * image, e.g. docker.io/library/debian:bookworm-slim): point it at a mirror or an internal registry.
+   */
+  pullRef?: string;
+  /** Local tag of a bootstrapped root filesystem (tests use their own). */
+  rootTag?: string;
   pullTimeoutMs?: number;
   /** Debian mirror for debootstrap and apt. */
   mirror?: string;
@@ -102,7 +109,7 @@ export function defaultCacheDir(): string {
 
 // One bootstrap at a time within the process; a failed pull is not retried within the process.
 const inFlight = new Map<string, Promise<string>>();
-let pullFailed = false;
+const pullFailed = new Set<string>();
 
 export function ensureBaseImage(sandbox: Sandbox, opts: BaseImageOptions = {}): Promise<string> {
   const distro = opts.distro ?? "bookworm";
@@ -128,7 +135,7 @@ async function makeBaseImage(
   try {
     if (await sandbox.imageExists(tag)) return tag; // another process made it while we waited
     const mirror = opts.mirror ?? DEFAULT_MIRROR;
-    const root = await ensureRoot(sandbox, distro, cacheDir, mirror, opts);
+    const root = await rootImage(sandbox, { ...opts, distro, cacheDir, mirror });
     const started = Date.now();
     const r = await sandbox.build({
       tag,
@@ -149,27 +156,27 @@ async function makeBaseImage(
   }
 }
 
-/** Root filesystem image: the local bootstrap if present, else a registry pull, else debootstrap + import. */
-async function ensureRoot(
-  sandbox: Sandbox,
-  distro: Distro,
-  cacheDir: string,
-  mirror: string,
-  opts: BaseImageOptions,
-): Promise<string> {
+/**
+ * Root filesystem image: the local bootstrap if present, else a registry pull (`pullRef`), else
+ * debootstrap + import. Returns the image reference to build FROM.
+ */
+export async function rootImage(sandbox: Sandbox, opts: BaseImageOptions = {}): Promise<string> {
+  const distro = opts.distro ?? "bookworm";
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  const mirror = opts.mirror ?? DEFAULT_MIRROR;
   const d = DISTROS[distro];
-  if (await sandbox.imageExists(d.rootTag)) return d.rootTag;
+  const rootTag = opts.rootTag ?? d.rootTag;
+  const pullRef = opts.pullRef ?? (process.env.SWEU_BASE_IMAGE || d.pullRef);
+  if (await sandbox.imageExists(rootTag)) return rootTag;
   if (!isRootSource(sandbox)) {
-    throw new Error(
-      `sandbox "${sandbox.engine}" cannot pull or import images; provide ${d.rootTag} yourself`,
-    );
+    throw new Error(`sandbox "${sandbox.engine}" cannot pull or import images; provide ${rootTag} yourself`);
   }
   const offline = opts.offline ?? process.env.SWEU_OFFLINE_BASE === "1";
-  if (!offline && !pullFailed) {
-    if (await sandbox.imageExists(d.pullRef)) return d.pullRef;
-    if (await sandbox.pullImage(d.pullRef, opts.pullTimeoutMs ?? 20_000)) return d.pullRef;
-    pullFailed = true;
-    log.info({ ref: d.pullRef }, "pull failed; bootstrapping the base image with debootstrap");
+  if (!offline && !pullFailed.has(pullRef)) {
+    if (await sandbox.imageExists(pullRef)) return pullRef;
+    if (await sandbox.pullImage(pullRef, opts.pullTimeoutMs ?? 20_000)) return pullRef;
+    pullFailed.add(pullRef);
+    log.info({ ref: pullRef }, "pull failed; bootstrapping the base image with debootstrap");
   }
   const dir = mkdtempSync(join(mkdirP(cacheDir), `rootfs-${distro}-`));
   try {
@@ -187,9 +194,9 @@ async function ensureRoot(
       rmSync(join(dir, sub), { recursive: true, force: true });
       mkdirP(join(dir, sub, "partial"));
     }
-    await sandbox.importRootfs(dir, d.rootTag, IMPORT_CHANGES);
-    log.info({ tag: d.rootTag, ms: Date.now() - started }, "root image bootstrapped");
-    return d.rootTag;
+    await sandbox.importRootfs(dir, rootTag, IMPORT_CHANGES);
+    log.info({ tag: rootTag, ms: Date.now() - started }, "root image bootstrapped");
+    return rootTag;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") {
       throw new Error(

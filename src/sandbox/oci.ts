@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { log } from "../util/log.ts";
 import { OciContainer } from "./oci-container.ts";
 import { hostLimit, onPath, type RawResult, spawnRaw } from "./proc.ts";
+import { insecureRegistry } from "./registry-host.ts";
 import type { BuildResult, BuildSpec, Container, ContainerSpec, Sandbox } from "./sandbox.ts";
 
 export type EngineName = "docker" | "podman";
@@ -237,7 +238,8 @@ export class OciSandbox implements Sandbox {
 
   /** Pull an image; false when it cannot be pulled within the time limit. */
   async pullImage(ref: string, timeoutMs = 20_000): Promise<boolean> {
-    const r = await this.cli(["pull", ref], { timeoutMs, graceMs: 2_000 });
+    const tls = this.engine === "podman" && insecureRegistry(ref) ? ["--tls-verify=false"] : [];
+    const r = await this.cli(["pull", ...tls, ref], { timeoutMs, graceMs: 2_000 });
     if (r.code !== 0 || r.timedOut)
       log.info({ ref, err: r.stderr.toString().trim().slice(-500) }, "pull failed");
     return r.code === 0 && !r.timedOut;
