@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import type { Environment, ReasonCode, StateRun, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { type OutputParser, runStateRaw, toStateRun } from "../validate/run-state.ts";
-import { renderDockerfile } from "./dockerfile.ts";
+import { failedInstruction, renderDockerfile, runsStep } from "./dockerfile.ts";
 import { renderEvaluationScript } from "./evaluation-script.ts";
 import { recipesFor } from "./recipes/index.ts";
 import { ensurePlanImages } from "./recipes/plan-images.ts";
@@ -170,16 +170,16 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
       });
       writeFileSync(join(o.workDir, `build-${builds}.log`), b.log);
       if (!b.ok) {
-        const reason: ReasonCode = b.timedOut ? "install_failed" : "install_failed";
+        const { reason, headline } = buildFailure(b, plan, o.buildTimeoutMs ?? BUILD_TIMEOUT_MS);
         note({
           plan: plan.name,
           stage: "build",
           ok: false,
           reason,
-          detail: tail(b.log),
+          detail: `${headline}\n${tail(b.log)}`,
           durationMs: b.durationMs,
         });
-        consider(reason, `${plan.name}: ${tail(b.log, 1500)}`);
+        consider(reason, `${plan.name}: ${headline}\n${tail(b.log, 1500)}`);
         const revised = recipe.repair?.(plan, b.log);
         if (revised) queue.unshift(revised);
         continue;
@@ -297,6 +297,31 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
   return fail(best.reason, best.detail);
 }
 
+const BUILD_TIMEOUT_MS = 30 * 60_000;
+
+/**
+ * Name a failed image build by where it stopped: in one of the plan's install steps (or the instance
+ * layer's refresh) → install_failed; anywhere else (base image, system packages, toolchain, COPY, a
+ * Dockerfile or context the engine refuses, a toolchain image that cannot be made) → image_build_failed.
+ * The headline says which instruction failed, or that the build timed out and where.
+ */
+export function buildFailure(
+  b: { log: string; timedOut: boolean },
+  plan: Pick<BuildPlan, "install" | "refresh">,
+  timeoutMs: number,
+): { reason: ReasonCode; headline: string } {
+  const at = failedInstruction(b.log);
+  const install = at !== undefined && runsStep(at, [...plan.install, ...(plan.refresh ?? [])]);
+  const reason: ReasonCode = install ? "install_failed" : "image_build_failed";
+  const where = at ? `${install ? "install step" : "instruction"} ${JSON.stringify(tail(at, 300))}` : "";
+  const headline = b.timedOut
+    ? `build timed out after ${Math.round(timeoutMs / 1000)} s${where ? ` in ${where}` : ""}`
+    : where
+      ? `${where} failed`
+      : "the engine refused the build before running any instruction";
+  return { reason, headline };
+}
+
 /** Why a resolved-state run is not a pass, or undefined when it is one. */
 export function judgeResolved(
   raw: Awaited<ReturnType<typeof runStateRaw>>,
@@ -335,7 +360,7 @@ async function buildImage(x: ImageBuild): Promise<ImageResult> {
   // Local images the plan copies from (a toolchain made from a host directory) exist before the build.
   const pre = await ensurePlanImages(o.sandbox, plan);
   if (!pre.ok) return { ok: false, log: pre.log, durationMs: 0, timedOut: false, reuse: "off" };
-  const timeoutMs = o.buildTimeoutMs ?? 30 * 60_000;
+  const timeoutMs = o.buildTimeoutMs ?? BUILD_TIMEOUT_MS;
   const labels = { "sweu.instance": task.instance_id };
   const build = (tag: string, dockerfile: string, extra: Record<string, string> = {}) => {
     writeFileSync(join(context, "Dockerfile"), dockerfile);

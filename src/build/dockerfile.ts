@@ -72,3 +72,36 @@ export function environmentKey(dockerfile: string, manifests: Record<string, str
     h.update(`\0${k}\0${v ?? ""}`);
   return h.digest("hex").slice(0, 16);
 }
+
+/** One instruction's text as engines print it: line continuations joined, runs of blanks as one space. */
+function normaliseInstruction(s: string): string {
+  return s
+    .replace(/\\\r?\n/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/**
+ * The instruction a failed image build stopped at, as the engine printed it: BuildKit's `process
+ * "/bin/bash -o pipefail -c X" did not complete successfully`, the classic builder's `The command
+ * '/bin/sh -c X' returned a non-zero code`, else the last instruction started (podman's `STEP n/m: X`,
+ * BuildKit's `#n [k/m] X`): the one that failed or that a timeout cut. RUN instructions come back as
+ * `RUN X`. Undefined when the engine stopped before any (a base image it cannot find).
+ */
+export function failedInstruction(log: string): string | undefined {
+  const shell = String.raw`(?:\/bin\/(?:ba)?sh (?:-o pipefail )?-c )`;
+  const kit = [
+    ...log.matchAll(new RegExp(String.raw`process "${shell}((?:[^"\\]|\\.)*)" did not complete`, "g")),
+  ];
+  if (kit.length) return `RUN ${kit.at(-1)![1]!.replace(/\\(.)/g, "$1")}`;
+  const classic = [...log.matchAll(new RegExp(`The command '${shell}(.*)' returned a non-zero code`, "g"))];
+  if (classic.length) return `RUN ${classic.at(-1)![1]}`;
+  const started = [...log.matchAll(/^(?:STEP \d+\/\d+: |#\d+ \[[^\]\n]*?\d+\/\d+\] )(.+)$/gm)];
+  return started.length ? normaliseInstruction(started.at(-1)![1]!) : undefined;
+}
+
+/** Whether an instruction (as failedInstruction returns it) is `RUN step` for one of the given steps. */
+export function runsStep(instruction: string, steps: readonly string[]): boolean {
+  const text = normaliseInstruction(instruction);
+  return steps.some((s) => text === normaliseInstruction(`RUN ${s}`));
+}
