@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import type { Environment, ReasonCode, StateRun, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { type OutputParser, runStateRaw, toStateRun } from "../validate/run-state.ts";
-import { failedInstruction, renderDockerfile, runsStep } from "./dockerfile.ts";
+import { failedInstruction, normaliseInstruction, renderDockerfile, runsStep } from "./dockerfile.ts";
 import { renderEvaluationScript } from "./evaluation-script.ts";
 import { recipesFor } from "./recipes/index.ts";
 import { ensurePlanImages } from "./recipes/plan-images.ts";
@@ -138,6 +138,7 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
   const tag = imageTag(task.instance_id);
   const maxAttempts = o.maxAttempts ?? 6;
   let builds = 0;
+  const doomed = new Set<string>();
   let best: { reason: ReasonCode; detail: string } = { reason: "no_test_command", detail: "no plan to try" };
   const consider = (reason: ReasonCode, detail: string) => {
     if (RANK.indexOf(reason) >= RANK.indexOf(best.reason)) best = { reason, detail };
@@ -156,6 +157,19 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
       const script = renderEvaluationScript(plan);
       const key = environmentKeyFor(dockerfile, view, overlay.files);
       const envImage = environmentTag(task.repo, key);
+      // An instruction outside the install steps that failed for an earlier plan fails this one too.
+      const doomedBy = dockerfile.split("\n").find((l) => doomed.has(normaliseInstruction(l)));
+      if (doomedBy) {
+        note({
+          plan: plan.name,
+          stage: "build",
+          ok: false,
+          reason: "image_build_failed",
+          detail: `not built: ${JSON.stringify(tail(doomedBy, 300))} already failed for an earlier plan`,
+          durationMs: 0,
+        });
+        continue;
+      }
       builds++;
       const b = await buildImage({
         o,
@@ -170,7 +184,8 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
       });
       writeFileSync(join(o.workDir, `build-${builds}.log`), b.log);
       if (!b.ok) {
-        const { reason, headline } = buildFailure(b, plan, o.buildTimeoutMs ?? BUILD_TIMEOUT_MS);
+        const { reason, headline, instruction } = buildFailure(b, plan, o.buildTimeoutMs ?? BUILD_TIMEOUT_MS);
+        if (reason === "image_build_failed" && instruction) doomed.add(normaliseInstruction(instruction));
         note({
           plan: plan.name,
           stage: "build",
@@ -309,7 +324,7 @@ export function buildFailure(
   b: { log: string; timedOut: boolean },
   plan: Pick<BuildPlan, "install" | "refresh">,
   timeoutMs: number,
-): { reason: ReasonCode; headline: string } {
+): { reason: ReasonCode; headline: string; instruction?: string } {
   const at = failedInstruction(b.log);
   const install = at !== undefined && runsStep(at, [...plan.install, ...(plan.refresh ?? [])]);
   const reason: ReasonCode = install ? "install_failed" : "image_build_failed";
@@ -319,7 +334,7 @@ export function buildFailure(
     : where
       ? `${where} failed`
       : "the engine refused the build before running any instruction";
-  return { reason, headline };
+  return { reason, headline, ...(at ? { instruction: at } : {}) };
 }
 
 /** Why a resolved-state run is not a pass, or undefined when it is one. */

@@ -74,7 +74,7 @@ export function environmentKey(dockerfile: string, manifests: Record<string, str
 }
 
 /** One instruction's text as engines print it: line continuations joined, runs of blanks as one space. */
-function normaliseInstruction(s: string): string {
+export function normaliseInstruction(s: string): string {
   return s
     .replace(/\\\r?\n/g, " ")
     .replace(/\s+/g, " ")

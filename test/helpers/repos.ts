@@ -227,13 +227,25 @@ export function nodeProject(): TestRepo {
 
 /**
  * A Python project whose PRs fail in the ways real ones do: a test that hangs (#11), a test that needs
- * the network (#12), a gold patch that does not apply to its base (#13, a rewritten history), and an
- * install that cannot succeed (#14, a requirement that does not exist).
+ * the network (#12), a gold patch that does not apply in the environment (#13 commits `m_version.py`, the
+ * file setup.py writes at install time: `git apply` finds it already there), a JavaScript part whose Node
+ * toolchain the image cannot fetch (#15: the Node release the registry lists has no tarball there, see
+ * brokenNpmRegistry in test/e2e/bad-input.test.ts), and an install that cannot succeed (#14, a
+ * requirement that does not exist).
  */
 export function troubledPythonProject(): TestRepo {
   const r = new TestRepo("sweu-bad-");
   const setup = {
-    "setup.py": "from setuptools import setup\nsetup(name='m', version='0.1', py_modules=['m'])\n",
+    "setup.py": [
+      "import os",
+      "from setuptools import setup",
+      "",
+      "here = os.path.dirname(os.path.abspath(__file__))",
+      "with open(os.path.join(here, 'm_version.py'), 'w') as f:",
+      "    f.write(\"VERSION = '0.1'\\n\")",
+      "setup(name='m', version='0.1', py_modules=['m'])",
+      "",
+    ].join("\n"),
   };
   r.commit("Initial", {
     ...setup,
@@ -249,11 +261,30 @@ export function troubledPythonProject(): TestRepo {
     "test_h.py":
       "import urllib.request\nfrom m import h\n\ndef test_h():\n    urllib.request.urlopen('http://deb.debian.org/', timeout=5)\n    assert h() == 3\n",
   });
+  const m =
+    "from m_version import VERSION\n\ndef f():\n    return 1\n\ndef g():\n    return 2\n\ndef h():\n    return 3\n\ndef version():\n    return VERSION\n";
+  r.squashPr(13, "Report the version", "", {
+    "m.py": m,
+    "m_version.py": "VERSION = '0.2'\n",
+    "test_version.py": "from m import version\n\ndef test_version():\n    assert version() == '0.2'\n",
+  });
+  const fmt = (fixed: boolean) =>
+    `export function pad(s, n) {\n  return ${fixed ? "s.padStart(n)" : "s.padStart(n - 1)"};\n}\n`;
+  r.commit("Add a JS formatter", {
+    "package.json": `${JSON.stringify({ name: "m-js", version: "1.0.0", type: "module", scripts: { test: "node --test" } }, null, 2)}\n`,
+    "js/fmt.js": fmt(false),
+    "js/fmt.test.js":
+      "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { pad } from './fmt.js';\n\ntest('pad short', () => assert.equal(pad('ab', 1), 'ab'));\n",
+  });
+  r.squashPr(15, "pad pads to the full width", "", {
+    "js/fmt.js": fmt(true),
+    "js/fmt.test.js":
+      "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { pad } from './fmt.js';\n\ntest('pad short', () => assert.equal(pad('ab', 1), 'ab'));\ntest('pad', () => assert.equal(pad('a', 3), '  a'));\n",
+  });
   r.commit("Unrelated cleanup", { "README.md": "m\n" });
   r.commit("Pin a requirement", { "requirements.txt": "sweu-this-package-does-not-exist==9.9.9\n" });
   r.squashPr(14, "Add k", "", {
-    "m.py":
-      "def f():\n    return 1\n\ndef g():\n    return 2\n\ndef h():\n    return 3\n\ndef k():\n    return 4\n",
+    "m.py": `${m}\ndef k():\n    return 4\n`,
     "test_k.py": "from m import k\n\ndef test_k():\n    assert k() == 4\n",
   });
   return r;
