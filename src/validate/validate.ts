@@ -153,7 +153,9 @@ export async function validate(
       fail_to_pass: graded.fail_to_pass,
       pass_to_pass: graded.pass_to_pass,
       flaky: graded.flaky,
-      image_rebuilt: true,
+      // Built from the Dockerfile this instance records with its own checkout (a full build, no reuse, the
+      // agent's own build); not an environment another commit built or an earlier one updated in place.
+      image_rebuilt: build.reuse !== "exact" && build.reuse !== "nearest",
     },
     checks,
     builder: {

@@ -143,6 +143,23 @@ export function pythonProject(): TestRepo {
 }
 
 /**
+ * pythonProject whose fix also bumps the package's version in pyproject.toml, as release-minded PRs do: the
+ * gold patch changes a dependency manifest, so the environment installs from the resolved commit's copy
+ * (the Dockerfile's `COPY deps-overlay/`).
+ */
+export function pythonProjectBumpingVersion(): TestRepo {
+  const r = calcInitial("sweu-pybump-");
+  r.mergePr(1, "fix-clamp", "Fix clamp upper bound", "clamp ignored hi.\n\nFixes #7", [
+    {
+      "calc/ops.py": CALC.ops(true),
+      "tests/test_ops.py": CALC.tests(true),
+      "pyproject.toml": CALC.pyproject.replace('version = "0.1.0"', 'version = "0.1.1"'),
+    },
+  ]);
+  return r;
+}
+
+/**
  * pythonProject whose PRs change code only, as most PRs do (Scale-SWE's case for a unit-test creator):
  * #1 fixes clamp (merge commit), #2 adds `sub` (squash-merged). Both are mined as tasks needing generated tests.
  */

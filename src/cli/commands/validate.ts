@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { BuildSuccess } from "../../build/builder.ts";
-import { sanitisedCheckout } from "../../build/repo.ts";
+import { repoView, sanitisedCheckout } from "../../build/repo.ts";
+import { dependencyOverlay } from "../../build/reuse.ts";
 import { stageSiteCas } from "../../build/site.ts";
 import { openRunStore } from "../../export/run-dir.ts";
 import { createSandbox } from "../../sandbox/index.ts";
@@ -68,6 +69,13 @@ export function registerValidate(program: Command): void {
             try {
               await sanitisedCheckout(gitDir, inst.base_commit, join(ctx, "testbed"));
               stageSiteCas(ctx);
+              // The dependency files the gold patch changes, as the builder staged them (`COPY deps-overlay/`).
+              const view = await repoView(gitDir, inst.base_commit);
+              const overlay = await dependencyOverlay(gitDir, task.resolved_commit, inst.patch, view);
+              for (const [f, content] of Object.entries(overlay.files)) {
+                mkdirSync(dirname(join(ctx, "deps-overlay", f)), { recursive: true });
+                writeFileSync(join(ctx, "deps-overlay", f), content);
+              }
               writeFileSync(join(ctx, "Dockerfile"), inst.dockerfile);
               const b = await sandbox.build({
                 tag: inst.image,
@@ -95,6 +103,9 @@ export function registerValidate(program: Command): void {
           const build: BuildSuccess = {
             ok: true,
             environment: env,
+            // The instance's own image (the environment image may hold another commit's checkout).
+            image: inst.image,
+            reuse: opts.rebuild ? "off" : undefined,
             plan: { name: inst.builder.name } as BuildSuccess["plan"],
             dockerfile: inst.dockerfile,
             evaluationScript: inst.evaluation_script,
@@ -110,7 +121,13 @@ export function registerValidate(program: Command): void {
             loadProbeCpus: opts.skipProbes ? 0 : cpus(opts.loadProbeCpus, "--load-probe-cpus"),
           });
           if (v.ok) {
-            store.putInstance({ ...v.instance, builder: inst.builder, cost: inst.cost });
+            const rebuilt = !!opts.rebuild || inst.validation.image_rebuilt;
+            store.putInstance({
+              ...v.instance,
+              validation: { ...v.instance.validation, image_rebuilt: rebuilt },
+              builder: inst.builder,
+              cost: inst.cost,
+            });
             results.push({ id: inst.instance_id, ok: true });
           } else {
             store.putRejection({
