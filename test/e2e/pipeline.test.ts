@@ -10,6 +10,7 @@ import { createSandbox } from "../../src/sandbox/index.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { parserFor } from "../../src/validate/parse-run.ts";
 import { validate } from "../../src/validate/validate.ts";
+import { goldAndEmpty } from "../helpers/e2e-run.ts";
 import { startRegistry } from "../helpers/registry.ts";
 import { nodeProject, pythonProject } from "../helpers/repos.ts";
 
@@ -34,7 +35,7 @@ async function runRepo(repoDir: string, registry?: string) {
 }
 
 describe("run: mine → build → validate → export on real containers", () => {
-  it("turns a Python PR (pytest) into a validated instance, pushed to a registry", async () => {
+  it("turns a Python PR (pytest) into a validated instance, pushed to a registry, that gold resolves and an empty patch does not", async () => {
     const repo = pythonProject();
     const registry = await startRegistry();
     stops.push(registry.stop);
@@ -57,6 +58,13 @@ describe("run: mine → build → validate → export on real containers", () =>
     );
     expect(inst!.checks.map((c) => [c.check, c.passed]).filter(([, p]) => !p)).toEqual([]);
     expect(inst!.checks.some((c) => c.check === "comment-probe")).toBe(true);
+    const { gold, empty } = await goldAndEmpty(sandbox, inst!);
+    expect(gold.resolved).toBe(true);
+    expect(gold.tests_status.FAIL_TO_PASS.success).toEqual(["tests/test_ops.py::test_clamp_high"]);
+    expect(gold.tests_status.PASS_TO_PASS.failure).toEqual([]);
+    expect(empty.resolved).toBe(false);
+    expect(empty.tests_status.FAIL_TO_PASS.failure).toEqual(["tests/test_ops.py::test_clamp_high"]);
+    expect(empty.tests_status.PASS_TO_PASS.success.sort()).toEqual(inst!.PASS_TO_PASS.slice().sort());
     expect(JSON.parse(store.getMeta(`push:${inst!.instance_id}`)!)).toMatchObject({
       ok: true,
       ref: `${registry.host}/sweu/${inst!.image.split("/").pop()}`,
@@ -86,7 +94,7 @@ describe("run: mine → build → validate → export on real containers", () =>
     store.close();
   }, 1_500_000);
 
-  it("turns a JS PR (node:test) into a validated instance", async () => {
+  it("turns a JS PR (node:test) into a validated instance that gold resolves and an empty patch does not", async () => {
     const repo = nodeProject();
     const { store, summary } = await runRepo(repo.dir);
     const rejections = store.listRejections();
@@ -96,6 +104,12 @@ describe("run: mine → build → validate → export on real containers", () =>
     expect(inst!.language).toBe("javascript");
     expect(inst!.FAIL_TO_PASS).toEqual(["truncate"]);
     expect(inst!.PASS_TO_PASS).toEqual(["capitalize"]);
+    const { gold, empty } = await goldAndEmpty(sandbox, inst!);
+    expect(gold.resolved).toBe(true);
+    expect(gold.tests_status.FAIL_TO_PASS.success).toEqual(["truncate"]);
+    expect(empty.resolved).toBe(false);
+    expect(empty.tests_status.FAIL_TO_PASS.failure).toEqual(["truncate"]);
+    expect(empty.tests_status.PASS_TO_PASS.success).toEqual(["capitalize"]);
     store.close();
   }, 1_500_000);
 });
