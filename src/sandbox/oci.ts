@@ -36,6 +36,8 @@ interface EngineTable {
   forceRemove: string[];
   /** `info --format` template printing where images and containers are stored. */
   storageInfo: string;
+  /** Extra `build` flags. */
+  build: string[];
 }
 
 const ENGINES: Record<EngineName, EngineTable> = {
@@ -44,12 +46,16 @@ const ENGINES: Record<EngineName, EngineTable> = {
     limits: ({ ulimits }) => ulimits.flatMap((u) => ["--ulimit", u]),
     forceRemove: ["rm", "-f", "-t", "0"],
     storageInfo: "{{.Store.GraphRoot}}",
+    // The OCI image format has no SHELL: podman would run every RUN under /bin/sh without pipefail, where
+    // docker runs the Dockerfile's `SHELL ["/bin/bash", "-o", "pipefail", "-c"]`. Docker format keeps both alike.
+    build: ["--format", "docker"],
   },
   docker: {
     global: () => [],
     limits: () => [],
     forceRemove: ["rm", "-f"],
     storageInfo: "{{.DockerRootDir}}",
+    build: [],
   },
 };
 
@@ -193,6 +199,7 @@ export class OciSandbox implements Sandbox {
       const labels = { sweu: "1", ...spec.labels };
       const args = [
         "build",
+        ...this.table.build,
         "-f",
         file,
         "-t",

@@ -73,6 +73,24 @@ describe("build", () => {
     expect(await sandbox.imageExists(`localhost/sweu-test-fail:${uniq}`)).toBe(false);
   });
 
+  it("runs RUN steps under the Dockerfile's SHELL on every engine (bash, pipefail)", async () => {
+    const shell = 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]';
+    const ok = await sandbox.build({
+      tag: `localhost/sweu-test-shell:${uniq}`,
+      dockerfile: `FROM ${image}\n${shell}\nRUN [[ -n "$BASH_VERSION" ]] && echo "shell-is-bash-${uniq}"\n`,
+      contextDir: ctx,
+    });
+    expect(ok.ok, ok.log).toBe(true);
+    expect(ok.log).not.toMatch(/SHELL is not supported/);
+    await sandbox.removeImage(`localhost/sweu-test-shell:${uniq}`);
+    const piped = await sandbox.build({
+      tag: `localhost/sweu-test-pipefail:${uniq}`,
+      dockerfile: `FROM ${image}\n${shell}\nRUN false | cat\n`,
+      contextDir: ctx,
+    });
+    expect(piped.ok).toBe(false);
+  });
+
   it("kills a build that runs past its timeout and leaves no step running", async () => {
     const marker = `sleep 3${Math.floor(Math.random() * 90 + 10)}`;
     const r = await sandbox.build({
