@@ -185,7 +185,9 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
       writeFileSync(join(o.workDir, `build-${builds}.log`), b.log);
       if (!b.ok) {
         const { reason, headline, instruction } = buildFailure(b, plan, o.buildTimeoutMs ?? BUILD_TIMEOUT_MS);
-        if (reason === "image_build_failed" && instruction) doomed.add(normaliseInstruction(instruction));
+        // A transient network failure (reset, timeout, 5xx) may pass on the next plan; anything else will not.
+        if (reason === "image_build_failed" && instruction && !transientNetworkFailure(b.log))
+          doomed.add(normaliseInstruction(instruction));
         note({
           plan: plan.name,
           stage: "build",
@@ -313,6 +315,13 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
 }
 
 const BUILD_TIMEOUT_MS = 30 * 60_000;
+
+/** Failures a download can have once and not again (curl's connect/transfer errors, server errors). */
+export function transientNetworkFailure(log: string): boolean {
+  return TRANSIENT_NETWORK.test(tail(log, 4000));
+}
+const TRANSIENT_NETWORK =
+  /curl: \((7|18|28|35|52|55|56)\)|returned error: 5\d\d|Temporary failure resolving|Connection (reset|timed out)|TLS handshake timeout|i\/o timeout|unexpected EOF/i;
 
 /**
  * Name a failed image build by where it stopped: in one of the plan's install steps (or the instance

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildFailure } from "../../src/build/builder.ts";
+import { buildFailure, transientNetworkFailure } from "../../src/build/builder.ts";
 import { failedInstruction, runsStep } from "../../src/build/dockerfile.ts";
 import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../src/sandbox/index.ts";
@@ -11,6 +11,17 @@ const plan = {
   install: ["pip install -q -r requirements.txt", 'echo "installing" && \\\n  exit 3'],
   refresh: ["pip install -q --no-deps -e ."],
 };
+
+describe("transientNetworkFailure: whether a later plan may pass the same instruction", () => {
+  it("tells a reset, a timeout or a server error from a missing file or an unknown host", () => {
+    expect(transientNetworkFailure("curl: (56) Recv failure: Connection reset by peer")).toBe(true);
+    expect(transientNetworkFailure("curl: (28) Operation timed out after 20001 milliseconds")).toBe(true);
+    expect(transientNetworkFailure("curl: (22) The requested URL returned error: 503")).toBe(true);
+    expect(transientNetworkFailure("curl: (22) The requested URL returned error: 404")).toBe(false);
+    expect(transientNetworkFailure("curl: (6) Could not resolve host: services.gradle.org")).toBe(false);
+    expect(transientNetworkFailure("E: Unable to locate package nosuchpkg")).toBe(false);
+  });
+});
 
 describe("failedInstruction: where an engine says a build stopped", () => {
   it("reads BuildKit's and the classic builder's errors, unescaping BuildKit's quotes", () => {
