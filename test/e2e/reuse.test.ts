@@ -42,6 +42,12 @@ describe("environment reuse", () => {
       "exact",
       "nearest",
     ]);
+    // Only the full build was made from the Dockerfile the instance records; the others say so.
+    expect([21, 22, 23].map((n) => byNumber[String(n)]!.validation.image_rebuilt)).toEqual([
+      true,
+      false,
+      false,
+    ]);
     // Each instance image holds its own commit's source, not the environment's.
     for (const [n, expected] of [
       ["21", "return s.upper() + '!'"],
