@@ -48,6 +48,8 @@ export const ReasonCode = z.enum([
   "exit_code_mismatch",
   // mine / split: a diff whose hunks do not match their headers, or with no file sections
   "malformed_diff",
+  // validate: the image holds the fix outside the tracked files (build output, installed copies)
+  "fix_leaked",
 ]);
 export type ReasonCode = z.infer<typeof ReasonCode>;
 

@@ -171,6 +171,7 @@ export async function processTask(
       testTimeoutMs: o.testTimeoutMs,
       skipProbes: o.skipProbes || probed,
       loadProbeCpus: o.skipProbes ? 0 : o.loadProbeCpus,
+      leakProbe: !o.skipProbes,
     });
     if (!v.ok) {
       if (isDiskFull(v.detail)) return diskFull(v.detail);

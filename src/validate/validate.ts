@@ -2,6 +2,7 @@ import type { BuildSuccess } from "../build/builder.ts";
 import { presentTestFiles } from "../build/builder.ts";
 import type { CheckVerdict, Instance, ReasonCode, StateRun, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
+import { leakProbe } from "./checks/leak.ts";
 import { LOAD_PROBE_CPUS, loadProbe } from "./checks/load.ts";
 import { commentProbe, noTestsProbe } from "./checks/probes.ts";
 import { runStaticChecks } from "./checks/static.ts";
@@ -18,6 +19,8 @@ export interface ValidateOptions {
   skipProbes?: boolean;
   /** CPU quota of the load probe (default LOAD_PROBE_CPUS); 0 turns it off. */
   loadProbeCpus?: number;
+  /** Look for the fix in the image outside the tracked files (default true). */
+  leakProbe?: boolean;
 }
 
 export type ValidationOutcome =
@@ -85,6 +88,18 @@ export async function validate(
       runs,
       checks,
     };
+  if (o.leakProbe ?? true) {
+    const leak = await leakProbe(task, { sandbox: o.sandbox, image });
+    checks.push(leak);
+    if (!leak.passed)
+      return {
+        ok: false,
+        reason: "fix_leaked",
+        detail: `leak-probe: ${leak.reasons.join("; ")}`,
+        runs,
+        checks,
+      };
+  }
 
   if (!o.skipProbes) {
     const probe = { sandbox: o.sandbox, image, evaluationScript, timeoutMs };

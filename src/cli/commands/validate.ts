@@ -118,6 +118,7 @@ export function registerValidate(program: Command): void {
             parserFor,
             runsPerState: Number(opts.runs),
             skipProbes: opts.skipProbes,
+            leakProbe: !opts.skipProbes,
             loadProbeCpus: opts.skipProbes ? 0 : cpus(opts.loadProbeCpus, "--load-probe-cpus"),
           });
           if (v.ok) {

@@ -208,8 +208,11 @@ describe("unit-test creator: PRs without tests get fail-to-pass tests written by
     expect(inst.checks.map((c) => c.check)).toEqual(
       expect.arrayContaining(["comment-probe", "no-tests-probe", "judge"]),
     );
-    // The probes ran once, in the agent's loop; validation did not repeat them.
-    expect(inst.checks.filter((c) => c.kind === "dynamic")).toHaveLength(2);
+    // The hacking probes ran once, in the agent's loop; validation did not repeat them. It adds its own
+    // cross-check, load probe and leak probe.
+    const names = inst.checks.map((c) => c.check);
+    expect(names.filter((n) => n === "comment-probe" || n === "no-tests-probe")).toHaveLength(2);
+    expect(names).toEqual(expect.arrayContaining(["exit-code-cross-check", "load-probe", "leak-probe"]));
     // Exported as any instance: test.patch holds the generated tests.
     expect(readFileSync(join(r.runDir, "instances", r.id(1), "test.patch"), "utf8")).toBe(gen);
     // Its trajectory is training data, with the test-writing tools.
