@@ -139,6 +139,8 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
   const maxAttempts = o.maxAttempts ?? 6;
   let builds = 0;
   const doomed = new Set<string>();
+  /** Plans built once more after a transient network failure (a reset download, a registry's 5xx). */
+  const retried = new Set<string>();
   let best: { reason: ReasonCode; detail: string } = { reason: "no_test_command", detail: "no plan to try" };
   const consider = (reason: ReasonCode, detail: string) => {
     if (RANK.indexOf(reason) >= RANK.indexOf(best.reason)) best = { reason, detail };
@@ -197,6 +199,10 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
           durationMs: b.durationMs,
         });
         consider(reason, `${plan.name}: ${headline}\n${tail(b.log, 1500)}`);
+        if (retryOnce(plan.name, b.log, retried)) {
+          queue.unshift(plan); // the layers before the failed step come from the cache
+          continue;
+        }
         const revised = recipe.repair?.(plan, b.log);
         if (revised) queue.unshift(revised);
         continue;
@@ -319,6 +325,12 @@ const BUILD_TIMEOUT_MS = 30 * 60_000;
 /** Failures a download can have once and not again (curl's connect/transfer errors, server errors). */
 export function transientNetworkFailure(log: string): boolean {
   return TRANSIENT_NETWORK.test(tail(log, 4000));
+}
+/** Whether a plan whose build failed is built once more: a transient network failure, not retried yet. */
+export function retryOnce(plan: string, log: string, retried: Set<string>): boolean {
+  if (!transientNetworkFailure(log) || retried.has(plan)) return false;
+  retried.add(plan);
+  return true;
 }
 const TRANSIENT_NETWORK =
   /curl: \((7|18|28|35|52|55|56)\)|returned error: 5\d\d|Temporary failure resolving|Connection (reset|timed out)|TLS handshake timeout|i\/o timeout|unexpected EOF/i;

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildFailure, transientNetworkFailure } from "../../src/build/builder.ts";
+import { buildFailure, retryOnce, transientNetworkFailure } from "../../src/build/builder.ts";
 import { failedInstruction, runsStep } from "../../src/build/dockerfile.ts";
 import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../src/sandbox/index.ts";
@@ -20,6 +20,17 @@ describe("transientNetworkFailure: whether a later plan may pass the same instru
     expect(transientNetworkFailure("curl: (22) The requested URL returned error: 404")).toBe(false);
     expect(transientNetworkFailure("curl: (6) Could not resolve host: services.gradle.org")).toBe(false);
     expect(transientNetworkFailure("E: Unable to locate package nosuchpkg")).toBe(false);
+  });
+
+  it("has the builder build the same plan once more after one, not twice", () => {
+    const retried = new Set<string>();
+    const reset = "curl: (56) Recv failure: Connection reset by peer\ngzip: stdin: unexpected end of file";
+    expect(retryOnce("node/npm-strict/node-test", reset, retried)).toBe(true);
+    expect(retryOnce("node/npm-strict/node-test", reset, retried)).toBe(false);
+    expect(retryOnce("node/npm-loose/node-test", reset, retried)).toBe(true);
+    expect(retryOnce("python/pip", "ERROR: No matching distribution found for nosuchpkg", retried)).toBe(
+      false,
+    );
   });
 });
 
