@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SqliteStore } from "../../src/store/sqlite.ts";
 import { type FakeGitHub, startFakeGitHub } from "./fake-github.ts";
 import { TestRepo, tempDir } from "./helpers.ts";
 import { buildSampleRepo } from "./sample-repo.ts";
@@ -68,6 +69,11 @@ describe("swe-universe mine", () => {
       rejections: { no_test_change: 1, too_large: 1, empty_diff: 1, submodule_change: 1 },
     });
     expect(existsSync(join(runDir, "store.sqlite"))).toBe(true);
+    // The clone is recorded, so `build --run-dir` needs no --repo.
+    const store = new SqliteStore(join(runDir, "store.sqlite"));
+    const clone = store.getMeta("git_dir:acme/sample");
+    expect(clone).toBe(repo.dir);
+    store.close();
     // A rerun resumes: nothing new is listed.
     const again = JSON.parse(
       (await cli([repo.dir, "--json", "--run-dir", runDir, "--repo-name", "acme/sample"])).stdout,

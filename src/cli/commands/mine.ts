@@ -119,6 +119,9 @@ export function registerMine(program: Command): void {
         const onSignal = () => controller.abort();
         process.once("SIGINT", onSignal);
         const run = await mine(source, store, { ...opts, signal: controller.signal });
+        // `build --run-dir` finds the clone here (as after `run`), without --repo.
+        const clone = (source as Source & { git?: { dir: string } }).git?.dir;
+        if (clone) store.setMeta(`git_dir:${source.repo}`, clone);
         process.off("SIGINT", onSignal);
         const funnel = mineFunnel(store, source.repo);
         const seconds = (Date.now() - started) / 1000;
