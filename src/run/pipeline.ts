@@ -131,57 +131,71 @@ export async function processTask(
     mkdirSync(workDir, { recursive: true });
     mkdirSync(join(o.runDir, "trajectories"), { recursive: true });
     rmSync(trajectory, { force: true });
-    built = await buildTask(task, {
-      builder: o.builder ?? "recipe",
-      model: o.model,
-      budget: o.agentBudget,
-      signal: o.signal,
-      onAgentEvent: append,
-      sandbox: ctx.sandbox,
-      gitDir: ctx.gitDir,
-      workDir,
-      baseImage: ctx.baseImage,
-      parserFor,
-      maxAttempts: o.maxAttempts,
-      buildTimeoutMs: o.buildTimeoutMs,
-      testTimeoutMs: o.testTimeoutMs,
-      onAttempt: append,
-      reuse: o.reuse,
-      nearestEnvironments: (repo, recipe) =>
-        ctx.store
-          .listEnvironments(repo)
-          .filter((e) => e.recipe === recipe)
-          .sort((a, b) => b.created_at.localeCompare(a.created_at)),
-    });
-    if (!built.ok) {
-      if (isDiskFull(built.detail)) return diskFull(built.detail);
-      reject(ctx.store, task, "build", built.reason, built.detail);
-      return built.reason;
+    for (let pass = 0; ; pass++) {
+      built = await buildTask(task, {
+        builder: o.builder ?? "recipe",
+        model: o.model,
+        budget: o.agentBudget,
+        signal: o.signal,
+        onAgentEvent: append,
+        sandbox: ctx.sandbox,
+        gitDir: ctx.gitDir,
+        workDir,
+        baseImage: ctx.baseImage,
+        parserFor,
+        maxAttempts: o.maxAttempts,
+        buildTimeoutMs: o.buildTimeoutMs,
+        testTimeoutMs: o.testTimeoutMs,
+        onAttempt: append,
+        reuse: pass === 0 ? o.reuse : false,
+        nearestEnvironments: (repo, recipe) =>
+          ctx.store
+            .listEnvironments(repo)
+            .filter((e) => e.recipe === recipe)
+            .sort((a, b) => b.created_at.localeCompare(a.created_at)),
+      });
+      if (!built.ok) {
+        if (isDiskFull(built.detail)) return diskFull(built.detail);
+        reject(ctx.store, task, "build", built.reason, built.detail);
+        return built.reason;
+      }
+      // A rebuild from scratch (pass 1) keeps the shared environment's record under the same key.
+      if (pass === 0 || !ctx.store.getEnvironment(built.environment.key))
+        ctx.store.putEnvironment(built.environment);
+      // The agent ran both probes on this image and script inside its loop; validation need not repeat them.
+      const agentChecks = "agent" in built ? built.checks : [];
+      const probed = ["comment-probe", "no-tests-probe"].every((n) =>
+        agentChecks.some((c) => c.check === n && c.passed),
+      );
+      const v = await validate(validatedTask(task, built), built, {
+        sandbox: ctx.sandbox,
+        parserFor,
+        runsPerState: o.runsPerState,
+        testTimeoutMs: o.testTimeoutMs,
+        skipProbes: o.skipProbes || probed,
+        loadProbeCpus: o.skipProbes ? 0 : o.loadProbeCpus,
+        leakProbe: !o.skipProbes,
+      });
+      if (!v.ok) {
+        if (isDiskFull(v.detail)) return diskFull(v.detail);
+        // The task's own image only: a shared environment image stays for the next tasks.
+        await ctx.sandbox.removeImage(built.image ?? built.environment.image).catch(() => {});
+        // An environment built at another commit (tasks out of order, --retry, workers) can carry that
+        // commit's build output, and with it the fix: build this task's environment from scratch once.
+        const shared = "reuse" in built && (built.reuse === "exact" || built.reuse === "nearest");
+        if (v.reason === "fix_leaked" && shared && pass === 0) {
+          append({
+            stage: "leak",
+            detail: `${v.detail.split("\n")[0]}; building without the shared environment`,
+          });
+          continue;
+        }
+        reject(ctx.store, task, "validate", v.reason, v.detail);
+        return v.reason;
+      }
+      ctx.store.putInstance(withAgentRecord(v.instance, built));
+      return "instance";
     }
-    ctx.store.putEnvironment(built.environment);
-    // The agent ran both probes on this image and script inside its loop; validation need not repeat them.
-    const agentChecks = "agent" in built ? built.checks : [];
-    const probed = ["comment-probe", "no-tests-probe"].every((n) =>
-      agentChecks.some((c) => c.check === n && c.passed),
-    );
-    const v = await validate(validatedTask(task, built), built, {
-      sandbox: ctx.sandbox,
-      parserFor,
-      runsPerState: o.runsPerState,
-      testTimeoutMs: o.testTimeoutMs,
-      skipProbes: o.skipProbes || probed,
-      loadProbeCpus: o.skipProbes ? 0 : o.loadProbeCpus,
-      leakProbe: !o.skipProbes,
-    });
-    if (!v.ok) {
-      if (isDiskFull(v.detail)) return diskFull(v.detail);
-      reject(ctx.store, task, "validate", v.reason, v.detail);
-      // The task's own image only: a shared environment image stays for the next tasks.
-      await ctx.sandbox.removeImage(built.image ?? built.environment.image).catch(() => {});
-      return v.reason;
-    }
-    ctx.store.putInstance(withAgentRecord(v.instance, built));
-    return "instance";
   } catch (e) {
     const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
     if (isDiskFull(`${msg} ${(e as { code?: string }).code ?? ""}`)) return diskFull(msg);

@@ -98,3 +98,88 @@ export function pythonUnittestProject(): TestRepo {
   ]);
   return r;
 }
+
+/**
+ * A package whose install leaves a stale build cache: setup.py copies snap/*.py into the ignored
+ * `.snapshot/` unless a copy is already there (as build caches do). PRs #31 and #32 have the same
+ * manifests, so they share one environment; built at #32's base commit, that environment's cache holds
+ * #31's fix.
+ */
+export function pythonProjectWithStaleCache(): TestRepo {
+  const r = new TestRepo("sweu-pysnap-");
+  const ops = (fixed: { shout?: boolean; squash?: boolean }) =>
+    [
+      "def shout(text):",
+      fixed.shout
+        ? '    return text.strip().upper() + " (shouted)"'
+        : '    return text.upper() + " (shouted)"',
+      "",
+      "",
+      "def squash(text):",
+      fixed.squash
+        ? '    return " ".join(part for part in text.split() if part)'
+        : '    return " ".join(text.split(" "))',
+      "",
+    ].join("\n");
+  const tests = (extra: string[]) =>
+    [
+      "from snap.ops import shout, squash",
+      "",
+      "",
+      "def test_base():",
+      '    assert shout("a") == "A (shouted)"',
+      "",
+      ...extra,
+    ].join("\n");
+  r.commit("Initial snap package", {
+    "pyproject.toml": [
+      "[build-system]",
+      'requires = ["setuptools>=61"]',
+      'build-backend = "setuptools.build_meta"',
+      "",
+      "[project]",
+      'name = "snap"',
+      'version = "0.1.0"',
+      "",
+      "[project.optional-dependencies]",
+      'test = ["pytest"]',
+      "",
+      "[tool.setuptools]",
+      'packages = ["snap"]',
+      "",
+    ].join("\n"),
+    "setup.py": [
+      "import pathlib",
+      "import shutil",
+      "",
+      "from setuptools import setup",
+      "",
+      'cache = pathlib.Path(__file__).parent / ".snapshot"',
+      "cache.mkdir(exist_ok=True)",
+      'for source in (pathlib.Path(__file__).parent / "snap").glob("*.py"):',
+      "    if not (cache / source.name).exists():",
+      "        shutil.copy(source, cache / source.name)",
+      "",
+      "setup()",
+      "",
+    ].join("\n"),
+    ".gitignore": ".snapshot/\n*.egg-info/\n",
+    "snap/__init__.py": "",
+    "snap/ops.py": ops({}),
+    "tests/test_ops.py": tests([]),
+  });
+  r.squashPr(31, "shout strips surrounding spaces", "", {
+    "snap/ops.py": ops({ shout: true }),
+    "tests/test_ops.py": tests([
+      "",
+      "def test_shout_strips():",
+      '    assert shout(" hi ") == "HI (shouted)"',
+      "",
+    ]),
+  });
+  r.squashPr(32, "squash collapses runs of spaces", "", {
+    "snap/ops.py": ops({ shout: true, squash: true }),
+    "tests/test_ops.py": tests(["", "def test_squash():", '    assert squash("a  b") == "a b"', ""]),
+  });
+  return r;
+}
