@@ -333,7 +333,7 @@ export function retryOnce(plan: string, log: string, retried: Set<string>): bool
   return true;
 }
 const TRANSIENT_NETWORK =
-  /curl: \((7|18|28|35|52|55|56)\)|returned error: 5\d\d|Temporary failure resolving|Connection (reset|timed out)|TLS handshake timeout|i\/o timeout|unexpected EOF/i;
+  /curl: \((18|28|35|52|55|56)\)|returned error: 5\d\d|Temporary failure resolving|Connection (reset|timed out)|TLS handshake timeout|i\/o timeout|unexpected EOF/i;
 
 /**
  * Name a failed image build by where it stopped: in one of the plan's install steps (or the instance

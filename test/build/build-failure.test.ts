@@ -19,6 +19,10 @@ describe("transientNetworkFailure: whether a later plan may pass the same instru
     expect(transientNetworkFailure("curl: (22) The requested URL returned error: 503")).toBe(true);
     expect(transientNetworkFailure("curl: (22) The requested URL returned error: 404")).toBe(false);
     expect(transientNetworkFailure("curl: (6) Could not resolve host: services.gradle.org")).toBe(false);
+    // Refused: a mirror that is down or out of reach stays so (the bad-input e2e's mirror is on the host).
+    expect(
+      transientNetworkFailure("curl: (7) Failed to connect to 127.0.0.1 port 33081: Couldn't connect"),
+    ).toBe(false);
     expect(transientNetworkFailure("E: Unable to locate package nosuchpkg")).toBe(false);
   });
 
