@@ -2,7 +2,7 @@ import type { CheckVerdict } from "../../records/index.ts";
 import type { Sandbox } from "../../sandbox/sandbox.ts";
 import { gradeEvaluation } from "../grade.ts";
 import { type OutputParser, runStateRaw, toStateRun } from "../run-state.ts";
-import { inconclusive } from "./probes.ts";
+import { probeRun } from "./probes.ts";
 
 /** Default CPU quota of the load probe: a quarter of one CPU, about what a test sees on a busy cluster node. */
 export const LOAD_PROBE_CPUS = 0.25;
@@ -45,14 +45,12 @@ export async function loadProbe(
       timeoutMs: o.timeoutMs,
       limits: { cpus: o.cpus },
     });
-  let raw = await run();
-  if (!raw.timedOut && inconclusive(raw, o.timeoutMs)) raw = await run();
+  const { raw, inconclusive: why } = await probeRun(run, o.timeoutMs, { retryTimeout: false });
   const quota = `${o.cpus} CPU`;
   if (raw.timedOut)
     return verdict(true, [
       `inconclusive: timed out after ${Math.round(o.timeoutMs / 1000)}s under a ${quota} quota (a slow suite, not shown timing-dependent)`,
     ]);
-  const why = inconclusive(raw, o.timeoutMs);
   if (why) return verdict(true, [`inconclusive twice under a ${quota} quota: ${why}`]);
   const report = gradeEvaluation(lists, toStateRun("resolved", raw, o.parse));
   const secs = (raw.durationMs / 1000).toFixed(1);

@@ -137,11 +137,18 @@ export function inconclusive(raw: RawStateRun, timeoutMs: number): string | unde
 
 type ProbeRun = { raw: RawStateRun; inconclusive?: string };
 
-/** A probe run, tried once more when the first one was inconclusive. */
-async function probeRun(run: () => Promise<RawStateRun>, timeoutMs: number): Promise<ProbeRun> {
+/**
+ * A probe run, tried once more when the first one was inconclusive (a timeout too, unless
+ * `retryTimeout` is false: the load probe reads a timeout as a slow suite).
+ */
+export async function probeRun(
+  run: () => Promise<RawStateRun>,
+  timeoutMs: number,
+  o: { retryTimeout?: boolean } = {},
+): Promise<ProbeRun> {
   let raw = await run();
   let why = inconclusive(raw, timeoutMs);
-  if (why) {
+  if (why && !(raw.timedOut && o.retryTimeout === false)) {
     raw = await run();
     why = inconclusive(raw, timeoutMs);
   }
