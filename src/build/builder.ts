@@ -3,7 +3,8 @@ import { dirname, join } from "node:path";
 import type { Environment, ReasonCode, StateRun, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { type OutputParser, runStateRaw, toStateRun } from "../validate/run-state.ts";
-import { failedInstruction, normaliseInstruction, renderDockerfile, runsStep } from "./dockerfile.ts";
+import { buildFailure, retryOnce, tail, transientNetworkFailure } from "./build-failure.ts";
+import { normaliseInstruction, renderDockerfile } from "./dockerfile.ts";
 import { renderEvaluationScript } from "./evaluation-script.ts";
 import { recipesFor } from "./recipes/index.ts";
 import { ensurePlanImages } from "./recipes/plan-images.ts";
@@ -94,10 +95,6 @@ const RANK: ReasonCode[] = [
   "resolved_fails",
   "buggy_passes",
 ];
-
-export function tail(s: string, n = 4000): string {
-  return s.length > n ? s.slice(-n) : s;
-}
 
 /**
  * The builder loop with the recipe policy: for each recipe and plan, build the image from its Dockerfile,
@@ -322,41 +319,7 @@ export async function buildEnvironment(task: Task, o: BuildOptions): Promise<Bui
 
 const BUILD_TIMEOUT_MS = 30 * 60_000;
 
-/** Failures a download can have once and not again (curl's connect/transfer errors, server errors). */
-export function transientNetworkFailure(log: string): boolean {
-  return TRANSIENT_NETWORK.test(tail(log, 4000));
-}
-/** Whether a plan whose build failed is built once more: a transient network failure, not retried yet. */
-export function retryOnce(plan: string, log: string, retried: Set<string>): boolean {
-  if (!transientNetworkFailure(log) || retried.has(plan)) return false;
-  retried.add(plan);
-  return true;
-}
-const TRANSIENT_NETWORK =
-  /curl: \((18|28|35|52|55|56)\)|returned error: 5\d\d|Temporary failure resolving|Connection (reset|timed out)|TLS handshake timeout|i\/o timeout|unexpected EOF/i;
-
-/**
- * Name a failed image build by where it stopped: in one of the plan's install steps (or the instance
- * layer's refresh) → install_failed; anywhere else (base image, system packages, toolchain, COPY, a
- * Dockerfile or context the engine refuses, a toolchain image that cannot be made) → image_build_failed.
- * The headline says which instruction failed, or that the build timed out and where.
- */
-export function buildFailure(
-  b: { log: string; timedOut: boolean },
-  plan: Pick<BuildPlan, "install" | "refresh">,
-  timeoutMs: number,
-): { reason: ReasonCode; headline: string; instruction?: string } {
-  const at = failedInstruction(b.log);
-  const install = at !== undefined && runsStep(at, [...plan.install, ...(plan.refresh ?? [])]);
-  const reason: ReasonCode = install ? "install_failed" : "image_build_failed";
-  const where = at ? `${install ? "install step" : "instruction"} ${JSON.stringify(tail(at, 300))}` : "";
-  const headline = b.timedOut
-    ? `build timed out after ${Math.round(timeoutMs / 1000)} s${where ? ` in ${where}` : ""}`
-    : where
-      ? `${where} failed`
-      : "the engine refused the build before running any instruction";
-  return { reason, headline, ...(at ? { instruction: at } : {}) };
-}
+export { buildFailure, retryOnce, tail, transientNetworkFailure };
 
 /** Why a resolved-state run is not a pass, or undefined when it is one. */
 export function judgeResolved(
