@@ -5,7 +5,7 @@
  */
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { BuilderKind } from "../build/agent/cascade.ts";
+import type { BuilderKind } from "../builder/agent/cascade.ts";
 import { GitSource } from "../mine/git-source.ts";
 import { modelFromConfig } from "../model/openai.ts";
 import type { Environment, Instance, Rejection, Task } from "../records/index.ts";

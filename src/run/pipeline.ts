@@ -6,8 +6,8 @@ import {
   buildTask,
   validatedTask,
   withAgentRecord,
-} from "../build/agent/cascade.ts";
-import type { Budget } from "../build/agent/loop.ts";
+} from "../builder/agent/cascade.ts";
+import type { Budget } from "../builder/agent/loop.ts";
 import { type ExportResult, exportRun } from "../export/index.ts";
 import { mine } from "../mine/mine.ts";
 import type { Source } from "../mine/source.ts";
@@ -48,7 +48,7 @@ export interface PipelineOptions {
   only?: string[];
   signal?: AbortSignal;
   onEvent?: (e: PipelineEvent) => void;
-  /** recipe (default), agent, or cascade (recipes first, the agent where they fail); see src/build/agent. */
+  /** recipe (default), agent, or cascade (recipes first, the agent where they fail); see src/builder/agent. */
   builder?: BuilderKind;
   /** The model of the agent builder and its judge. */
   model?: Model;

@@ -1,5 +1,5 @@
-import type { BuildSuccess } from "../build/builder.ts";
-import { presentTestFiles } from "../build/builder.ts";
+import type { BuildSuccess } from "../builder/builder.ts";
+import { presentTestFiles } from "../builder/builder.ts";
 import type { CheckVerdict, Instance, ReasonCode, StateRun, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { leakProbe } from "./checks/leak.ts";

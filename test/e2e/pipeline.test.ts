@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuildSuccess, buildEnvironment } from "../../src/build/builder.ts";
+import { type BuildSuccess, buildEnvironment } from "../../src/builder/builder.ts";
 import { GitSource } from "../../src/mine/git-source.ts";
 import { runPipeline } from "../../src/run/pipeline.ts";
 import { ensureBaseImage } from "../../src/sandbox/base-image.ts";

@@ -1,4 +1,4 @@
-import type { RepoView } from "../../src/build/repo.ts";
+import type { RepoView } from "../../src/builder/repo.ts";
 import type { Task } from "../../src/records/index.ts";
 
 /** An in-memory RepoView: recipes only read paths and manifests. */

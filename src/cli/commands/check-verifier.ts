@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { auditVerifier, readAuditInput } from "../../build/agent/audit.ts";
+import { auditVerifier, readAuditInput } from "../../builder/agent/audit.ts";
 import { modelFromConfig } from "../../model/openai.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { exportTrajectories } from "../../build/agent/trajectory.ts";
+import { exportTrajectories } from "../../builder/agent/trajectory.ts";
 import { openRunStore } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 

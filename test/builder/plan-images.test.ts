@@ -2,9 +2,9 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderDockerfile } from "../../src/build/dockerfile.ts";
-import { ensurePlanImages } from "../../src/build/recipes/plan-images.ts";
-import type { BuildPlan } from "../../src/build/recipes/types.ts";
+import { renderDockerfile } from "../../src/builder/dockerfile.ts";
+import { ensurePlanImages } from "../../src/builder/recipes/plan-images.ts";
+import type { BuildPlan } from "../../src/builder/recipes/types.ts";
 import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../src/sandbox/index.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderDockerfile } from "../../src/build/dockerfile.ts";
+import { renderDockerfile } from "../../src/builder/dockerfile.ts";
 import {
   debianGo,
   go,
@@ -8,8 +8,8 @@ import {
   goTestPackages,
   goWanted,
   resolveGo,
-} from "../../src/build/recipes/go.ts";
-import type { BuildPlan } from "../../src/build/recipes/types.ts";
+} from "../../src/builder/recipes/go.ts";
+import type { BuildPlan } from "../../src/builder/recipes/types.ts";
 import { fakeTask, memoryView } from "../helpers/view.ts";
 
 describe("go recipe: toolchain", () => {

@@ -2,8 +2,8 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderDockerfile } from "../../src/build/dockerfile.ts";
-import { nextestInstallStep, nextestTestCommand, usesNextest } from "../../src/build/recipes/nextest.ts";
+import { renderDockerfile } from "../../src/builder/dockerfile.ts";
+import { nextestInstallStep, nextestTestCommand, usesNextest } from "../../src/builder/recipes/nextest.ts";
 import {
   cargoPackages,
   cargoSelection,
@@ -15,8 +15,8 @@ import {
   rust,
   rustChannel,
   rustVersion,
-} from "../../src/build/recipes/rust.ts";
-import type { BuildPlan } from "../../src/build/recipes/types.ts";
+} from "../../src/builder/recipes/rust.ts";
+import type { BuildPlan } from "../../src/builder/recipes/types.ts";
 import { run } from "../../src/util/exec.ts";
 import { fakeTask, memoryView } from "../helpers/view.ts";
 

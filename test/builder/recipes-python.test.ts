@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderEvaluationScript } from "../../src/build/evaluation-script.ts";
-import { dottedModule, python, unittestCommand } from "../../src/build/recipes/python.ts";
+import { renderEvaluationScript } from "../../src/builder/evaluation-script.ts";
+import { dottedModule, python, unittestCommand } from "../../src/builder/recipes/python.ts";
 import {
   noxCalls,
   pipArgs,
@@ -12,8 +12,8 @@ import {
   pythonHints,
   shellWords,
   unittestStyle,
-} from "../../src/build/recipes/python-hints.ts";
-import type { BuildPlan } from "../../src/build/recipes/types.ts";
+} from "../../src/builder/recipes/python-hints.ts";
+import type { BuildPlan } from "../../src/builder/recipes/types.ts";
 import type { Task } from "../../src/records/index.ts";
 import { parseUnittest } from "../../src/validate/parsers/python.ts";
 import { memoryView } from "../helpers/view.ts";

@@ -5,8 +5,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderEvaluationScript } from "../../src/build/evaluation-script.ts";
-import { recipesFor } from "../../src/build/recipes/index.ts";
+import { renderEvaluationScript } from "../../src/builder/evaluation-script.ts";
+import { recipesFor } from "../../src/builder/recipes/index.ts";
 import {
   gradle,
   gradleJava,
@@ -17,9 +17,9 @@ import {
   mavenJavaRelease,
   mavenPlans,
   mustReport,
-} from "../../src/build/recipes/java.ts";
-import { reachable, unreachableHosts } from "../../src/build/recipes/reachable.ts";
-import type { BuildPlan, RecipeContext } from "../../src/build/recipes/types.ts";
+} from "../../src/builder/recipes/java.ts";
+import { reachable, unreachableHosts } from "../../src/builder/recipes/reachable.ts";
+import type { BuildPlan, RecipeContext } from "../../src/builder/recipes/types.ts";
 import type { Task } from "../../src/records/index.ts";
 import { runStaticChecks } from "../../src/validate/checks/static.ts";
 import { parserFor } from "../../src/validate/parse-run.ts";

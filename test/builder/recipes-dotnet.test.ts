@@ -3,16 +3,16 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderEvaluationScript } from "../../src/build/evaluation-script.ts";
+import { renderEvaluationScript } from "../../src/builder/evaluation-script.ts";
 import {
   dotnet,
   dotnetPlans,
   dotnetTestClasses,
   globalJsonSdk,
   targetFrameworks,
-} from "../../src/build/recipes/dotnet.ts";
-import { recipesFor } from "../../src/build/recipes/index.ts";
-import type { BuildPlan, RecipeContext } from "../../src/build/recipes/types.ts";
+} from "../../src/builder/recipes/dotnet.ts";
+import { recipesFor } from "../../src/builder/recipes/index.ts";
+import type { BuildPlan, RecipeContext } from "../../src/builder/recipes/types.ts";
 import type { Task } from "../../src/records/index.ts";
 import { runStaticChecks } from "../../src/validate/checks/static.ts";
 import { parserFor } from "../../src/validate/parse-run.ts";

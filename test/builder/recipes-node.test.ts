@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { node } from "../../src/build/recipes/node.ts";
-import type { BuildPlan } from "../../src/build/recipes/types.ts";
+import { node } from "../../src/builder/recipes/node.ts";
+import type { BuildPlan } from "../../src/builder/recipes/types.ts";
 import { fakeTask, memoryView } from "../helpers/view.ts";
 
 const PR_FILES = ["src/a.ts", "test/a.test.ts", "test/fixtures/data.json", "README.md"];

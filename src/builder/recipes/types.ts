@@ -3,7 +3,7 @@ import type { RepoView } from "../repo.ts";
 
 /**
  * One concrete way to build and test a task: plain data, rendered into a Dockerfile and evaluation.sh
- * by the shared mechanism (src/build/dockerfile.ts, src/build/evaluation-script.ts).
+ * by the shared mechanism (src/builder/dockerfile.ts, src/builder/evaluation-script.ts).
  */
 export interface BuildPlan {
   /** "python/pip-extras", "node/npm-ci-jest", … */

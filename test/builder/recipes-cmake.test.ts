@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderEvaluationScript } from "../../src/build/evaluation-script.ts";
+import { renderEvaluationScript } from "../../src/builder/evaluation-script.ts";
 import {
   autotoolsDependencies,
   cmake,
@@ -7,8 +7,8 @@ import {
   nativeDependencies,
   usesAutotools,
   usesGtest,
-} from "../../src/build/recipes/cmake.ts";
-import type { BuildPlan } from "../../src/build/recipes/types.ts";
+} from "../../src/builder/recipes/cmake.ts";
+import type { BuildPlan } from "../../src/builder/recipes/types.ts";
 import { fakeTask, memoryView } from "../helpers/view.ts";
 
 const top = [

@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoView, sanitisedCheckout } from "../../src/build/repo.ts";
+import { repoView, sanitisedCheckout } from "../../src/builder/repo.ts";
 import { TestRepo } from "../helpers/repos.ts";
 
 const git = (dir: string, ...args: string[]) =>

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildFailure, retryOnce, transientNetworkFailure } from "../../src/build/builder.ts";
-import { failedInstruction, runsStep } from "../../src/build/dockerfile.ts";
+import { buildFailure, retryOnce, transientNetworkFailure } from "../../src/builder/builder.ts";
+import { failedInstruction, runsStep } from "../../src/builder/dockerfile.ts";
 import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../src/sandbox/index.ts";
 

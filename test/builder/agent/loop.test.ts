@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type AgentEvent, runAgentLoop, type ToolResult } from "../../../src/build/agent/loop.ts";
+import { type AgentEvent, runAgentLoop, type ToolResult } from "../../../src/builder/agent/loop.ts";
 import type { ToolSpec } from "../../../src/model/model.ts";
 import { OpenAIModel } from "../../../src/model/openai.ts";
 import { FakeOpenAI, type Turn } from "../../helpers/fake-openai.ts";
