@@ -1,3 +1,4 @@
+import { shellValue } from "../util/shell.ts";
 import type { BuildPlan } from "./recipes/types.ts";
 
 /**
@@ -32,9 +33,4 @@ export function renderEvaluationScript(plan: Pick<BuildPlan, "env" | "test" | "j
     "exit $rc",
     "",
   ].join("\n");
-}
-
-function shellValue(v: string): string {
-  // Allow $VAR expansion (PATH=/x:$PATH) but nothing else.
-  return `"${v.replace(/["\\`]/g, "\\$&")}"`;
 }

@@ -1,5 +1,6 @@
 import type { StateRun, TestResult } from "../records/index.ts";
 import type { Container, Limits, Sandbox } from "../sandbox/sandbox.ts";
+import { sq } from "../util/shell.ts";
 import { newNonce } from "./output.ts";
 
 /** What a fresh container needs to be put into a state and tested. */
@@ -41,7 +42,7 @@ export function patchFiles(patch: string): string[] {
   return [...files];
 }
 
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const q = sq;
 
 /**
  * Apply a patch with increasing tolerance: git apply, git apply --3way, then patch --fuzz.

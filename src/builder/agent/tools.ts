@@ -1,6 +1,7 @@
 import type { ToolSpec } from "../../model/model.ts";
 import type { Task } from "../../records/index.ts";
 import type { Container } from "../../sandbox/sandbox.ts";
+import { sq } from "../../util/shell.ts";
 import { parserNames } from "../../validate/parsers/index.ts";
 import { applyScript, patchFiles, testPatchScript } from "../../validate/run-state.ts";
 
@@ -143,7 +144,6 @@ export class Workspace {
 
   /** Restore every file the fix or the tests touch to the base commit, apply the test patch, then maybe the fix. */
   async switchTo(state: "buggy" | "resolved"): Promise<string> {
-    const sq = (f: string) => `'${f.replace(/'/g, `'\\''`)}'`;
     const steps = patchFiles(this.task.patch).map(
       (f) =>
         `if git cat-file -e HEAD:${sq(f)} 2>/dev/null; then git checkout -q HEAD -- ${sq(f)}; else rm -f ${sq(f)}; fi`,
@@ -162,7 +162,7 @@ export class Workspace {
 
   /** The agent's test files as a patch against the base commit (for tasks without tests of their own). */
   async testPatchOf(paths: string[]): Promise<string> {
-    const q = paths.map((p) => `'${p.replace(/^\/testbed\//, "").replace(/'/g, `'\\''`)}'`).join(" ");
+    const q = paths.map((p) => sq(p.replace(/^\/testbed\//, ""))).join(" ");
     const r = await this.container.exec(
       `git add -N -- ${q} && git diff HEAD -- ${q}; rc=$?; git reset -q -- ${q}; exit $rc`,
       {

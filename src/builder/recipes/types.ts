@@ -72,7 +72,4 @@ export interface Recipe {
   repair?(plan: BuildPlan, failure: string): BuildPlan | undefined;
 }
 
-/** Shell-quote one argument. */
-export function q(s: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+export { q } from "../../util/shell.ts";

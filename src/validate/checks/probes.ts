@@ -1,5 +1,6 @@
 import type { CheckVerdict, Task } from "../../records/index.ts";
 import type { Sandbox } from "../../sandbox/sandbox.ts";
+import { sq } from "../../util/shell.ts";
 import { MARK } from "../output.ts";
 import { type RawStateRun, runStateRaw } from "../run-state.ts";
 
@@ -228,7 +229,7 @@ export async function noTestsProbe(task: Task, testFiles: string[], o: ProbeOpti
       passed: true,
       reasons: ["not applicable: no test files"],
     };
-  const rm = testFiles.map((f) => `rm -f '${f.replace(/'/g, `'\\''`)}'`).join("\n");
+  const rm = testFiles.map((f) => `rm -f ${sq(f)}`).join("\n");
   const { raw, inconclusive: why } = await probeRun(
     () =>
       runStateRaw(o.sandbox, {
