@@ -4,7 +4,6 @@
  * it as not pushed (store meta `push:<instance id>`), and `swe-universe push` tries again later.
  */
 
-import { OciSandbox } from "../sandbox/oci.ts";
 import { insecureRegistry } from "../sandbox/registry-host.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import type { Store } from "../store/store.ts";
@@ -40,29 +39,16 @@ export async function pushImage(
   o: PushOptions = {},
 ): Promise<PushResult> {
   const ref = registryRef(image, registry);
-  if (!(sandbox instanceof OciSandbox))
-    return { ref, ok: false, error: `the ${sandbox.engine} sandbox cannot push images`, attempts: 0 };
   const tries = Math.max(1, o.attempts ?? 3);
-  const tls =
-    insecureRegistry(registry) && sandbox.engine === "podman" ? ["--tls-verify=false"] : ([] as string[]);
   let last = "";
-  try {
-    for (let attempt = 1; attempt <= tries; attempt++) {
-      try {
-        await sandbox.cliOk(["tag", image, ref]);
-        await sandbox.cliOk(["push", ...tls, ref], { timeoutMs: 1_800_000 });
-        return { ref, ok: true, attempts: attempt };
-      } catch (e) {
-        last = (e instanceof Error ? e.message : String(e)).trim();
-        if (attempt < tries) {
-          o.onRetry?.(attempt, last);
-          await new Promise((r) => setTimeout(r, (o.backoffMs ?? 2000) * 2 ** (attempt - 1)));
-        }
-      }
+  for (let attempt = 1; attempt <= tries; attempt++) {
+    const r = await sandbox.push(image, ref);
+    if (r.ok) return { ref, ok: true, attempts: attempt };
+    last = r.error ?? "refused";
+    if (attempt < tries) {
+      o.onRetry?.(attempt, last);
+      await new Promise((res) => setTimeout(res, (o.backoffMs ?? 2000) * 2 ** (attempt - 1)));
     }
-  } finally {
-    // The registry name was only for the push: untag it (the image keeps its own name).
-    if (ref !== image) await sandbox.cli(["rmi", ref], { timeoutMs: 60_000 }).catch(() => {});
   }
   return {
     ref,
@@ -74,8 +60,11 @@ export async function pushImage(
 
 const pushKey = (id: string) => `push:${id}`;
 
+/** Record how a push ended; a pushed instance names its registry reference from then on (`image_name`). */
 export function recordPush(store: Store, id: string, r: PushResult): void {
   store.setMeta(pushKey(id), JSON.stringify(r));
+  const inst = r.ok ? store.getInstance(id) : undefined;
+  if (inst && inst.image_name !== r.ref) store.putInstance({ ...inst, image_name: r.ref });
 }
 
 export function pushRecord(store: Store, id: string): PushResult | undefined {

@@ -87,9 +87,12 @@ export function limitSandbox(sb: Sandbox, l: Limiters): Sandbox {
     engine: sb.engine,
     build: (spec) => l.builds.with(() => sb.build(spec)),
     imageExists: (tag) => sb.imageExists(tag),
+    pull: (ref, o) => sb.pull(ref, o),
+    push: (image, ref, o) => sb.push(image, ref, o),
     imageSize: (tag) => sb.imageSize(tag),
     removeImage: (tag) => sb.removeImage(tag),
     cleanup: () => sb.cleanup(),
+    reapOrphans: () => sb.reapOrphans(),
     storagePath: sb.storagePath && (() => sb.storagePath!()),
     async start(spec) {
       const release = await l.containers.acquire();

@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { log } from "../util/log.ts";
+import { pidAlive } from "../util/pid.ts";
 import { OciContainer } from "./oci-container.ts";
 import { hostLimit, onPath, type RawResult, spawnRaw } from "./proc.ts";
 import { insecureRegistry } from "./registry-host.ts";
-import type { BuildResult, BuildSpec, Container, ContainerSpec, Sandbox } from "./sandbox.ts";
+import type { BuildResult, BuildSpec, Container, ContainerSpec, Sandbox, TransferResult } from "./sandbox.ts";
 
 export type EngineName = "docker" | "podman";
 
@@ -245,11 +246,33 @@ export class OciSandbox implements Sandbox {
 
   /** Pull an image; false when it cannot be pulled within the time limit. */
   async pullImage(ref: string, timeoutMs = 20_000): Promise<boolean> {
+    return (await this.pull(ref, { timeoutMs })).ok;
+  }
+
+  async pull(ref: string, o: { timeoutMs?: number } = {}): Promise<TransferResult> {
+    const timeoutMs = o.timeoutMs ?? 1_800_000;
     const tls = this.engine === "podman" && insecureRegistry(ref) ? ["--tls-verify=false"] : [];
     const r = await this.cli(["pull", ...tls, ref], { timeoutMs, graceMs: 2_000 });
-    if (r.code !== 0 || r.timedOut)
-      log.info({ ref, err: r.stderr.toString().trim().slice(-500) }, "pull failed");
-    return r.code === 0 && !r.timedOut;
+    if (r.code === 0 && !r.timedOut) return { ok: true };
+    const why = r.timedOut
+      ? `timed out after ${Math.round(timeoutMs / 1000)} s`
+      : (r.stderr.toString().trim().split("\n").filter(Boolean).pop() ?? `exit ${r.code}`);
+    log.info({ ref, err: r.stderr.toString().trim().slice(-500) }, "pull failed");
+    return { ok: false, error: why.slice(0, 500) };
+  }
+
+  async push(image: string, ref: string, o: { timeoutMs?: number } = {}): Promise<TransferResult> {
+    const tls = this.engine === "podman" && insecureRegistry(ref) ? ["--tls-verify=false"] : [];
+    try {
+      await this.cliOk(["tag", image, ref]);
+      await this.cliOk(["push", ...tls, ref], { timeoutMs: o.timeoutMs ?? 1_800_000 });
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, error: (e instanceof Error ? e.message : String(e)).trim().slice(0, 2000) };
+    } finally {
+      // The registry name was only for the push: untag it (the image keeps its own name).
+      if (ref !== image) await this.cli(["rmi", ref], { timeoutMs: 60_000 }).catch(() => {});
+    }
   }
 
   /** Import a root filesystem directory as an image (`tar -C dir -c . | <engine> import - tag`). */
@@ -331,6 +354,30 @@ export class OciSandbox implements Sandbox {
     if (!gone) log.warn({ name, err: r.stderr.toString().trim() }, "container removal failed");
     this.mine.delete(name);
     live.delete(name);
+  }
+
+  /**
+   * Leftovers of killed processes. Every container carries `sweu.session=<pid>-<rand>` and is named
+   * `sweu-<session>-<rand>`; a process killed with SIGKILL removes nothing, so the next start removes the
+   * containers whose session pid is no longer alive on this host (a live pid, even a reused one, keeps them).
+   */
+  async reapOrphans(): Promise<string[]> {
+    const ps = await this.cli(["ps", "-a", "--filter", `label=${SESSION_LABEL}`, "--format", "{{.Names}}"], {
+      timeoutMs: 60_000,
+    });
+    if (ps.code !== 0) {
+      log.warn({ err: ps.stderr.toString().trim() }, "listing containers for orphan removal failed");
+      return [];
+    }
+    const dead: string[] = [];
+    for (const line of ps.stdout.toString().split("\n")) {
+      // Label templates differ between docker and podman, names do not.
+      const m = /^sweu-(\d+)-[0-9a-f]+-[0-9a-f]+$/.exec(line.trim());
+      if (m && !pidAlive(Number(m[1]))) dead.push(line.trim());
+    }
+    await Promise.all(dead.map((n) => this.forget(n)));
+    if (dead.length) log.info({ containers: dead.length }, "removed containers left by dead processes");
+    return dead;
   }
 
   async cleanup(): Promise<void> {

@@ -66,16 +66,31 @@ export interface BuildResult {
   timedOut: boolean;
 }
 
+/** How a pull or a push ended; `error` says why in one engine-given line or two. */
+export interface TransferResult {
+  ok: boolean;
+  error?: string;
+}
+
 export interface Sandbox {
   /** "docker", "podman", … */
   readonly engine: string;
   build(spec: BuildSpec): Promise<BuildResult>;
   imageExists(tag: string): Promise<boolean>;
+  /** Pull an image reference from its registry (loopback registries over plain HTTP). */
+  pull(ref: string, o?: { timeoutMs?: number }): Promise<TransferResult>;
+  /** Push a local image under another reference (tagged for the push, untagged after). One try. */
+  push(image: string, ref: string, o?: { timeoutMs?: number }): Promise<TransferResult>;
   imageSize(tag: string): Promise<number | undefined>;
   removeImage(tag: string): Promise<void>;
   start(spec: ContainerSpec): Promise<Container>;
   /** Remove every container this process started that is still around (also called on SIGINT/SIGTERM). */
   cleanup(): Promise<void>;
+  /**
+   * Remove containers left by processes of ours that died without cleaning up (SIGKILL); returns their
+   * names. Conservative: a live process keeps its containers.
+   */
+  reapOrphans(): Promise<string[]>;
   /** Host folder where the engine stores images and containers, when it is local (watched for free space). */
   storagePath?(): Promise<string | undefined>;
 }
