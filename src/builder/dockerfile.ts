@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { shellValue, sq } from "../util/shell.ts";
 import type { BuildPlan } from "./recipes/types.ts";
 
 export interface DockerfileInput {
@@ -16,6 +17,58 @@ export interface DockerfileInput {
 
 function envLines(env: Record<string, string>): string[] {
   return Object.entries(env).map(([k, v]) => `ENV ${k}=${JSON.stringify(v)}`);
+}
+
+/** Where the environment's variables are written for shells that do not inherit the image's ENV. */
+export const PROFILE_SCRIPT = "/etc/profile.d/00-sweu-env.sh";
+
+/**
+ * The plan's environment for every way into the container (DESIGN §3). ENV covers `exec` without a shell,
+ * `sh -c` and non-login bash; a login shell (`bash -lc`, as mini-swe-agent runs commands) resets PATH in
+ * /etc/profile and then reads /etc/profile.d/, so the same variables go there too, and interactive shells
+ * (SWE-ReX sessions) read /etc/bash.bashrc, which sources the same file.
+ */
+export function profileStep(env: Record<string, string>): string {
+  const lines = Object.entries(env).map(([k, v]) => `export ${k}=${shellValue(v)}`);
+  const file = ["# swe-universe: the environment's variables (also set as ENV in the image)", ...lines];
+  return (
+    `RUN printf '%s\\n' ${file.map(sq).join(" ")} > ${PROFILE_SCRIPT}` +
+    ` && { grep -qs ${sq(PROFILE_SCRIPT)} /etc/bash.bashrc || printf '%s\\n' ${sq(`[ -r ${PROFILE_SCRIPT} ] && . ${PROFILE_SCRIPT}`)} >> /etc/bash.bashrc; }`
+  );
+}
+
+/**
+ * Caches that running a project's tests writes into the tree. Ignored locally (never committed), so an
+ * agent's `git add -A` does not carry them into its patch.
+ */
+export const TEST_CACHES = [
+  "__pycache__/",
+  "*.py[cod]",
+  ".pytest_cache/",
+  ".mypy_cache/",
+  ".ruff_cache/",
+  ".hypothesis/",
+  ".cache/",
+  ".nyc_output/",
+  ".eslintcache",
+  "*.tsbuildinfo",
+];
+
+/**
+ * Leave `git status` clean in a fresh container without touching history: whatever the install left
+ * untracked is ignored in .git/info/exclude (anchored, glob characters escaped), the test caches above
+ * with it, and tracked files the install rewrote (a lockfile) are marked assume-unchanged. The files
+ * stay as the install left them; the list is printed in the build log.
+ */
+export function settleStep(): string {
+  const header = ["# swe-universe: install leftovers and test caches, ignored locally", ...TEST_CACHES];
+  return [
+    "RUN cd /testbed && git config --system --add safe.directory '*'",
+    `{ printf '%s\\n' ${header.map(sq).join(" ")}; git status --porcelain=v1 -z --untracked-files=normal | tr '\\0' '\\n' | sed -n 's/^?? //p' | sed -e 's/[][*?!#\\\\]/\\\\&/g' -e 's|^|/|'; } >> .git/info/exclude`,
+    "git ls-files -z -m | xargs -0 -r git update-index --assume-unchanged --",
+    "{ git update-index -q --refresh >/dev/null || true; }",
+    "{ git status --porcelain | head -20 || true; }",
+  ].join(" \\\n    && ");
 }
 
 /**
@@ -46,22 +99,21 @@ export function renderDockerfile({ baseImage, plan, caDir, depsOverlay }: Docker
   );
   lines.push(...(plan.dockerSteps ?? []));
   for (const step of plan.toolchain) lines.push(`RUN ${step}`);
-  lines.push(...envLines(plan.env));
+  lines.push(...envLines(plan.env), profileStep(plan.env));
   lines.push("COPY testbed /testbed", "WORKDIR /testbed");
   if (depsOverlay) lines.push(`COPY ${depsOverlay.dir}/ /testbed/`);
   for (const step of plan.install) lines.push(`RUN ${step}`);
   if (depsOverlay) {
-    const q = (f: string) => `'${f.replace(/'/g, `'\\''`)}'`;
     const restore = [
-      ...(depsOverlay.modified.length ? [`git checkout -q -- ${depsOverlay.modified.map(q).join(" ")}`] : []),
-      ...(depsOverlay.added.length ? [`rm -f ${depsOverlay.added.map(q).join(" ")}`] : []),
+      ...(depsOverlay.modified.length
+        ? [`git checkout -q -- ${depsOverlay.modified.map(sq).join(" ")}`]
+        : []),
+      ...(depsOverlay.added.length ? [`rm -f ${depsOverlay.added.map(sq).join(" ")}`] : []),
     ];
     if (restore.length) lines.push(`RUN ${restore.join(" && ")}`);
   }
   // Dependencies installed; whatever install wrote stays untracked, the tree itself is the base commit.
-  lines.push(
-    "RUN git config --global --add safe.directory /testbed && git status --porcelain | head -20 || true",
-  );
+  lines.push(settleStep());
   return lines.join("\n") + "\n";
 }
 

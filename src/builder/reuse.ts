@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { run } from "../util/exec.ts";
+import { settleStep } from "./dockerfile.ts";
 import type { RepoView } from "./repo.ts";
 
 /**
@@ -51,6 +52,8 @@ export function instanceDockerfile(fromImage: string, refresh: readonly string[]
     "RUN cd /testbed && git ls-files -z | xargs -0 -r rm -f && rm -rf .git && cp -a /tmp/sweu-testbed/. /testbed/ && rm -rf /tmp/sweu-testbed",
     "WORKDIR /testbed",
     ...refresh.map((s) => `RUN ${s}`),
+    // The swapped-in .git has no exclude list or index flags yet: settle the new tree as a full build does.
+    settleStep(),
     "",
   ].join("\n");
 }
