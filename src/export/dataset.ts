@@ -6,12 +6,22 @@
  * string and the two files have the same columns and values (docs/dataset.md).
  */
 import { Instance } from "../records/index.ts";
+import { renderEvalScript } from "../validate/eval-script.ts";
 
 /**
- * How a column is derived from an Instance field: copied ("string"), JSON-encoded ("json"), or copied when
- * the field is set and "" when it is not ("optional"; "" reads back as unset).
+ * How a column is derived from an Instance field: copied ("string"), JSON-encoded ("json"), copied when
+ * the field is set and "" when it is not ("optional"; "" reads back as unset), or computed from the whole
+ * instance for other people's loaders ("derived", see DERIVED; read back only where it adds information).
  */
-type ColumnKind = "string" | "json" | "optional";
+type ColumnKind = "string" | "json" | "optional" | "derived";
+
+/** Columns computed from the instance, for consumers that run it without our code (docs/dataset.md). */
+const DERIVED = {
+  /** What mini-swe-agent, SWE-agent, SkyRL and SWE-smith pull: the registry reference once pushed. */
+  image_name: (i: Instance) => i.image_name ?? i.image,
+  /** Self-contained verifier: run after the candidate patch is applied, exit 0 = resolved. */
+  eval_script: (i: Instance) => renderEvalScript(i),
+} as const;
 
 /** Column order is the file order. SWE-bench's fields first, then ours. */
 export const DATASET_COLUMNS = [
@@ -30,8 +40,10 @@ export const DATASET_COLUMNS = [
   ["language", "string"],
   ["problem_statement_source", "optional"],
   ["image", "string"],
+  ["image_name", "derived"],
   ["dockerfile", "string"],
   ["evaluation_script", "string"],
+  ["eval_script", "derived"],
   ["parser", "string"],
   ["environment_key", "string"],
   ["validation", "json"],
@@ -39,7 +51,7 @@ export const DATASET_COLUMNS = [
   ["builder", "json"],
   ["cost", "json"],
   ["generated_test_patch", "optional"],
-] as const satisfies readonly (readonly [keyof Instance, ColumnKind])[];
+] as const satisfies readonly (readonly [keyof Instance | keyof typeof DERIVED, ColumnKind])[];
 
 export type DatasetColumn = (typeof DATASET_COLUMNS)[number][0];
 export type DatasetRow = Record<DatasetColumn, string>;
@@ -47,7 +59,11 @@ export type DatasetRow = Record<DatasetColumn, string>;
 export function instanceToRow(inst: Instance): DatasetRow {
   const row = {} as DatasetRow;
   for (const [name, kind] of DATASET_COLUMNS) {
-    const value = inst[name];
+    if (kind === "derived") {
+      row[name] = DERIVED[name as keyof typeof DERIVED](inst);
+      continue;
+    }
+    const value = inst[name as keyof Instance];
     row[name] = kind === "json" ? JSON.stringify(value) : value === undefined ? "" : String(value);
   }
   return row;
@@ -79,6 +95,8 @@ export function rowToInstance(raw: unknown, where = "row"): Instance {
   for (const [name, kind] of DATASET_COLUMNS) {
     const v = obj[name];
     if (kind === "optional" && (v === "" || v === null)) delete decoded[name];
+    // eval_script is ours to derive; image_name is kept where it names something else than `image`.
+    if (name === "eval_script" || (name === "image_name" && (!v || v === obj.image))) delete decoded[name];
     if (kind === "json" && typeof v === "string") {
       try {
         decoded[name] = JSON.parse(v);

@@ -11,6 +11,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Instance, StateRun } from "../records/index.ts";
+import { renderEvalScript } from "../validate/eval-script.ts";
 import { replaceDirAtomic } from "./atomic.ts";
 
 /** Files export writes into every instance folder; anything else there (a trajectory) belongs to others. */
@@ -20,6 +21,7 @@ export const INSTANCE_FILES = [
   "gold.patch",
   "test.patch",
   "evaluation.sh",
+  "eval_script.sh",
   "Dockerfile",
   "validation",
 ] as const;
@@ -59,6 +61,7 @@ function folderFiles(inst: Instance): { path: string; data: string; mode?: numbe
     { path: "gold.patch", data: inst.patch },
     { path: "test.patch", data: inst.test_patch },
     { path: "evaluation.sh", data: inst.evaluation_script, mode: 0o755 },
+    { path: "eval_script.sh", data: renderEvalScript(inst), mode: 0o755 },
     { path: "Dockerfile", data: ensureTrailingNewline(inst.dockerfile) },
     ...inst.validation.runs.map((r, i) => ({
       path: join("validation", names[i]!),

@@ -65,7 +65,13 @@ export const Instance = z.object({
   PASS_TO_PASS: z.array(z.string()),
   environment_setup_commit: Sha,
   language: Language,
+  /** The local tag the image was built under. */
   image: z.string(),
+  /**
+   * Where others can pull the image from: set once it was pushed to a registry (`--registry`), absent while
+   * it exists only locally (the dataset's `image_name` column then repeats `image`).
+   */
+  image_name: z.string().optional(),
   dockerfile: z.string(),
   evaluation_script: z.string(),
   /** Parser the harness uses to read evaluation.sh output. */

@@ -80,6 +80,7 @@ describe("exportRun", () => {
     expect(readdirSync(dir).sort()).toEqual(
       [
         "Dockerfile",
+        "eval_script.sh",
         "evaluation.sh",
         "gold.patch",
         "problem_statement.md",
