@@ -9,6 +9,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../export/atomic.ts";
 import type { Instance } from "../records/index.ts";
+import { ensureImage } from "../sandbox/image.ts";
 import type { Limits, Sandbox } from "../sandbox/sandbox.ts";
 import { gradeEvaluation } from "../validate/grade.ts";
 import { parserFor } from "../validate/parse-run.ts";
@@ -37,7 +38,7 @@ function isEmptyPatch(p: string | null): boolean {
   return p === null || p.trim() === "";
 }
 
-function errorReport(pred: Prediction, error: string): InstanceReport {
+function errorReport(pred: Prediction, error: string, kind?: "image_unavailable"): InstanceReport {
   return {
     patch_is_None: pred.model_patch === null,
     patch_exists: !isEmptyPatch(pred.model_patch),
@@ -52,6 +53,7 @@ function errorReport(pred: Prediction, error: string): InstanceReport {
       parsed: false,
       reasons: [error],
       error,
+      ...(kind ? { error_kind: kind } : {}),
     },
   };
 }
@@ -123,14 +125,10 @@ export async function evaluatePrediction(
   });
   try {
     const parse = parserFor(inst.parser); // an unknown parser fails before any container starts
-    if (!(await o.sandbox.imageExists(inst.image))) {
-      return done(
-        errorReport(pred, `image not found: ${inst.image} (build it from the instance's Dockerfile)`),
-        "",
-      );
-    }
+    const img = await ensureImage(o.sandbox, inst);
+    if (!img.ok) return done(errorReport(pred, img.error, "image_unavailable"), "");
     const container = await o.sandbox.start({
-      image: inst.image,
+      image: img.image,
       network: false,
       limits: o.limits,
       labels: { "sweu.role": "evaluate", "sweu.instance": inst.instance_id },
@@ -138,7 +136,7 @@ export async function evaluatePrediction(
     let raw: RawStateRun;
     try {
       raw = await runInContainer(container, {
-        image: inst.image,
+        image: img.image,
         patch: pred.model_patch ?? "",
         testPatch: inst.test_patch,
         evaluationScript: inst.evaluation_script,

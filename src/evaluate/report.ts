@@ -32,6 +32,8 @@ export interface InstanceReport {
     /** Why it is not resolved, in words (empty when resolved). */
     reasons: string[];
     error?: string;
+    /** Set when the harness could not get the instance's image (not here, not pullable): exit 4. */
+    error_kind?: "image_unavailable";
   };
 }
 

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { auditVerifier, readAuditInput } from "../../builder/agent/audit.ts";
 import { modelFromConfig } from "../../model/openai.ts";
+import { ensureImage, pullable } from "../../sandbox/image.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 
@@ -39,14 +40,16 @@ export function registerCheckVerifier(program: Command): void {
       const sandbox = o.image ? createSandbox(o.sandbox) : undefined;
       try {
         // A missing image would fail the first probe as a crash, exiting like a "hacked" verdict.
-        if (sandbox && o.image && !(await sandbox.imageExists(o.image)))
+        // Pulled when it is not here; a registry out of reach is exit 4, a local tag that is gone exit 3.
+        const img = sandbox && o.image ? await ensureImage(sandbox, { image: o.image }) : undefined;
+        if (img && !img.ok)
           throw new CliError(
-            `image not found: ${o.image} (build it from the instance's Dockerfile, or leave out --image)`,
-            Exit.input,
+            `${img.error}; or leave out --image`,
+            pullable(o.image!) ? Exit.unavailable : Exit.input,
           );
         const report = await auditVerifier(input, {
           sandbox,
-          image: o.image,
+          image: img?.ok ? img.image : undefined,
           model: modelFromConfig({ model: o.model, baseURL: o.baseUrl }),
           timeoutMs: Number(o.timeout) * 1000,
         });

@@ -116,7 +116,13 @@ export function registerEvaluate(program: Command): void {
           }
         }
         const all = run.reports.map((r) => r.report);
-        if (all.some((r) => r.error_instances > 0)) process.exitCode = Exit.failed;
+        const noImage = run.results.filter((r) => r.report.sweu.error_kind === "image_unavailable");
+        if (noImage.length) {
+          process.stderr.write(
+            `swe-universe: ${noImage.length} prediction(s) not evaluated: ${noImage[0]!.report.sweu.error}\n`,
+          );
+          process.exitCode = Exit.unavailable;
+        } else if (all.some((r) => r.error_instances > 0)) process.exitCode = Exit.failed;
         else if (opts.strict && all.some((r) => r.unresolved_instances > 0)) process.exitCode = Exit.failed;
       } finally {
         await sandbox.cleanup();
