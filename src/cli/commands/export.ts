@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { exportHarbor, exportRebuildContexts } from "../../export/consumers.ts";
 import { exportRun } from "../../export/index.ts";
 import { openRunStore, resolveRunDir, storePath } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
@@ -8,6 +9,8 @@ interface ExportOpts {
   runDir?: string;
   out?: string;
   json?: boolean;
+  withContext?: boolean;
+  harbor?: string;
 }
 
 export function registerExport(program: Command): void {
@@ -19,16 +22,34 @@ export function registerExport(program: Command): void {
       "run folder holding the store (default: $SWEU_RUN_DIR, else the only run under ./runs)",
     )
     .option("--out <dir>", "output folder (default: the run folder)")
+    .option(
+      "--with-context",
+      "also write instances/<id>/rebuild/: a build context that rebuilds the image on any machine",
+    )
+    .option("--harbor <dir>", "also write one Harbor task folder per instance into this folder")
     .option("--json", "print the result as JSON")
-    .action((opts: ExportOpts) => {
+    .action(async (opts: ExportOpts) => {
       const runDir = resolveRunDir(opts.runDir);
       const store = openRunStore(runDir);
       if (!store) throw new CliError(`no store at ${storePath(runDir)} (is --run-dir right?)`, Exit.input);
       try {
-        const res = exportRun(store, resolve(opts.out ?? runDir));
+        const out = resolve(opts.out ?? runDir);
+        const res = exportRun(store, out);
+        const contexts = opts.withContext ? await exportRebuildContexts(store, out) : undefined;
+        const harbor = opts.harbor ? await exportHarbor(store, resolve(opts.harbor)) : undefined;
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ ...res, contexts, harbor }, null, 2)}\n`);
           return;
+        }
+        for (const [what, s] of [
+          ["rebuild contexts", contexts],
+          ["Harbor tasks", harbor],
+        ] as const) {
+          if (!s) continue;
+          process.stdout.write(`${what}: ${s.written} written`);
+          if (s.skipped.length) process.stdout.write(`, ${s.skipped.length} without a clone at hand`);
+          if (s.needs.length) process.stdout.write(`, ${s.needs.length} need more (see their NEEDS.md)`);
+          process.stdout.write("\n");
         }
         const f = res.funnel;
         process.stdout.write(
