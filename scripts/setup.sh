@@ -31,7 +31,7 @@ if ! (command -v docker >/dev/null && docker info >/dev/null 2>&1); then
 fi
 # debootstrap builds a base image where no registry answers.
 BASE_PKGS+=(debootstrap)
-if [ "${SWEU_SETUP_TEST:-0}" = 1 ]; then BASE_PKGS+=(redis-server python3 docker-registry); fi
+if [ "${SWEU_SETUP_TEST:-0}" = 1 ]; then BASE_PKGS+=(redis-server python3 python3-venv docker-registry); fi
 apt_install "${BASE_PKGS[@]}"
 
 # 2. Node 24 LTS. The system Node may be older; the npm package node@24 carries a real binary.
@@ -60,4 +60,17 @@ if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.jso
   fi
   rm -f "$log"
   touch "$ROOT/node_modules/.package-lock.json"
+fi
+
+# 4. For the tests: the consumers other people run against our outputs (mini-swe-agent, Hugging Face
+#    datasets), pinned, in a virtualenv of their own.
+CONSUMERS_DIR="$ROOT/.tools/consumers"
+CONSUMERS_PINS="mini-swe-agent==2.4.6 datasets==5.2.0"
+if [ "${SWEU_SETUP_TEST:-0}" = 1 ] && [ "$(cat "$CONSUMERS_DIR/.pins" 2>/dev/null)" != "$CONSUMERS_PINS" ]; then
+  say "installing test consumers into $CONSUMERS_DIR: $CONSUMERS_PINS"
+  rm -rf "$CONSUMERS_DIR"
+  /usr/bin/python3 -m venv "$CONSUMERS_DIR" >&2
+  # shellcheck disable=SC2086
+  "$CONSUMERS_DIR/bin/pip" install -q --disable-pip-version-check $CONSUMERS_PINS >&2
+  echo "$CONSUMERS_PINS" > "$CONSUMERS_DIR/.pins"
 fi

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { OciSandbox } from "../../src/sandbox/oci.ts";
+import { expectConsumersResolve } from "../helpers/consumers.ts";
 import { e2eSandbox, goldAndEmpty, runRepo } from "../helpers/e2e-run.ts";
 import { goProject } from "../helpers/repos-go.ts";
 
@@ -6,7 +8,7 @@ const sandbox = e2eSandbox();
 
 describe("Go: mine → build → validate → export → evaluate on real containers", () => {
   it("turns a Go PR into a validated instance that gold resolves and an empty patch does not", async () => {
-    const { store, summary } = await runRepo(sandbox, goProject().dir);
+    const { runDir, store, summary } = await runRepo(sandbox, goProject().dir);
     const rejections = store.listRejections();
     expect(rejections, JSON.stringify(rejections, null, 2)).toEqual([]);
     expect(summary.instances).toBe(1);
@@ -23,6 +25,11 @@ describe("Go: mine → build → validate → export → evaluate on real contai
     expect(gold.tests_status.FAIL_TO_PASS.success).toEqual(["TestClampHigh"]);
     expect(empty.resolved).toBe(false);
     expect(empty.tests_status.FAIL_TO_PASS.failure).toEqual(["TestClampHigh"]);
+    await expectConsumersResolve(sandbox as OciSandbox, runDir, inst!.instance_id, {
+      command: "go test ./...",
+      tool: "go",
+      ran: /^ok\s/m,
+    });
     store.close();
   }, 1_500_000);
 });

@@ -1,21 +1,28 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuildSuccess, buildEnvironment } from "../../src/builder/builder.ts";
+import { exportHarbor, exportRebuildContexts } from "../../src/export/consumers.ts";
 import { GitSource } from "../../src/mine/git-source.ts";
+import type { Instance } from "../../src/records/index.ts";
 import { runPipeline } from "../../src/run/pipeline.ts";
-import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
+import { ensureBaseImage, rootImage } from "../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../src/sandbox/index.ts";
+import type { OciSandbox } from "../../src/sandbox/oci.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { parserFor } from "../../src/validate/parse-run.ts";
 import { validate } from "../../src/validate/validate.ts";
+import { expectConsumersResolve } from "../helpers/consumers.ts";
 import { goldAndEmpty } from "../helpers/e2e-run.ts";
 import { startRegistry } from "../helpers/registry.ts";
 import { nodeProject, pythonProject } from "../helpers/repos.ts";
 
 const sandbox = createSandbox("auto");
 let baseImage: string;
+/** The first test's run (a Python instance pushed to a registry), for the export test after it. */
+let pushed: { runDir: string; store: SqliteStore; inst: Instance; registryHost: string } | undefined;
 
 beforeAll(async () => {
   baseImage = await ensureBaseImage(sandbox);
@@ -74,6 +81,14 @@ describe("run: mine → build → validate → export on real containers", () =>
     expect(existsSync(join(runDir, "dataset.parquet"))).toBe(true);
     const row = JSON.parse(readFileSync(join(runDir, "dataset.jsonl"), "utf8").trim());
     expect(JSON.parse(row.FAIL_TO_PASS)).toEqual(["tests/test_ops.py::test_clamp_high"]);
+    expect(row.image_name).toBe(`${registry.host}/sweu/${inst!.image.split("/").pop()}`);
+    // Other people's tools on the exported dataset, pulling the image from the registry by image_name.
+    const c1 = await expectConsumersResolve(sandbox as OciSandbox, runDir, inst!.instance_id, {
+      command: "python -m pytest -q",
+      tool: "python",
+      ran: /\d+ passed/,
+    });
+    expect(c1.entry["bash -lc"]).toBe("/opt/venv/bin/python");
     // The image's history holds nothing of the fix.
     const c = await sandbox.start({ image: inst!.image });
     try {
@@ -91,12 +106,60 @@ describe("run: mine → build → validate → export on real containers", () =>
     } finally {
       await c.remove();
     }
+    pushed = { runDir, store, inst: inst!, registryHost: registry.host };
+  }, 1_500_000);
+
+  it("exports Harbor task folders that Harbor's protocol runs, and a folder that rebuilds the image alone", async () => {
+    const { runDir, store, inst } = pushed!;
+    const harborDir = mkdtempSync(join(tmpdir(), "sweu-harbor-"));
+    const contexts = await exportRebuildContexts(store, runDir);
+    const harbor = await exportHarbor(store, harborDir);
+    expect([contexts.written, contexts.needs, harbor.written, harbor.needs]).toEqual([1, [], 1, []]);
+    const task = join(harborDir, inst.instance_id);
+    expect(readFileSync(join(task, "environment", "Dockerfile"), "utf8")).toContain(
+      `FROM ${inst.image_name}`,
+    );
+    expect(readFileSync(join(task, "task.toml"), "utf8")).toMatch(/allow_internet = false/);
+    // Harbor's trial, step by step: the environment, the oracle's solve.sh (or nothing), then tests/ in /tests.
+    const reward = async (solve: boolean) => {
+      const c = await sandbox.start({ image: inst.image });
+      try {
+        if (solve) {
+          await c.copyIn(join(task, "solution"), "/solution");
+          expect((await c.exec("bash /solution/solve.sh", { timeoutMs: 120_000 })).exitCode).toBe(0);
+        }
+        await c.copyIn(join(task, "tests"), "/tests");
+        await c.exec("cd /testbed && bash /tests/test.sh", { timeoutMs: 600_000 });
+        return (await c.readFile("/logs/verifier/reward.txt")).toString().trim();
+      } finally {
+        await c.remove();
+      }
+    };
+    expect([await reward(true), await reward(false)]).toEqual(["1", "0"]);
+    // The rebuild folder: no store, no clone, no image of ours but Debian's root filesystem.
+    const rebuild = join(runDir, "instances", inst.instance_id, "rebuild");
+    const tag = `localhost/sweu-rebuilt.${process.pid}:latest`;
+    const root = await rootImage(sandbox);
+    const df = readFileSync(join(rebuild, "Dockerfile"), "utf8").replace(/^FROM .*/, `FROM ${root}`);
+    writeFileSync(join(rebuild, "Dockerfile"), df);
+    const r = spawnSync("bash", [join(rebuild, "rebuild.sh"), tag], {
+      encoding: "utf8",
+      env: { ...process.env, ENGINE: (sandbox as OciSandbox).executable },
+      timeout: 1_200_000,
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    try {
+      const { gold, empty } = await goldAndEmpty(sandbox, { ...inst, image: tag, image_name: undefined });
+      expect([gold.resolved, empty.resolved]).toEqual([true, false]);
+    } finally {
+      await sandbox.removeImage(tag);
+    }
     store.close();
   }, 1_500_000);
 
   it("turns a JS PR (node:test) into a validated instance that gold resolves and an empty patch does not", async () => {
     const repo = nodeProject();
-    const { store, summary } = await runRepo(repo.dir);
+    const { runDir, store, summary } = await runRepo(repo.dir);
     const rejections = store.listRejections();
     expect(rejections, JSON.stringify(rejections, null, 2)).toEqual([]);
     expect(summary.instances).toBe(1);
@@ -110,6 +173,11 @@ describe("run: mine → build → validate → export on real containers", () =>
     expect(empty.resolved).toBe(false);
     expect(empty.tests_status.FAIL_TO_PASS.failure).toEqual(["truncate"]);
     expect(empty.tests_status.PASS_TO_PASS.success).toEqual(["capitalize"]);
+    await expectConsumersResolve(sandbox as OciSandbox, runDir, inst!.instance_id, {
+      command: "npm test",
+      tool: "node",
+      ran: /# pass 1/,
+    });
     store.close();
   }, 1_500_000);
 });
