@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { exportRun } from "../src/export/index.ts";
 import { GitSource } from "../src/mine/git-source.ts";
 import { mine } from "../src/mine/mine.ts";
-import { dispatchTasks } from "../src/queue/dispatch.ts";
-import type { BuildJobData, BuildJobResult } from "../src/queue/jobs.ts";
 import { MemoryQueue } from "../src/queue/memory.ts";
+import { dispatchTasks } from "../src/run/dispatch.ts";
+import type { BuildJobData, BuildJobResult } from "../src/run/jobs.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 import { fmt, peakRssMb, standInInstance, syntheticRepo } from "./lib.ts";
 

@@ -1,11 +1,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { renderEvaluationScript } from "../harness/evaluation-script.ts";
+import { type OutputParser, runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { Environment, ReasonCode, StateRun, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
-import { type OutputParser, runStateRaw, toStateRun } from "../validate/run-state.ts";
 import { buildFailure, retryOnce, tail, transientNetworkFailure } from "./build-failure.ts";
 import { normaliseInstruction, renderDockerfile } from "./dockerfile.ts";
-import { renderEvaluationScript } from "./evaluation-script.ts";
 import { recipesFor } from "./recipes/index.ts";
 import { ensurePlanImages } from "./recipes/plan-images.ts";
 import type { BuildPlan } from "./recipes/types.ts";

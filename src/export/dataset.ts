@@ -5,8 +5,9 @@
  * encode our nested fields (validation, checks, builder, cost) the same way, so every column is a plain
  * string and the two files have the same columns and values (docs/dataset.md).
  */
+
+import { renderEvalScript } from "../harness/eval-script.ts";
 import { Instance } from "../records/index.ts";
-import { renderEvalScript } from "../validate/eval-script.ts";
 
 /**
  * How a column is derived from an Instance field: copied ("string"), JSON-encoded ("json"), copied when

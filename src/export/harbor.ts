@@ -13,9 +13,9 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { renderEvalScript } from "../harness/eval-script.ts";
 import type { Instance } from "../records/index.ts";
 import { pullable } from "../sandbox/image.ts";
-import { renderEvalScript } from "../validate/eval-script.ts";
 import { type PortableContext, writePortableContext } from "./portable.ts";
 
 export interface HarborOptions {

@@ -10,8 +10,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { renderEvalScript } from "../harness/eval-script.ts";
 import type { Instance, StateRun } from "../records/index.ts";
-import { renderEvalScript } from "../validate/eval-script.ts";
 import { replaceDirAtomic } from "./atomic.ts";
 
 /** Files export writes into every instance folder; anything else there (a trajectory) belongs to others. */

@@ -8,7 +8,7 @@
 /** One unit of work. `id` is stable (a task's instance id): enqueueing the same id twice runs it once. */
 export interface JobSpec<D = unknown> {
   id: string;
-  /** Job kind, a key of the handler table (src/queue/jobs.ts). */
+  /** Job kind, a key of the handler table (src/run/jobs.ts). */
   name: string;
   data: D;
 }

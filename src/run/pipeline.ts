@@ -9,21 +9,21 @@ import {
 } from "../builder/agent/cascade.ts";
 import type { Budget } from "../builder/agent/loop.ts";
 import { type ExportResult, exportRun } from "../export/index.ts";
+import { parserFor } from "../harness/parse-run.ts";
 import { mine } from "../mine/mine.ts";
 import type { Source } from "../mine/source.ts";
 import type { Model } from "../model/model.ts";
-import { dispatchTasks } from "../queue/dispatch.ts";
 import type { JobQueue } from "../queue/queue.ts";
-import { pushImage, recordPush } from "../queue/registry.ts";
 import type { ReasonCode, Rejection, Stage, Task } from "../records/index.ts";
 import { ensureBaseImage } from "../sandbox/base-image.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import type { Store } from "../store/store.ts";
 import { log } from "../util/log.ts";
-import { parserFor } from "../validate/parse-run.ts";
 import { validate } from "../validate/validate.ts";
 import { DiskGuard, isDiskFull } from "./disk.ts";
+import { dispatchTasks } from "./dispatch.ts";
 import { defaultLimits, limiters, limitSandbox, pool } from "./limits.ts";
+import { pushImage, recordPush } from "./push.ts";
 import { reapOrphans } from "./reap.ts";
 
 export interface PipelineOptions {

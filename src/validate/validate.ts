@@ -1,13 +1,13 @@
 import type { BuildSuccess } from "../builder/builder.ts";
 import { presentTestFiles } from "../builder/builder.ts";
+import { leakProbe } from "../checks/leak.ts";
+import { LOAD_PROBE_CPUS, loadProbe } from "../checks/load.ts";
+import { commentProbe, noTestsProbe } from "../checks/probes.ts";
+import { runStaticChecks } from "../checks/static.ts";
+import { crossCheckVerdict, grade } from "../harness/grade.ts";
+import { type OutputParser, runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { CheckVerdict, Instance, ReasonCode, StateRun, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
-import { leakProbe } from "./checks/leak.ts";
-import { LOAD_PROBE_CPUS, loadProbe } from "./checks/load.ts";
-import { commentProbe, noTestsProbe } from "./checks/probes.ts";
-import { runStaticChecks } from "./checks/static.ts";
-import { crossCheckVerdict, grade } from "./grade.ts";
-import { type OutputParser, runStateRaw, toStateRun } from "./run-state.ts";
 
 export interface ValidateOptions {
   sandbox: Sandbox;

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { renderEvaluationScript } from "../../src/builder/evaluation-script.ts";
 import {
   autotoolsDependencies,
   cmake,
@@ -9,6 +8,7 @@ import {
   usesGtest,
 } from "../../src/builder/recipes/cmake.ts";
 import type { BuildPlan } from "../../src/builder/recipes/types.ts";
+import { renderEvaluationScript } from "../../src/harness/evaluation-script.ts";
 import { fakeTask, memoryView } from "../helpers/view.ts";
 
 const top = [

@@ -3,7 +3,6 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderEvaluationScript } from "../../src/builder/evaluation-script.ts";
 import {
   dotnet,
   dotnetPlans,
@@ -13,9 +12,10 @@ import {
 } from "../../src/builder/recipes/dotnet.ts";
 import { recipesFor } from "../../src/builder/recipes/index.ts";
 import type { BuildPlan, RecipeContext } from "../../src/builder/recipes/types.ts";
+import { runStaticChecks } from "../../src/checks/static.ts";
+import { renderEvaluationScript } from "../../src/harness/evaluation-script.ts";
+import { parserFor } from "../../src/harness/parse-run.ts";
 import type { Task } from "../../src/records/index.ts";
-import { runStaticChecks } from "../../src/validate/checks/static.ts";
-import { parserFor } from "../../src/validate/parse-run.ts";
 import { memoryView } from "../helpers/view.ts";
 
 const view = memoryView;

@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderEvaluationScript } from "../../src/builder/evaluation-script.ts";
 import { dottedModule, python, unittestCommand } from "../../src/builder/recipes/python.ts";
 import {
   noxCalls,
@@ -14,8 +13,9 @@ import {
   unittestStyle,
 } from "../../src/builder/recipes/python-hints.ts";
 import type { BuildPlan } from "../../src/builder/recipes/types.ts";
+import { renderEvaluationScript } from "../../src/harness/evaluation-script.ts";
+import { parseUnittest } from "../../src/harness/parsers/python.ts";
 import type { Task } from "../../src/records/index.ts";
-import { parseUnittest } from "../../src/validate/parsers/python.ts";
 import { memoryView } from "../helpers/view.ts";
 
 const PYPROJECT = '[project]\nname = "shout"\nversion = "0.1"\n';

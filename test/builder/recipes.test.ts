@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { renderDockerfile } from "../../src/builder/dockerfile.ts";
-import { renderEvaluationScript } from "../../src/builder/evaluation-script.ts";
 import { node } from "../../src/builder/recipes/node.ts";
 import { isPythonTestFile, python } from "../../src/builder/recipes/python.ts";
 import type { BuildPlan } from "../../src/builder/recipes/types.ts";
 import { nodeRange, resolveNode } from "../../src/builder/toolchains.ts";
+import { renderEvaluationScript } from "../../src/harness/evaluation-script.ts";
 import type { Task } from "../../src/records/index.ts";
 import { memoryView } from "../helpers/view.ts";
 

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { evaluatePredictions } from "../../src/evaluate/harness.ts";
+import { evaluatePredictions } from "../../src/evaluate/evaluate.ts";
 import { loadPredictions } from "../../src/evaluate/inputs.ts";
 import { GitSource } from "../../src/mine/git-source.ts";
 import { runPipeline } from "../../src/run/pipeline.ts";

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuildSuccess, buildEnvironment } from "../../src/builder/builder.ts";
 import { exportHarbor, exportRebuildContexts } from "../../src/export/consumers.ts";
+import { parserFor } from "../../src/harness/parse-run.ts";
 import { GitSource } from "../../src/mine/git-source.ts";
 import type { Instance } from "../../src/records/index.ts";
 import { runPipeline } from "../../src/run/pipeline.ts";
@@ -12,7 +13,6 @@ import { ensureBaseImage, rootImage } from "../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../src/sandbox/index.ts";
 import type { OciSandbox } from "../../src/sandbox/oci.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { parserFor } from "../../src/validate/parse-run.ts";
 import { validate } from "../../src/validate/validate.ts";
 import { expectConsumersResolve } from "../helpers/consumers.ts";
 import { goldAndEmpty } from "../helpers/e2e-run.ts";
@@ -217,7 +217,7 @@ describe("in-loop hacking detection", () => {
       expect(v.checks.filter((c) => !c.passed).length).toBeGreaterThan(0);
     }
     // Even with the static rules out of the way, the comment probe catches it by running it.
-    const { commentProbe } = await import("../../src/validate/checks/probes.ts");
+    const { commentProbe } = await import("../../src/checks/probes.ts");
     const probe = await commentProbe(task!, {
       sandbox,
       image: (built as BuildSuccess).environment.image,

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { evaluatePredictions } from "../../src/evaluate/harness.ts";
+import { evaluatePredictions } from "../../src/evaluate/evaluate.ts";
 import { loadDataset, loadPredictions } from "../../src/evaluate/inputs.ts";
 import type { OciSandbox } from "../../src/sandbox/oci.ts";
 

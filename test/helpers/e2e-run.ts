@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { evaluatePredictions } from "../../src/evaluate/harness.ts";
+import { evaluatePredictions } from "../../src/evaluate/evaluate.ts";
 import { GitSource } from "../../src/mine/git-source.ts";
 import type { Instance } from "../../src/records/index.ts";
 import { runPipeline } from "../../src/run/pipeline.ts";

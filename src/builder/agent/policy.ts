@@ -1,8 +1,8 @@
 import { join } from "node:path";
+import type { OutputParser } from "../../harness/run-state.ts";
 import type { Model } from "../../model/model.ts";
 import type { CheckVerdict, ReasonCode, Task } from "../../records/index.ts";
 import type { Sandbox } from "../../sandbox/sandbox.ts";
-import type { OutputParser } from "../../validate/run-state.ts";
 import { type Attempt, type BuildFailure, type BuildSuccess, imageTag } from "../builder.ts";
 import { renderDockerfile } from "../dockerfile.ts";
 import { repoView, sanitisedCheckout } from "../repo.ts";

@@ -1,9 +1,9 @@
+import { parserNames } from "../../harness/parsers/index.ts";
+import { applyScript, patchFiles, testPatchScript } from "../../harness/run-state.ts";
 import type { ToolSpec } from "../../model/model.ts";
 import type { Task } from "../../records/index.ts";
 import type { Container } from "../../sandbox/sandbox.ts";
 import { sq } from "../../util/shell.ts";
-import { parserNames } from "../../validate/parsers/index.ts";
-import { applyScript, patchFiles, testPatchScript } from "../../validate/run-state.ts";
 
 /** The building agent's tools (DESIGN §5). `submit` ends a round: its arguments are verified, not run. */
 export function toolSpecs(o: { generateTests: boolean }): ToolSpec[] {

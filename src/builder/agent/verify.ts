@@ -1,18 +1,18 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { judgeVerifier } from "../../checks/judge.ts";
+import { commentProbe, noTestsProbe } from "../../checks/probes.ts";
+import { logicalLines } from "../../checks/shell.ts";
+import { runStaticChecks } from "../../checks/static.ts";
+import { renderEvaluationScript } from "../../harness/evaluation-script.ts";
+import { hasParser, parserNames } from "../../harness/parsers/index.ts";
+import { type OutputParser, runStateRaw, toStateRun } from "../../harness/run-state.ts";
 import type { Model, Usage } from "../../model/model.ts";
 import type { CheckVerdict, Environment, ReasonCode, StateRun, Task } from "../../records/index.ts";
 import type { Sandbox } from "../../sandbox/sandbox.ts";
-import { commentProbe, noTestsProbe } from "../../validate/checks/probes.ts";
-import { logicalLines } from "../../validate/checks/shell.ts";
-import { runStaticChecks } from "../../validate/checks/static.ts";
-import { hasParser, parserNames } from "../../validate/parsers/index.ts";
-import { type OutputParser, runStateRaw, toStateRun } from "../../validate/run-state.ts";
 import { judgeResolved, presentTestFiles, tail } from "../builder.ts";
 import { environmentKey, renderDockerfile } from "../dockerfile.ts";
-import { renderEvaluationScript } from "../evaluation-script.ts";
 import type { BuildPlan } from "../recipes/types.ts";
-import { judgeVerifier } from "./judge.ts";
 
 /** The arguments of `submit`, checked. */
 export interface Submission {

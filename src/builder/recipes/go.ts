@@ -1,4 +1,4 @@
-import { parseGoTestJson } from "../../validate/parsers/go.ts";
+import { parseGoTestJson } from "../../harness/parsers/go.ts";
 import type { RepoView } from "../repo.ts";
 import { byRoot, ownerDir } from "./layout.ts";
 import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";

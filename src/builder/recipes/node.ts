@@ -1,5 +1,5 @@
 import semver from "semver";
-import { stripAnsi } from "../../validate/parsers/common.ts";
+import { stripAnsi } from "../../harness/parsers/common.ts";
 import type { RepoView } from "../repo.ts";
 import { nodeInstallSteps, nodeRange, npmRangeFor, resolveNode, resolveNpm } from "../toolchains.ts";
 import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";

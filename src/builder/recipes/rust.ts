@@ -1,9 +1,9 @@
 import { existsSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { parseCargo } from "../../harness/parsers/cargo.ts";
+import { parseNextest } from "../../harness/parsers/nextest.ts";
 import { run } from "../../util/exec.ts";
-import { parseCargo } from "../../validate/parsers/cargo.ts";
-import { parseNextest } from "../../validate/parsers/nextest.ts";
 import type { RepoView } from "../repo.ts";
 import { ownerDir, rootOf } from "./layout.ts";
 import {

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { auditVerifier, readAuditInput } from "../../builder/agent/audit.ts";
+import { auditVerifier, readAuditInput } from "../../checks/audit.ts";
 import { modelFromConfig } from "../../model/openai.ts";
 import { ensureImage, pullable } from "../../sandbox/image.ts";
 import { createSandbox } from "../../sandbox/index.ts";

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { evaluatePredictions } from "../../evaluate/harness.ts";
+import { evaluatePredictions } from "../../evaluate/evaluate.ts";
 import { InputError, loadDataset, loadPredictions } from "../../evaluate/inputs.ts";
 import type { Instance } from "../../records/index.ts";
 import { createSandbox } from "../../sandbox/index.ts";

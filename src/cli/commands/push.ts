@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { openRunStore } from "../../export/run-dir.ts";
-import { pushPending } from "../../queue/registry.ts";
+import { pushPending } from "../../run/push.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 

@@ -6,7 +6,7 @@ import { SourceError } from "../../mine/errors.ts";
 import { isCloneUrl } from "../../mine/git.ts";
 import { GitSource } from "../../mine/git-source.ts";
 import { BullQueue } from "../../queue/bullmq.ts";
-import { runIdOf } from "../../queue/dispatch.ts";
+import { runIdOf } from "../../run/dispatch.ts";
 import { runPipeline } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { SqliteStore } from "../../store/sqlite.ts";

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { startWorker } from "../../queue/bullmq.ts";
-import { jobHandlers } from "../../queue/jobs.ts";
+import { jobHandlers } from "../../run/jobs.ts";
 import { diskGuard } from "../../run/pipeline.ts";
 import { reapOrphans } from "../../run/reap.ts";
 import { createSandbox } from "../../sandbox/index.ts";

@@ -7,6 +7,7 @@ import type { AgentEvent } from "../../../src/builder/agent/loop.ts";
 import { type AgentBuildOptions, buildWithAgent } from "../../../src/builder/agent/policy.ts";
 import { exportTrajectories } from "../../../src/builder/agent/trajectory.ts";
 import { imageTag } from "../../../src/builder/builder.ts";
+import { parserFor } from "../../../src/harness/parse-run.ts";
 import { GitSource } from "../../../src/mine/git-source.ts";
 import { mine } from "../../../src/mine/mine.ts";
 import { OpenAIModel } from "../../../src/model/openai.ts";
@@ -15,7 +16,6 @@ import { runPipeline } from "../../../src/run/pipeline.ts";
 import { ensureBaseImage } from "../../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../../src/sandbox/index.ts";
 import { SqliteStore } from "../../../src/store/sqlite.ts";
-import { parserFor } from "../../../src/validate/parse-run.ts";
 import { FakeOpenAI, type Turn } from "../../helpers/fake-openai.ts";
 import { pythonProject } from "../../helpers/repos.ts";
 

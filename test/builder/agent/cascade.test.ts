@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTask } from "../../../src/builder/agent/cascade.ts";
 import { exportTrajectories } from "../../../src/builder/agent/trajectory.ts";
+import { parserFor } from "../../../src/harness/parse-run.ts";
 import { GitSource } from "../../../src/mine/git-source.ts";
 import { OpenAIModel } from "../../../src/model/openai.ts";
 import { type PipelineOptions, runPipeline } from "../../../src/run/pipeline.ts";
 import { ensureBaseImage } from "../../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../../src/sandbox/index.ts";
 import { SqliteStore } from "../../../src/store/sqlite.ts";
-import { parserFor } from "../../../src/validate/parse-run.ts";
 import { goldAndEmpty } from "../../helpers/e2e-run.ts";
 import {
   byPullRequest,

@@ -3,16 +3,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuditReport, auditVerifier } from "../../../src/builder/agent/audit.ts";
 import { type BuildSuccess, buildEnvironment } from "../../../src/builder/builder.ts";
+import { type AuditReport, auditVerifier } from "../../../src/checks/audit.ts";
+import { STATIC_RULES } from "../../../src/checks/static.ts";
+import { parserFor } from "../../../src/harness/parse-run.ts";
 import { GitSource } from "../../../src/mine/git-source.ts";
 import { mine } from "../../../src/mine/mine.ts";
 import type { Task } from "../../../src/records/index.ts";
 import { ensureBaseImage } from "../../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../../src/sandbox/index.ts";
 import { SqliteStore } from "../../../src/store/sqlite.ts";
-import { STATIC_RULES } from "../../../src/validate/checks/static.ts";
-import { parserFor } from "../../../src/validate/parse-run.ts";
 import { pythonProject } from "../../helpers/repos.ts";
 
 /**

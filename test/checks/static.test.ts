@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runStaticChecks, STATIC_RULES, type StaticContext } from "../../../src/validate/checks/static.ts";
+import { runStaticChecks, STATIC_RULES, type StaticContext } from "../../src/checks/static.ts";
 
 const ctx: StaticContext = {
   test_files: ["tests/test_x.py"],

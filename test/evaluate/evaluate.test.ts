@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EvaluationRun, evaluatePrediction, evaluatePredictions } from "../../src/evaluate/harness.ts";
+import { type EvaluationRun, evaluatePrediction, evaluatePredictions } from "../../src/evaluate/evaluate.ts";
 import type { Prediction } from "../../src/evaluate/inputs.ts";
 import type { EvalResult } from "../../src/evaluate/report.ts";
 import { instanceToRow } from "../../src/export/dataset.ts";

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { insecureRegistry, pushImage, registryRef } from "../../src/queue/registry.ts";
+import { insecureRegistry, pushImage, registryRef } from "../../src/run/push.ts";
 import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../src/sandbox/index.ts";
 import { startRegistry } from "../helpers/registry.ts";
-import { freePort } from "./redis.ts";
+import { freePort } from "../queue/redis.ts";
 
 const sandbox = createSandbox("auto");
 afterAll(() => sandbox.cleanup());

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { crossCheckVerdict, grade, gradeEvaluation } from "../../src/harness/grade.ts";
+import { getParser } from "../../src/harness/parsers/index.ts";
 import type { StateRun, TestResult, TestStatus } from "../../src/records/index.ts";
-import { crossCheckVerdict, grade, gradeEvaluation } from "../../src/validate/grade.ts";
-import { getParser } from "../../src/validate/parsers/index.ts";
 
 type Tests = Record<string, TestStatus>;
 function run(

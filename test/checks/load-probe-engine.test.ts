@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSandbox } from "../../../src/sandbox/index.ts";
-import { loadProbe } from "../../../src/validate/checks/load.ts";
-import { gradeEvaluation } from "../../../src/validate/grade.ts";
-import { parserFor } from "../../../src/validate/parse-run.ts";
-import { runStateRaw, toStateRun } from "../../../src/validate/run-state.ts";
-import { buildProbeImage, probeScript } from "../../helpers/probe-image.ts";
+import { loadProbe } from "../../src/checks/load.ts";
+import { gradeEvaluation } from "../../src/harness/grade.ts";
+import { parserFor } from "../../src/harness/parse-run.ts";
+import { runStateRaw, toStateRun } from "../../src/harness/run-state.ts";
+import { createSandbox } from "../../src/sandbox/index.ts";
+import { buildProbeImage, probeScript } from "../helpers/probe-image.ts";
 
 /**
  * The load probe on real containers: a test with a wall-clock budget passes at full speed and fails under

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseJunit } from "../../../src/validate/junit.ts";
-import { getParser, hasParser, parserNames } from "../../../src/validate/parsers/index.ts";
-import { pytestNodeId } from "../../../src/validate/parsers/python.ts";
+import { parseJunit } from "../../../src/harness/junit.ts";
+import { getParser, hasParser, parserNames } from "../../../src/harness/parsers/index.ts";
+import { pytestNodeId } from "../../../src/harness/parsers/python.ts";
 
 const FIXTURES = join(import.meta.dirname, "../../fixtures/runner-output");
 const read = (f: string) => readFileSync(join(FIXTURES, f), "utf8");

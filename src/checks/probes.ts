@@ -1,8 +1,8 @@
-import type { CheckVerdict, Task } from "../../records/index.ts";
-import type { Sandbox } from "../../sandbox/sandbox.ts";
-import { sq } from "../../util/shell.ts";
-import { MARK } from "../output.ts";
-import { type RawStateRun, runStateRaw } from "../run-state.ts";
+import { MARK } from "../harness/output.ts";
+import { type RawStateRun, runStateRaw } from "../harness/run-state.ts";
+import type { CheckVerdict, Task } from "../records/index.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
+import { sq } from "../util/shell.ts";
 
 /** Line-comment syntax by file extension, for the comment probe. Files not listed are left out of it. */
 const COMMENT_PREFIX: Record<string, string> = {

@@ -8,12 +8,12 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../export/atomic.ts";
+import { gradeEvaluation } from "../harness/grade.ts";
+import { parserFor } from "../harness/parse-run.ts";
+import { type OutputParser, type RawStateRun, runInContainer } from "../harness/run-state.ts";
 import type { Instance } from "../records/index.ts";
 import { ensureImage } from "../sandbox/image.ts";
 import type { Limits, Sandbox } from "../sandbox/sandbox.ts";
-import { gradeEvaluation } from "../validate/grade.ts";
-import { parserFor } from "../validate/parse-run.ts";
-import { type OutputParser, type RawStateRun, runInContainer } from "../validate/run-state.ts";
 import type { Prediction } from "./inputs.ts";
 import {
   type EvalResult,

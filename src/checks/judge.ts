@@ -1,5 +1,5 @@
-import type { Model, ToolSpec, Usage } from "../../model/model.ts";
-import type { CheckVerdict } from "../../records/index.ts";
+import type { Model, ToolSpec, Usage } from "../model/model.ts";
+import type { CheckVerdict } from "../records/index.ts";
 
 export interface JudgeInput {
   evaluationScript: string;

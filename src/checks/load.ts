@@ -1,7 +1,7 @@
-import type { CheckVerdict } from "../../records/index.ts";
-import type { Sandbox } from "../../sandbox/sandbox.ts";
-import { gradeEvaluation } from "../grade.ts";
-import { type OutputParser, runStateRaw, toStateRun } from "../run-state.ts";
+import { gradeEvaluation } from "../harness/grade.ts";
+import { type OutputParser, runStateRaw, toStateRun } from "../harness/run-state.ts";
+import type { CheckVerdict } from "../records/index.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
 import { probeRun } from "./probes.ts";
 
 /** Default CPU quota of the load probe: a quarter of one CPU, about what a test sees on a busy cluster node. */

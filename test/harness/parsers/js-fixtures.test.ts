@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { getParser } from "../../../src/harness/parsers/index.ts";
 import type { TestStatus } from "../../../src/records/index.ts";
-import { getParser } from "../../../src/validate/parsers/index.ts";
 
 const FIXTURES = join(import.meta.dirname, "../../fixtures/runner-output");
 

@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Model } from "../../model/model.ts";
-import type { CheckVerdict, Task } from "../../records/index.ts";
-import type { Sandbox } from "../../sandbox/sandbox.ts";
-import { commentProbe, noTestsProbe } from "../../validate/checks/probes.ts";
-import { runStaticChecks } from "../../validate/checks/static.ts";
-import { patchFiles } from "../../validate/run-state.ts";
-import { presentTestFiles } from "../builder.ts";
+import { presentTestFiles } from "../builder/builder.ts";
+import { patchFiles } from "../harness/run-state.ts";
+import type { Model } from "../model/model.ts";
+import type { CheckVerdict, Task } from "../records/index.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
 import { judgeVerifier } from "./judge.ts";
+import { commentProbe, noTestsProbe } from "./probes.ts";
+import { runStaticChecks } from "./static.ts";
 
 /** What an audit needs: the verifier and the task it claims to verify. */
 export interface AuditInput {

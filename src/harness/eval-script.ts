@@ -57,7 +57,10 @@ function embed(text: string, path: string, tag: string, compressAbove = Number.P
   return [`cat > ${path} <<'${d}'`, body.replace(/\n$/, ""), d];
 }
 
-export function renderEvalScript(inst: EvalScriptInput, o: { testbed?: string; scratch?: string } = {}): string {
+export function renderEvalScript(
+  inst: EvalScriptInput,
+  o: { testbed?: string; scratch?: string } = {},
+): string {
   const dir = o.scratch ?? "/tmp/sweu-eval";
   const testbed = o.testbed ?? "/testbed";
   const base = inst.base_commit;

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { getParser } from "../../../src/harness/parsers/index.ts";
 import type { TestStatus } from "../../../src/records/index.ts";
-import { getParser } from "../../../src/validate/parsers/index.ts";
 
 const FIXTURES = join(import.meta.dirname, "../../fixtures/runner-output");
 
@@ -533,7 +533,7 @@ describe("parsers on real runner output", () => {
   }
 
   it("every registered parser has at least one real fixture", async () => {
-    const { parserNames } = await import("../../../src/validate/parsers/index.ts");
+    const { parserNames } = await import("../../../src/harness/parsers/index.ts");
     const covered = new Set(CASES.map((c) => c.parser));
     expect(parserNames().filter((n) => !covered.has(n))).toEqual([]);
   });

@@ -1,5 +1,5 @@
-import type { CheckVerdict } from "../../records/index.ts";
-import type { Sandbox } from "../../sandbox/sandbox.ts";
+import type { CheckVerdict } from "../records/index.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
 
 /** Added lines shorter than this (trimmed) are too common to say anything ("}", "return x"). */
 const MIN_LINE = 24;

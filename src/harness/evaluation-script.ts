@@ -1,8 +1,8 @@
+import type { BuildPlan } from "../builder/recipes/types.ts";
 import { shellValue } from "../util/shell.ts";
-import type { BuildPlan } from "./recipes/types.ts";
 
 /**
- * Write evaluation.sh: run the tests, print their output between the nonce markers (src/validate/output.ts),
+ * Write evaluation.sh: run the tests, print their output between the nonce markers (src/harness/output.ts),
  * print JUnit reports in their own sections, and answer with the test runner's exit code.
  * The harness applies patches and the test patch before running it; the script only runs tests.
  */

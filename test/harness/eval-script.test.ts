@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { EVAL_SCRIPT_EXIT, renderEvalScript } from "../../src/validate/eval-script.ts";
+import { EVAL_SCRIPT_EXIT, renderEvalScript } from "../../src/harness/eval-script.ts";
 import { TestRepo } from "../helpers/repos.ts";
 
 /** A shell project: lib.sh's `clamp` ignores its upper bound until the fix; the PR adds a test for it. */

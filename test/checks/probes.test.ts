@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { commentPrefix, commentProbePatch } from "../../../src/validate/checks/probes.ts";
-import { pythonProject, TestRepo } from "../../helpers/repos.ts";
+import { commentPrefix, commentProbePatch } from "../../src/checks/probes.ts";
+import { pythonProject, TestRepo } from "../helpers/repos.ts";
 
 describe("comment probe patch", () => {
   it("keeps the buggy behaviour while putting the fix's text into the source", () => {

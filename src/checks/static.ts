@@ -1,4 +1,4 @@
-import type { CheckVerdict } from "../../records/index.ts";
+import type { CheckVerdict } from "../records/index.ts";
 import {
   commands,
   isRunnerCommand,

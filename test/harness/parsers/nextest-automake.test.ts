@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseAutomake } from "../../../src/validate/parsers/automake.ts";
-import { parseCargo } from "../../../src/validate/parsers/cargo.ts";
-import { parseNextest } from "../../../src/validate/parsers/nextest.ts";
+import { parseAutomake } from "../../../src/harness/parsers/automake.ts";
+import { parseCargo } from "../../../src/harness/parsers/cargo.ts";
+import { parseNextest } from "../../../src/harness/parsers/nextest.ts";
 
 const FIXTURES = join(import.meta.dirname, "../../fixtures/runner-output");
 const read = (f: string) => readFileSync(join(FIXTURES, f), "utf8");

@@ -8,15 +8,15 @@ import { join, resolve } from "node:path";
 import type { BuilderKind } from "../builder/agent/cascade.ts";
 import { GitSource } from "../mine/git-source.ts";
 import { modelFromConfig } from "../model/openai.ts";
+import { HostShortage } from "../queue/bullmq.ts";
+import type { JobHandler } from "../queue/queue.ts";
 import type { Environment, Instance, Rejection, Task } from "../records/index.ts";
-import { DISK_FULL, type PipelineOptions, processTask } from "../run/pipeline.ts";
 import { ensureBaseImage } from "../sandbox/base-image.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
-import { HostShortage } from "./bullmq.ts";
-import type { JobHandler } from "./queue.ts";
-import { type PushResult, pushImage, recordPush } from "./registry.ts";
+import { DISK_FULL, type PipelineOptions, processTask } from "./pipeline.ts";
+import { type PushResult, pushImage, recordPush } from "./push.ts";
 
 /** The options of a task build that travel with the job (plain data). */
 export interface TaskJobOptions {

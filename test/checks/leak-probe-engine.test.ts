@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBaseImage } from "../../../src/sandbox/base-image.ts";
-import { createSandbox } from "../../../src/sandbox/index.ts";
-import { distinctiveLines, leakProbe } from "../../../src/validate/checks/leak.ts";
+import { distinctiveLines, leakProbe } from "../../src/checks/leak.ts";
+import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
+import { createSandbox } from "../../src/sandbox/index.ts";
 
 /**
  * The leak probe on a real container: an image whose /testbed carries ignored build output made from the

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSandbox } from "../../../src/sandbox/index.ts";
-import { commentProbe, noTestsProbe } from "../../../src/validate/checks/probes.ts";
-import { makeTask } from "../../export/fixtures.ts";
-import { buildProbeImage, probeScript } from "../../helpers/probe-image.ts";
+import { commentProbe, noTestsProbe } from "../../src/checks/probes.ts";
+import { createSandbox } from "../../src/sandbox/index.ts";
+import { makeTask } from "../export/fixtures.ts";
+import { buildProbeImage, probeScript } from "../helpers/probe-image.ts";
 
 /** The dynamic probes on a real container: they fail closed when the run says nothing about the verifier. */
 const sandbox = createSandbox("auto");

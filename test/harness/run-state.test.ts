@@ -2,10 +2,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { extractSections } from "../../src/harness/output.ts";
+import { applyScript, patchFiles, runStateRaw } from "../../src/harness/run-state.ts";
 import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../src/sandbox/index.ts";
-import { extractSections } from "../../src/validate/output.ts";
-import { applyScript, patchFiles, runStateRaw } from "../../src/validate/run-state.ts";
 
 const sandbox = createSandbox("auto");
 let image: string;

@@ -4,12 +4,12 @@
  * (infrastructure, not the task) leaves its task pending: the next run tries it again.
  */
 import { randomBytes } from "node:crypto";
+import type { JobQueue } from "../queue/queue.ts";
 import type { Task } from "../records/index.ts";
-import type { PipelineOptions } from "../run/pipeline.ts";
 import type { Store } from "../store/store.ts";
 import { log } from "../util/log.ts";
 import { applyBuildResult, type BuildJobData, type BuildJobResult, pickJobOptions } from "./jobs.ts";
-import type { JobQueue } from "./queue.ts";
+import type { PipelineOptions } from "./pipeline.ts";
 
 export interface DispatchSummary {
   instances: number;
