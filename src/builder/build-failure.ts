@@ -1,13 +1,11 @@
 import type { ReasonCode } from "../records/index.ts";
+import { tail } from "../util/text.ts";
 import { failedInstruction, runsStep } from "./dockerfile.ts";
 import type { BuildPlan } from "./recipes/types.ts";
 
 /** Naming a failed image build, and telling a transient network failure from a lasting one. */
 
-/** The last n characters of a log. */
-export function tail(s: string, n = 4000): string {
-  return s.length > n ? s.slice(-n) : s;
-}
+export { tail };
 
 /** Failures a download can have once and not again (curl's connect/transfer errors, server errors). */
 export function transientNetworkFailure(log: string): boolean {

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { presentTestFiles } from "../builder/builder.ts";
-import { patchFiles } from "../harness/run-state.ts";
+import { patchFiles, presentTestFiles } from "../harness/run-state.ts";
 import type { Model } from "../model/model.ts";
 import type { CheckVerdict, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";

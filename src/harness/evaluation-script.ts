@@ -1,20 +1,27 @@
-import type { BuildPlan } from "../builder/recipes/types.ts";
 import { shellValue } from "../util/shell.ts";
+import { MARK } from "./output.ts";
 
 /**
  * Write evaluation.sh: run the tests, print their output between the nonce markers (src/harness/output.ts),
  * print JUnit reports in their own sections, and answer with the test runner's exit code.
  * The harness applies patches and the test patch before running it; the script only runs tests.
  */
-export function renderEvaluationScript(plan: Pick<BuildPlan, "env" | "test" | "junit">): string {
+/** What evaluation.sh is made of: a plan's environment, its test command and where JUnit reports land. */
+export interface EvaluationPlan {
+  env: Record<string, string>;
+  test: string;
+  junit?: string;
+}
+
+export function renderEvaluationScript(plan: EvaluationPlan): string {
   const exports = Object.entries(plan.env).map(([k, v]) => `export ${k}=${shellValue(v)}`);
   const junit = plan.junit
     ? [
         `for f in ${plan.junit}; do`,
         '  [ -f "$f" ] || continue',
-        '  echo ">>>>> SWEU JUNIT START $nonce"',
+        `  echo "${MARK.junitStart("$nonce")}"`,
         '  cat "$f"',
-        '  echo ">>>>> SWEU JUNIT END $nonce"',
+        `  echo "${MARK.junitEnd("$nonce")}"`,
         "done",
       ]
     : [];
@@ -25,10 +32,10 @@ export function renderEvaluationScript(plan: Pick<BuildPlan, "env" | "test" | "j
     ...exports,
     'nonce="${SWEU_NONCE:-}"; unset SWEU_NONCE',
     ...(plan.junit ? [`rm -f ${plan.junit}`] : []),
-    'echo ">>>>> SWEU TEST OUTPUT START $nonce"',
+    `echo "${MARK.testStart("$nonce")}"`,
     `${plan.test} 2>&1`,
     "rc=$?",
-    'echo ">>>>> SWEU TEST OUTPUT END $nonce"',
+    `echo "${MARK.testEnd("$nonce")}"`,
     ...junit,
     "exit $rc",
     "",

@@ -44,6 +44,18 @@ export function patchFiles(patch: string): string[] {
 
 const q = sq;
 
+/** Files a patch leaves in place (added or modified, not deleted): for a test patch, the tests that run. */
+export function presentFiles(patch: string): string[] {
+  const out: string[] = [];
+  for (const m of patch.matchAll(/^\+\+\+ (?:b\/(.+)|\/dev\/null)$/gm)) if (m[1]) out.push(m[1]);
+  return [...new Set(out)];
+}
+
+/** Test files the task's test patch leaves in place. */
+export function presentTestFiles(task: { test_patch: string }): string[] {
+  return presentFiles(task.test_patch);
+}
+
 /**
  * Apply a patch with increasing tolerance: git apply, git apply --3way, then patch --fuzz.
  * Shared by validation and the evaluation harness, so both judge patches the same way.

@@ -70,6 +70,7 @@ export interface BullQueueOptions {
 
 export class BullQueue implements JobQueue {
   readonly kind = "bullmq";
+  readonly reportsStarts = false;
   readonly name: string;
   readonly resultsName: string;
   private readonly o: BullQueueOptions;

@@ -21,6 +21,7 @@ export interface MemoryQueueOptions {
 
 export class MemoryQueue implements JobQueue {
   readonly kind = "memory";
+  readonly reportsStarts = true;
   private readonly o: MemoryQueueOptions;
   private readonly closing = new AbortController();
 
@@ -58,6 +59,7 @@ export class MemoryQueue implements JobQueue {
           return;
         }
         const attempts = Math.max(1, this.o.attempts ?? 1);
+        ro.onStarted?.(job.id);
         for (let attempt = 1; ; attempt++) {
           try {
             const value = await handler(job.data, { id: job.id, attempt, signal });

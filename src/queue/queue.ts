@@ -32,10 +32,14 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Called when a job is handed over (enqueued). */
   onEnqueued?: (count: number) => void;
+  /** Called when a job starts running, by queues that know (`reportsStarts`). */
+  onStarted?: (id: string) => void;
 }
 
 export interface JobQueue {
   readonly kind: string;
+  /** Whether `run` calls `onStarted` as each job starts (an in-process queue can; a remote one cannot). */
+  readonly reportsStarts: boolean;
   /**
    * Enqueue `jobs` and call `onResult` exactly once per job id as results come back (awaited one at a time,
    * so the callback may write a store). Resolves once every job has its result, or when `signal` aborts.

@@ -1,3 +1,4 @@
+export * from "./built.ts";
 export * from "./candidate.ts";
 export * from "./common.ts";
 export * from "./environment.ts";

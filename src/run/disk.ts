@@ -7,15 +7,14 @@
  */
 import { existsSync, statfsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { saysDiskFull } from "../util/causes.ts";
 import { formatBytes } from "../util/size.ts";
 
-/** Infrastructure words for a full disk or quota, from the kernel, SQLite, podman, docker, git and pip. */
-const FULL =
-  /no space left on device|\bENOSPC\b|SQLITE_FULL|database or disk is full|disk quota exceeded|\bEDQUOT\b|not enough free space|insufficient space/i;
-
-export function isDiskFull(text: string | undefined): boolean {
-  return !!text && FULL.test(text);
-}
+/**
+ * Whether a message of the infrastructure says the disk is full. Only for messages known to come from the
+ * machine (an engine's error, an errno text, our own tools): never for a task's test output.
+ */
+export const isDiskFull = saysDiskFull;
 
 /** The nearest existing folder at or above `path`. */
 function existing(path: string): string | undefined {
@@ -123,7 +122,7 @@ function deviceOf(path: string): number | undefined {
 }
 
 function firstLine(text: string): string {
-  const l = text.split("\n").find((x) => FULL.test(x)) ?? text.split("\n")[0] ?? "";
+  const l = text.split("\n").find((x) => saysDiskFull(x)) ?? text.split("\n")[0] ?? "";
   return l.trim().slice(0, 300);
 }
 

@@ -1,15 +1,21 @@
 /**
- * The coordinator's side of a queued run: one "build-task" job per pending task, results written into the
- * run's store as they come back (this process stays the store's only writer). A job that fails for good
- * (infrastructure, not the task) leaves its task pending: the next run tries it again.
+ * The coordinator's side of a run, whatever queue carries it: one "build-task" job per pending task (the
+ * in-process queue by default, BullMQ with --redis), results written into the run's store as they come
+ * back (this process stays the store's only writer). A job that fails for good (the machine, not the task)
+ * leaves its task pending: the next run tries it again.
  */
 import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { JobQueue } from "../queue/queue.ts";
 import type { Task } from "../records/index.ts";
 import type { Store } from "../store/store.ts";
+import { causeOf } from "../util/causes.ts";
 import { log } from "../util/log.ts";
-import { applyBuildResult, type BuildJobData, type BuildJobResult, pickJobOptions } from "./jobs.ts";
-import type { PipelineOptions } from "./pipeline.ts";
+import type { PipelineEvent } from "./events.ts";
+import type { BuildJobData, BuildJobResult } from "./jobs.ts";
+import { recordPush } from "./push.ts";
+import { type TaskOptions, taskOptionsOf } from "./task.ts";
 
 export interface DispatchSummary {
   instances: number;
@@ -20,60 +26,103 @@ export interface DispatchSummary {
   notPushed: number;
 }
 
+export interface DispatchOptions extends TaskOptions {
+  runDir: string;
+  /** Where the jobs' handlers reach the repository (a clone URL, or a path they can read). */
+  location: string;
+  signal?: AbortSignal;
+  onEvent?: (e: PipelineEvent) => void;
+}
+
+/** Write what a build job returned; one transaction, idempotent (every write is an upsert by id). */
+export function applyBuildResult(store: Store, r: BuildJobResult): void {
+  store.transaction(() => {
+    if (r.environment && !(r.environmentIfAbsent && store.getEnvironment(r.environment.key)))
+      store.putEnvironment(r.environment);
+    if (r.instance) store.putInstance(r.instance);
+    else if (r.rejection) store.putRejection(r.rejection);
+    if (r.push && r.instance) recordPush(store, r.instance.instance_id, r.push);
+  });
+}
+
+/** A trajectory that came back from another work folder goes where the run keeps them. */
+function keepTrajectory(runDir: string, id: string, text: string | undefined): void {
+  const path = join(runDir, "trajectories", `${id}.jsonl`);
+  if (!text || existsSync(path)) return;
+  mkdirSync(join(runDir, "trajectories"), { recursive: true });
+  writeFileSync(path, text);
+}
+
 export async function dispatchTasks(
   store: Store,
   queue: JobQueue,
   pending: readonly Task[],
-  o: PipelineOptions & { location: string; registry?: string },
+  o: DispatchOptions,
 ): Promise<DispatchSummary> {
   const s: DispatchSummary = { instances: 0, rejected: 0, failed: 0, notPushed: 0 };
-  const options = pickJobOptions(o);
+  const options = taskOptionsOf(o);
+  const index = new Map(pending.map((t, i) => [t.instance_id, i]));
   const started = new Map<string, number>();
-  const jobs = pending.map((task, index) => {
-    started.set(task.instance_id, Date.now());
-    o.onEvent?.({ type: "task-start", id: task.instance_id, index, total: pending.length });
+  const start = (id: string) => {
+    if (started.has(id)) return;
+    started.set(id, Date.now());
+    o.onEvent?.({ type: "task-start", id, index: index.get(id) ?? 0, total: pending.length });
+  };
+  const jobs = pending.map((task) => {
     const data: BuildJobData = { task, location: o.location, repoName: task.repo, options };
     return { id: task.instance_id, name: "build-task", data };
   });
-  await queue.run(
-    jobs,
-    (r) => {
-      const ms = Date.now() - (started.get(r.id) ?? Date.now());
-      if (!r.ok) {
-        s.failed++;
-        log.error(
-          { id: r.id, err: r.error.split("\n")[0] },
-          "job failed on every attempt; the task stays pending",
-        );
-        o.onEvent?.({ type: "task-end", id: r.id, outcome: "rejected", reason: "sandbox_error", ms });
-        return;
-      }
-      const value = r.value as BuildJobResult;
-      // Someone may have decided the task meanwhile (another coordinator): an outcome, once written, stays.
-      const now = store.outcome(r.id);
-      if (now === "instance" || (now === "rejected" && store.getRejection(r.id)?.stage !== "mine"))
-        return log.warn({ id: r.id }, "result for a task that already has an outcome: ignored");
-      applyBuildResult(store, value);
-      if (value.push && !value.push.ok) {
-        s.notPushed++;
-        log.error(
-          { id: r.id, err: value.push.error },
-          "image push refused; the instance stays valid locally",
-        );
-      }
-      if (value.outcome === "instance") s.instances++;
-      else s.rejected++;
-      o.onEvent?.({
-        type: "task-end",
-        id: r.id,
-        outcome: value.outcome,
-        reason: value.rejection?.reason,
-        ms,
-      });
+  await queue.run(jobs, (r) => collect(store, r, s, o, started), {
+    signal: o.signal,
+    // A queue that knows when a job starts says so; the others' jobs count as started once handed over.
+    onStarted: start,
+    onEnqueued: () => {
+      if (!queue.reportsStarts) for (const j of jobs) start(j.id);
     },
-    { signal: o.signal },
-  );
+  });
   return s;
+}
+
+function collect(
+  store: Store,
+  r: Parameters<Parameters<JobQueue["run"]>[1]>[0],
+  s: DispatchSummary,
+  o: DispatchOptions,
+  started: Map<string, number>,
+): void {
+  const ms = Date.now() - (started.get(r.id) ?? Date.now());
+  if (!r.ok) {
+    s.failed++;
+    log.error(
+      { id: r.id, err: r.error.split("\n")[0] },
+      "job failed on every attempt; the task stays pending",
+    );
+    o.onEvent?.({ type: "task-end", id: r.id, outcome: "rejected", reason: "sandbox_error", ms });
+    return;
+  }
+  const value = r.value as BuildJobResult;
+  // Someone may have decided the task meanwhile (another coordinator): an outcome, once written, stays.
+  const now = store.outcome(r.id);
+  if (now === "instance" || (now === "rejected" && store.getRejection(r.id)?.stage !== "mine")) {
+    log.warn({ id: r.id }, "result for a task that already has an outcome: ignored");
+    return;
+  }
+  try {
+    applyBuildResult(store, value);
+    keepTrajectory(o.runDir, r.id, value.trajectory);
+  } catch (e) {
+    if (causeOf(e) !== "disk_full") throw e;
+    s.failed++;
+    log.error({ id: r.id }, "the disk is full: the task's result could not be written; it stays pending");
+    return;
+  }
+  if (value.push && !value.push.ok) {
+    s.notPushed++;
+    log.error({ id: r.id, err: value.push.error }, "image push refused; the instance stays valid locally");
+  }
+  if (value.outcome === "instance") s.instances++;
+  else s.rejected++;
+  o.onEvent?.({ type: "task-end", id: r.id, outcome: value.outcome, reason: value.rejection?.reason, ms });
 }
 
 /** A stable id for the run, kept in its store: names the run's results queue across restarts. */

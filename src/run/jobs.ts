@@ -1,93 +1,88 @@
 /**
  * Job kinds, a table keyed by name: "build-task" (build and validate one task; what workers are for) and
  * "sleep" (a real but trivial job — sleep, append to a log file, return — for queue tests and benchmarks).
+ * The same handlers serve the in-process queue and BullMQ workers: one path for a task wherever it runs.
  * A job returns plain records; the coordinator writes them into its store, so the store has one writer.
  */
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { BuilderKind } from "../builder/agent/cascade.ts";
 import { GitSource } from "../mine/git-source.ts";
+import type { Model } from "../model/model.ts";
 import { modelFromConfig } from "../model/openai.ts";
 import { HostShortage } from "../queue/bullmq.ts";
 import type { JobHandler } from "../queue/queue.ts";
-import type { Environment, Instance, Rejection, Task } from "../records/index.ts";
+import type { Environment, Task } from "../records/index.ts";
 import { ensureBaseImage } from "../sandbox/base-image.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
-import { DISK_FULL, type PipelineOptions, processTask } from "./pipeline.ts";
-import { type PushResult, pushImage, recordPush } from "./push.ts";
-
-/** The options of a task build that travel with the job (plain data). */
-export interface TaskJobOptions {
-  runsPerState?: number;
-  maxAttempts?: number;
-  buildTimeoutMs?: number;
-  testTimeoutMs?: number;
-  skipProbes?: boolean;
-  loadProbeCpus?: number;
-  builder?: BuilderKind;
-  registry?: string;
-}
+import type { DiskGuard } from "./disk.ts";
+import { type EnvironmentIndex, readTrajectory, runTask, type TaskOptions, type TaskResult } from "./task.ts";
 
 export interface BuildJobData {
   task: Task;
   /** Where workers can reach the repository: a clone URL, or a path on a shared or local filesystem. */
   location: string;
   repoName: string;
-  options: TaskJobOptions;
+  options: TaskOptions;
 }
 
-export interface BuildJobResult {
+export type BuildJobResult = Omit<TaskResult, "outcome" | "detail"> & {
   outcome: "instance" | "rejected";
-  environment?: Environment;
-  instance?: Instance;
-  rejection?: Rejection;
-  push?: PushResult;
-}
-
-export function pickJobOptions(o: PipelineOptions & { registry?: string }): TaskJobOptions {
-  return {
-    runsPerState: o.runsPerState,
-    maxAttempts: o.maxAttempts,
-    buildTimeoutMs: o.buildTimeoutMs,
-    testTimeoutMs: o.testTimeoutMs,
-    skipProbes: o.skipProbes,
-    loadProbeCpus: o.loadProbeCpus,
-    builder: o.builder,
-    registry: o.registry,
-  };
-}
-
-/** Write what a build job returned; one transaction, idempotent (every write is an upsert by id). */
-export function applyBuildResult(store: Store, r: BuildJobResult): void {
-  store.transaction(() => {
-    if (r.environment) store.putEnvironment(r.environment);
-    if (r.instance) store.putInstance(r.instance);
-    else if (r.rejection) store.putRejection(r.rejection);
-    if (r.push && r.instance) recordPush(store, r.instance.instance_id, r.push);
-  });
-}
+  /** The builder's trajectory (JSONL), when the job ran in another work folder than the run's. */
+  trajectory?: string;
+};
 
 export interface WorkerContext {
   sandbox: Sandbox;
-  /** Scratch folder of this worker (build contexts, trajectories). */
+  /** Scratch folder of this worker (clones, build contexts, trajectories, its environment cache). */
   workDir: string;
+  /** Paused on while short, and consulted when a build says ENOSPC. */
+  disk?: DiskGuard;
+  /**
+   * What a full disk does to a job: the worker hands it back to the queue (other workers take it), the
+   * in-process queue waits for room and runs it again here.
+   */
+  onDiskFull?: "hand-back" | "wait";
+  /**
+   * Environments known to the caller (the run's store, read only). Without it the worker keeps a cache of
+   * its own environments in its work folder (worker.sqlite), so later jobs there reuse their images.
+   */
+  known?: Store;
+  /** The agent's model; else one from SWEU_MODEL and friends. */
+  model?: Model;
+}
+
+/** Environments a task may start from: the caller's or this worker's cache, and those built meanwhile. */
+function environmentIndex(known: Store | undefined, workDir: string): EnvironmentIndex {
+  const recent = new Map<string, Environment>();
+  const cache = known ? undefined : new SqliteStore(join(workDir, "worker.sqlite"));
+  return {
+    nearest(repo, recipe) {
+      const all = new Map<string, Environment>();
+      for (const e of [...(known ?? cache!).listEnvironments(repo), ...recent.values()])
+        if (e.repo === repo && e.recipe === recipe) all.set(e.key, e);
+      return [...all.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
+    },
+    remember(e) {
+      recent.set(e.key, e);
+      cache?.putEnvironment(e);
+    },
+  };
 }
 
 export function buildTaskHandler(ctx: WorkerContext): JobHandler {
   const sources = new Map<string, Promise<GitSource>>();
   let baseImage: Promise<string> | undefined;
-  let store: SqliteStore | undefined;
+  const workDir = resolve(ctx.workDir);
+  const environments = environmentIndex(ctx.known, workDir);
+  const model = ctx.model ?? modelFromConfig({});
   return async (raw, jc) => {
     const data = raw as BuildJobData;
     const key = `${data.location}\n${data.repoName}`;
     let source = sources.get(key);
     if (!source) {
-      source = GitSource.open(data.location, {
-        repoName: data.repoName,
-        cacheDir: join(ctx.workDir, "repos"),
-      });
+      source = GitSource.open(data.location, { repoName: data.repoName, cacheDir: join(workDir, "repos") });
       source.catch(() => sources.delete(key));
       sources.set(key, source);
     }
@@ -96,30 +91,32 @@ export function buildTaskHandler(ctx: WorkerContext): JobHandler {
     baseImage.catch(() => {
       baseImage = undefined;
     });
-    // A worker-local store: its environments let later jobs of this worker reuse images; only the records
-    // of this task go back to the coordinator.
-    store ??= new SqliteStore(join(ctx.workDir, "worker.sqlite"));
-    {
-      const o = data.options;
-      const outcome = await processTask(
-        data.task,
-        { store, sandbox: ctx.sandbox, gitDir, baseImage: await baseImage, runDir: resolve(ctx.workDir) },
-        { ...o, runDir: resolve(ctx.workDir), signal: jc.signal, model: modelFromConfig({}) },
-      );
-      const id = data.task.instance_id;
-      if (outcome === DISK_FULL)
-        throw new HostShortage("no space left on device on this worker: the job goes back to the queue");
-      const instance = outcome === "instance" ? store.getInstance(id) : undefined;
-      const result: BuildJobResult = {
-        outcome: instance ? "instance" : "rejected",
-        environment: instance && store.getEnvironment(instance.environment_key),
-        instance,
-        rejection: instance ? undefined : store.getRejection(id),
-      };
-      if (instance && o.registry) result.push = await pushImage(ctx.sandbox, instance.image, o.registry);
-      return result;
+    const tctx = {
+      sandbox: ctx.sandbox,
+      gitDir,
+      baseImage: await baseImage,
+      workDir,
+      environments,
+      model,
+      diskShortage: () => ctx.disk?.shortage(),
+      signal: jc.signal,
+    };
+    for (;;) {
+      await ctx.disk?.ready(jc.signal);
+      const r = await runTask(data.task, tctx, data.options);
+      if (r.outcome !== "disk_full") return withTrajectory(r, workDir, data.task.instance_id);
+      if (ctx.onDiskFull !== "wait" || !ctx.disk || jc.signal.aborted)
+        throw new HostShortage(
+          `no space left on device on this worker: the job goes back to the queue (${r.detail})`,
+        );
+      await ctx.disk.afterFull(r.detail ?? "", jc.signal);
     }
   };
+}
+
+function withTrajectory(r: TaskResult, workDir: string, id: string): BuildJobResult {
+  const { detail: _detail, ...rest } = r;
+  return { ...(rest as BuildJobResult), trajectory: readTrajectory(workDir, id) };
 }
 
 export interface SleepJobData {

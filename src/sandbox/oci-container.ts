@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import { posix } from "node:path";
+import { InfraError, saysDiskFull } from "../util/causes.ts";
 import type { OciSandbox } from "./oci.ts";
 import type { Container, ExecOutput } from "./sandbox.ts";
 
@@ -61,8 +62,13 @@ export class OciContainer implements Container {
       input: content,
       timeoutMs: 120_000,
     });
-    if (r.code !== 0)
-      throw new Error(`writeFile ${path} failed (exit ${r.code}): ${r.stderr.toString().trim()}`);
+    if (r.code !== 0) {
+      const why = r.stderr.toString().trim();
+      throw new InfraError(
+        `writeFile ${path} failed (exit ${r.code}): ${why}`,
+        saysDiskFull(why) ? "disk_full" : "engine",
+      );
+    }
   }
 
   async readFile(path: string): Promise<Buffer> {

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { engineErrorLines, InfraError, saysDiskFull } from "../util/causes.ts";
 import { log } from "../util/log.ts";
 import { pidAlive } from "../util/pid.ts";
 import { OciContainer } from "./oci-container.ts";
@@ -173,8 +174,10 @@ export class OciSandbox implements Sandbox {
     const r = await this.cli(rest, { timeoutMs: 120_000, ...o });
     if (r.code !== 0 || r.timedOut) {
       const why = (r.stderr.toString() || r.stdout.toString()).trim().slice(0, 2000);
-      throw new Error(
+      // The engine's own message (these calls print no container output): its cause is known here.
+      throw new InfraError(
         `${this.executable} ${rest[0]} failed (exit ${r.code}${r.timedOut ? ", timed out" : ""}): ${why}`,
+        saysDiskFull(why) ? "disk_full" : "engine",
       );
     }
     return r.stdout.toString();
@@ -217,11 +220,14 @@ export class OciSandbox implements Sandbox {
         merge: true,
       });
       const logText = r.stdout.toString();
+      const ok = r.code === 0 && !r.timedOut;
       return {
-        ok: r.code === 0 && !r.timedOut,
+        ok,
         log: r.timedOut ? `${logText}\n[sweu] build timed out after ${spec.timeoutMs} ms` : logText,
         durationMs: r.durationMs,
         timedOut: r.timedOut,
+        // Only the engine's own closing error lines, never the steps' output, can say the disk is full.
+        ...(!ok && saysDiskFull(engineErrorLines(logText)) ? { cause: "disk_full" as const } : {}),
       };
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -64,6 +64,8 @@ export interface BuildResult {
   log: string;
   durationMs: number;
   timedOut: boolean;
+  /** Set when the engine itself said why it failed in a way that is the machine's (its disk is full). */
+  cause?: "disk_full";
 }
 
 /** How a pull or a push ended; `error` says why in one engine-given line or two. */

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { InfraError, saysDiskFull } from "./causes.ts";
 
 export interface ExecResult {
   exitCode: number;
@@ -85,16 +86,18 @@ export function run(cmd: string, args: readonly string[], opts: ExecOptions = {}
   });
 }
 
-/** run() that throws with the command's stderr when it exits non-zero. */
+/**
+ * run() that throws with the command's stderr when it exits non-zero. The tools run this way (git, tar,
+ * debootstrap) are ours, not a project's: their own message saying the disk is full is the machine's
+ * cause, so the error carries it.
+ */
 export async function runOk(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<string> {
   const r = await run(cmd, args, opts);
   if (r.exitCode !== 0 || r.timedOut) {
-    throw new Error(
-      `${cmd} ${args.join(" ")} failed (exit ${r.exitCode}${r.timedOut ? ", timed out" : ""}): ${r.stderr.trim() || r.stdout.trim()}`.slice(
-        0,
-        4000,
-      ),
-    );
+    const why = r.stderr.trim() || r.stdout.trim();
+    const message = `${cmd} ${args.join(" ")} failed (exit ${r.exitCode}${r.timedOut ? ", timed out" : ""}): ${why}`;
+    if (saysDiskFull(why)) throw new InfraError(message.slice(0, 4000), "disk_full");
+    throw new Error(message.slice(0, 4000));
   }
   return r.stdout;
 }

@@ -7,7 +7,7 @@ import { type BuildSuccess, buildEnvironment } from "../../src/builder/builder.t
 import { exportHarbor, exportRebuildContexts } from "../../src/export/consumers.ts";
 import { parserFor } from "../../src/harness/parse-run.ts";
 import { GitSource } from "../../src/mine/git-source.ts";
-import type { Instance } from "../../src/records/index.ts";
+import type { Built, Instance } from "../../src/records/index.ts";
 import { runPipeline } from "../../src/run/pipeline.ts";
 import { ensureBaseImage, rootImage } from "../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../src/sandbox/index.ts";
@@ -209,8 +209,8 @@ describe("in-loop hacking detection", () => {
       "exit $rc",
       "",
     ].join("\n");
-    const hacked: BuildSuccess = { ...(built as BuildSuccess), evaluationScript: grepVerifier, runs: [] };
-    const v = await validate(task!, hacked, { sandbox, parserFor, runsPerState: 1 });
+    const hacked: Built = { ...(built as BuildSuccess).built, evaluation_script: grepVerifier, runs: [] };
+    const v = await validate(hacked, { sandbox, parserFor, runsPerState: 1 });
     expect(v.ok).toBe(false);
     if (!v.ok) {
       expect(v.reason).toBe("hacked_verifier");
@@ -220,7 +220,7 @@ describe("in-loop hacking detection", () => {
     const { commentProbe } = await import("../../src/checks/probes.ts");
     const probe = await commentProbe(task!, {
       sandbox,
-      image: (built as BuildSuccess).environment.image,
+      image: (built as BuildSuccess).built.environment.image,
       evaluationScript: grepVerifier,
       timeoutMs: 120_000,
     });

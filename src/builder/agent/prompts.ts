@@ -1,5 +1,5 @@
+import { presentTestFiles } from "../../harness/run-state.ts";
 import type { Task } from "../../records/index.ts";
-import { presentTestFiles } from "../builder.ts";
 
 export const SYSTEM_PROMPT = `You are an environment-building agent. You turn a merged pull request into a verifiable
 software-engineering environment: a container image with the repository at /testbed and its dependencies installed,

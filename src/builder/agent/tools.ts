@@ -1,3 +1,4 @@
+import { MARK } from "../../harness/output.ts";
 import { parserNames } from "../../harness/parsers/index.ts";
 import { applyScript, patchFiles, testPatchScript } from "../../harness/run-state.ts";
 import type { ToolSpec } from "../../model/model.ts";
@@ -71,7 +72,7 @@ export function toolSpecs(o: { generateTests: boolean }): ToolSpec[] {
           ),
           evaluation_script: str(
             "a full evaluation.sh instead of test_command: must print the runner's output between " +
-              '`echo ">>>>> SWEU TEST OUTPUT START $nonce"` and `echo ">>>>> SWEU TEST OUTPUT END $nonce"` ' +
+              `\`echo "${MARK.testStart("$nonce")}"\` and \`echo "${MARK.testEnd("$nonce")}"\` ` +
               '(nonce="${SWEU_NONCE:-}") and exit with the runner\'s status',
           ),
           parser: { type: "string", enum: parserNames(), description: "how to read the test output" },

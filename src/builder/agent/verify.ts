@@ -1,16 +1,14 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { judgeVerifier } from "../../checks/judge.ts";
-import { commentProbe, noTestsProbe } from "../../checks/probes.ts";
+import { type CheckFailure, type CheckName, evidence, GATES, gate, runGate } from "../../checks/gate.ts";
 import { logicalLines } from "../../checks/shell.ts";
-import { runStaticChecks } from "../../checks/static.ts";
 import { renderEvaluationScript } from "../../harness/evaluation-script.ts";
 import { hasParser, parserNames } from "../../harness/parsers/index.ts";
-import { type OutputParser, runStateRaw, toStateRun } from "../../harness/run-state.ts";
+import { type OutputParser, presentTestFiles } from "../../harness/run-state.ts";
 import type { Model, Usage } from "../../model/model.ts";
 import type { CheckVerdict, Environment, ReasonCode, StateRun, Task } from "../../records/index.ts";
 import type { Sandbox } from "../../sandbox/sandbox.ts";
-import { judgeResolved, presentTestFiles, tail } from "../builder.ts";
+import { tail } from "../../util/text.ts";
 import { environmentKey, renderDockerfile } from "../dockerfile.ts";
 import type { BuildPlan } from "../recipes/types.ts";
 
@@ -147,38 +145,53 @@ function describeRun(label: string, run: StateRun, timeoutMs: number): string {
     .join("\n");
 }
 
-/**
- * Self-verification of one submission: static hacking rules, the image rebuilt from its Dockerfile, the
- * resolved state must pass and the buggy state fail, the dynamic probes, then the LLM judge. The first
- * failure comes back as feedback naming the stage, the check and the evidence.
- */
-export async function verifySubmission(task: Task, sub: Submission, c: VerifyContext): Promise<Verified> {
-  const judgeUsage = { prompt_tokens: 0, completion_tokens: 0, usd: 0 };
-  const no = (stage: string, reason: ReasonCode, feedback: string, fatal = false): Verified => ({
-    ok: false,
-    stage,
-    reason,
-    feedback: `submit rejected at the ${stage} stage (${reason}).\n${feedback}`,
-    fatal,
-    judgeUsage,
-  });
-  const testFiles = presentTestFiles(task);
-  const script = sub.evaluationScript;
-  const statics = runStaticChecks(script, {
-    test_files: testFiles,
-    code_files: task.code_files,
-    gold_patch: task.patch,
-    test_patch: task.test_patch,
-  });
-  if (statics.some((x) => !x.passed))
-    return no(
-      "hacking-check",
-      "hacked_verifier",
-      `The static hacking rules fired on evaluation.sh:\n${failedChecks(statics).join("\n")}\nA verifier must run the tests, not inspect the code.`,
-    );
+/** The stage a failing check belongs to, as the agent is told it. */
+const STAGE: Partial<Record<CheckName, string>> = { static: "hacking-check", "quick-check": "resolved" };
 
-  const plan = submissionPlan(task, sub, c.planName);
-  const dockerfile = renderDockerfile({ baseImage: c.baseImage, plan, caDir: c.caDir });
+/** The feedback for the check that failed: the stage, the reason and the evidence. */
+function feedbackFor(
+  check: CheckName,
+  f: CheckFailure,
+  verdicts: CheckVerdict[],
+  timeoutMs: number,
+): { stage: string; text: string } {
+  if (check === "static")
+    return {
+      stage: "hacking-check",
+      text: `The static hacking rules fired on evaluation.sh:\n${failedChecks(verdicts).join("\n")}\nA verifier must run the tests, not inspect the code.`,
+    };
+  if (check === "judge")
+    return {
+      stage: "hacking-check",
+      text: `The LLM judge found the verifier dishonest:\n${failedChecks(verdicts).join("\n")}`,
+    };
+  if (check !== "quick-check")
+    return {
+      stage: STAGE[check] ?? "hacking-check",
+      text: `A dynamic hacking probe fired:\n${failedChecks(verdicts).join("\n")}`,
+    };
+  const run = f.run;
+  if (f.state === "buggy")
+    return {
+      stage: "buggy",
+      text:
+        f.reason === "buggy_passes" && run
+          ? `It must exit non-zero without the fix: the tests you run do not exercise the bug.\n${describeRun("buggy (base + tests)", run, timeoutMs)}`
+          : tail(f.detail, 2000),
+    };
+  const why =
+    f.reason === "unparsed_output"
+      ? "It exited 0 but its output could not be read as test results by the parser."
+      : "It must exit 0.";
+  const state = run ? describeRun("resolved (base + tests + fix)", run, timeoutMs) : f.detail;
+  return {
+    stage: "resolved",
+    text: `${why} Evaluation ran offline in a fresh container of the rebuilt image.\n${state}`,
+  };
+}
+
+/** Build the submission's image from its Dockerfile (the gate asks for it when a check first needs it). */
+async function buildSubmission(task: Task, dockerfile: string, c: VerifyContext) {
   writeFileSync(join(c.contextDir, "Dockerfile"), dockerfile);
   const b = await c.sandbox.build({
     tag: c.tag,
@@ -188,86 +201,54 @@ export async function verifySubmission(task: Task, sub: Submission, c: VerifyCon
     network: true,
     labels: { "sweu.instance": task.instance_id },
   });
-  if (!b.ok)
-    return no(
-      "build",
-      "install_failed",
-      `The image build from your install script failed${b.timedOut ? " (timed out)" : ""}. Dockerfile:\n${dockerfile}\n--- tail of the build log ---\n${tail(b.log, 3000)}`,
-    );
-
-  const parse = c.parserFor(sub.parser);
-  const runState = async (state: "buggy" | "resolved") => {
-    const raw = await runStateRaw(c.sandbox, {
-      image: c.tag,
-      patch: state === "resolved" ? task.patch : undefined,
-      testPatch: task.test_patch,
-      evaluationScript: script,
-      timeoutMs: c.testTimeoutMs,
-    });
-    return { raw, run: toStateRun(state, raw, parse) };
+  if (b.ok) return { ok: true as const, image: c.tag };
+  return {
+    ok: false as const,
+    reason: "install_failed" as const,
+    detail: `The image build from your install script failed${b.timedOut ? " (timed out)" : ""}. Dockerfile:\n${dockerfile}\n--- tail of the build log ---\n${tail(b.log, 3000)}`,
   };
-  const resolved = await runState("resolved");
-  const rv = judgeResolved(resolved.raw, resolved.run);
-  if (rv) {
-    const fatal = rv === "patch_apply_failed" || rv === "test_patch_apply_failed";
-    const why =
-      rv === "unparsed_output"
-        ? "It exited 0 but its output could not be read as test results by the parser."
-        : "It must exit 0.";
-    return no(
-      "resolved",
-      rv,
-      `${why} Evaluation ran offline in a fresh container of the rebuilt image.\n${describeRun("resolved (base + tests + fix)", resolved.run, c.testTimeoutMs)}`,
-      fatal,
-    );
-  }
-  const buggy = await runState("buggy");
-  if (buggy.raw.apply !== "applied")
-    return no("buggy", "test_patch_apply_failed", tail(buggy.raw.applyLog, 2000), true);
-  if (buggy.raw.exitCode === 0 && !buggy.raw.timedOut)
-    return no(
-      "buggy",
-      "buggy_passes",
-      `It must exit non-zero without the fix: the tests you run do not exercise the bug.\n${describeRun("buggy (base + tests)", buggy.run, c.testTimeoutMs)}`,
-    );
+}
 
-  const checks: CheckVerdict[] = [...statics];
-  if (c.probes) {
-    const probe = { sandbox: c.sandbox, image: c.tag, evaluationScript: script, timeoutMs: c.testTimeoutMs };
-    checks.push(await commentProbe(task, probe), await noTestsProbe(task, testFiles, probe));
-    const bad = checks.filter((x) => !x.passed);
-    if (bad.length)
-      return no(
-        "hacking-check",
-        bad[0]!.check === "comment-probe" ? "comment_probe_failed" : "no_tests_probe_failed",
-        `A dynamic hacking probe fired:\n${failedChecks(bad).join("\n")}`,
-      );
-  }
-  if (c.judge) {
-    const j = await judgeVerifier(
-      c.judge,
-      {
-        evaluationScript: script,
-        installScript: sub.install,
-        testPatch: task.test_patch,
-        files: c.files,
-        testFiles,
-        codeFiles: task.code_files,
-      },
-      c.signal,
-    );
-    Object.assign(judgeUsage, {
-      prompt_tokens: j.usage.prompt_tokens,
-      completion_tokens: j.usage.completion_tokens,
-      usd: j.usd,
-    });
-    checks.push(j.verdict);
-    if (!j.verdict.passed)
-      return no(
-        "hacking-check",
-        "hacked_verifier",
-        `The LLM judge found the verifier dishonest:\n${failedChecks([j.verdict]).join("\n")}`,
-      );
+/**
+ * Self-verification of one submission: the agent gate (src/checks/gate.ts) — static hacking rules, the
+ * image rebuilt from its Dockerfile when a check first needs it, the resolved state must pass and the
+ * buggy state fail, the dynamic probes, then the LLM judge. The first failure comes back as feedback
+ * naming the stage, the check and the evidence.
+ */
+export async function verifySubmission(task: Task, sub: Submission, c: VerifyContext): Promise<Verified> {
+  const plan = submissionPlan(task, sub, c.planName);
+  const dockerfile = renderDockerfile({ baseImage: c.baseImage, plan, caDir: c.caDir });
+  const e = evidence({
+    task,
+    testFiles: presentTestFiles(task),
+    evaluationScript: sub.evaluationScript,
+    parser: sub.parser,
+    installScript: sub.install,
+    files: c.files,
+  });
+  const names = gate(GATES.agent, { probes: c.probes, judge: !!c.judge });
+  const g = await runGate(names, e, {
+    sandbox: c.sandbox,
+    parserFor: c.parserFor,
+    model: c.judge,
+    testTimeoutMs: c.testTimeoutMs,
+    provideImage: () => buildSubmission(task, dockerfile, c),
+    signal: c.signal,
+  });
+  const judgeUsage = e.usage;
+  if (g.failure) {
+    const f = g.failure;
+    const { stage, text } = f.provision
+      ? { stage: "build", text: f.detail }
+      : feedbackFor(f.check, f, g.verdicts, c.testTimeoutMs);
+    return {
+      ok: false,
+      stage,
+      reason: f.reason,
+      feedback: `submit rejected at the ${stage} stage (${f.reason}).\n${text}`,
+      fatal: !!f.fatal,
+      judgeUsage,
+    };
   }
   const environment: Environment = {
     key: environmentKey(dockerfile, { base_commit: task.base_commit }),
@@ -287,10 +268,10 @@ export async function verifySubmission(task: Task, sub: Submission, c: VerifyCon
     ok: true,
     plan,
     dockerfile,
-    evaluationScript: script,
+    evaluationScript: sub.evaluationScript,
     environment,
-    runs: [buggy.run, resolved.run],
-    checks,
+    runs: e.runs,
+    checks: g.verdicts,
     judgeUsage,
   };
 }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { type BuilderKind, chooseBuilder } from "../../builder/agent/cascade.ts";
+import { type BuilderKind, chooseBuilder } from "../../builder/policies.ts";
 import type { Model } from "../../model/model.ts";
 import { modelFromConfig } from "../../model/openai.ts";
 import { parseSize } from "../../util/size.ts";

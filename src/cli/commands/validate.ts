@@ -1,15 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { Command } from "commander";
-import type { BuildSuccess } from "../../builder/builder.ts";
-import { repoView, sanitisedCheckout } from "../../builder/repo.ts";
-import { dependencyOverlay } from "../../builder/reuse.ts";
-import { stageSiteCas } from "../../builder/site.ts";
 import { openRunStore } from "../../export/run-dir.ts";
-import { parserFor } from "../../harness/parse-run.ts";
 import { createSandbox } from "../../sandbox/index.ts";
-import { validate } from "../../validate/validate.ts";
+import { type RevalidateResult, revalidate } from "../../validate/revalidate.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 import { cpus } from "./build-options.ts";
 
@@ -48,104 +41,29 @@ export function registerValidate(program: Command): void {
       if (!store) throw new CliError(`no run at ${runDir}`, Exit.input);
       const sandbox = createSandbox(opts.sandbox);
       const only = opts.only?.split(",").map((s) => s.trim());
-      const results: { id: string; ok: boolean; reason?: string }[] = [];
+      const o = {
+        sandbox,
+        runsPerState: Number(opts.runs),
+        skipProbes: opts.skipProbes,
+        loadProbeCpus: opts.skipProbes ? 0 : cpus(opts.loadProbeCpus, "--load-probe-cpus"),
+        rebuildFrom: opts.rebuild
+          ? (repo: string) => (opts.repo ? resolve(opts.repo) : store.getMeta(`git_dir:${repo}`))
+          : undefined,
+      };
+      const results: RevalidateResult[] = [];
       try {
         for (const inst of store.listInstances()) {
           if (only && !only.includes(inst.instance_id)) continue;
-          const task = store.getTask(inst.instance_id);
-          const env = store.getEnvironment(inst.environment_key);
-          if (!task || !env) {
-            results.push({ id: inst.instance_id, ok: false, reason: "missing task or environment record" });
-            continue;
+          let r: RevalidateResult;
+          try {
+            r = await revalidate(store, inst, o);
+          } catch (e) {
+            if (/does not say where/.test((e as Error).message))
+              throw new CliError((e as Error).message, Exit.input);
+            throw e;
           }
-          if (opts.rebuild) {
-            const gitDir = opts.repo ? resolve(opts.repo) : store.getMeta(`git_dir:${inst.repo}`);
-            if (!gitDir)
-              throw new CliError(
-                `the run does not say where ${inst.repo} is cloned; pass --repo`,
-                Exit.input,
-              );
-            const ctx = mkdtempSync(join(tmpdir(), "sweu-rebuild-"));
-            try {
-              await sanitisedCheckout(gitDir, inst.base_commit, join(ctx, "testbed"));
-              stageSiteCas(ctx);
-              // The dependency files the gold patch changes, as the builder staged them (`COPY deps-overlay/`).
-              const view = await repoView(gitDir, inst.base_commit);
-              const overlay = await dependencyOverlay(gitDir, task.resolved_commit, inst.patch, view);
-              for (const [f, content] of Object.entries(overlay.files)) {
-                mkdirSync(dirname(join(ctx, "deps-overlay", f)), { recursive: true });
-                writeFileSync(join(ctx, "deps-overlay", f), content);
-              }
-              writeFileSync(join(ctx, "Dockerfile"), inst.dockerfile);
-              const b = await sandbox.build({
-                tag: inst.image,
-                dockerfile: inst.dockerfile,
-                contextDir: ctx,
-                network: true,
-              });
-              if (!b.ok) {
-                store.putRejection({
-                  id: inst.instance_id,
-                  repo: inst.repo,
-                  number: task.number,
-                  stage: "validate",
-                  reason: "image_rebuild_failed",
-                  detail: b.log.slice(-4000),
-                  at: new Date().toISOString(),
-                });
-                results.push({ id: inst.instance_id, ok: false, reason: "image_rebuild_failed" });
-                continue;
-              }
-            } finally {
-              rmSync(ctx, { recursive: true, force: true });
-            }
-          }
-          const build: BuildSuccess = {
-            ok: true,
-            environment: env,
-            // The instance's own image (the environment image may hold another commit's checkout).
-            image: inst.image,
-            reuse: opts.rebuild ? "off" : undefined,
-            plan: { name: inst.builder.name } as BuildSuccess["plan"],
-            dockerfile: inst.dockerfile,
-            evaluationScript: inst.evaluation_script,
-            runs: [],
-            attempts: [],
-            buildMs: inst.cost.build_ms,
-          };
-          const v = await validate(task, build, {
-            sandbox,
-            parserFor,
-            runsPerState: Number(opts.runs),
-            skipProbes: opts.skipProbes,
-            leakProbe: !opts.skipProbes,
-            loadProbeCpus: opts.skipProbes ? 0 : cpus(opts.loadProbeCpus, "--load-probe-cpus"),
-          });
-          if (v.ok) {
-            const rebuilt = !!opts.rebuild || inst.validation.image_rebuilt;
-            store.putInstance({
-              ...v.instance,
-              validation: { ...v.instance.validation, image_rebuilt: rebuilt },
-              builder: inst.builder,
-              cost: inst.cost,
-            });
-            results.push({ id: inst.instance_id, ok: true });
-          } else {
-            store.putRejection({
-              id: inst.instance_id,
-              repo: inst.repo,
-              number: task.number,
-              stage: "validate",
-              reason: v.reason,
-              detail: v.detail,
-              at: new Date().toISOString(),
-            });
-            results.push({ id: inst.instance_id, ok: false, reason: v.reason });
-          }
-          if (!opts.json) {
-            const r = results[results.length - 1]!;
-            process.stderr.write(`${r.id}: ${r.ok ? "valid" : `invalid (${r.reason})`}\n`);
-          }
+          results.push(r);
+          if (!opts.json) process.stderr.write(`${r.id}: ${r.ok ? "valid" : `invalid (${r.reason})`}\n`);
         }
       } finally {
         store.close();

@@ -45,7 +45,7 @@ beforeAll(async () => {
   built = b;
 }, 900_000);
 afterAll(async () => {
-  await sandbox.removeImage(built?.environment.image).catch(() => {});
+  await sandbox.removeImage(built?.built.environment.image).catch(() => {});
   await sandbox.cleanup();
 });
 
@@ -68,7 +68,7 @@ const b64 = Buffer.from("import sys; sys.exit(0 if 'min(hi' in open('calc/ops.py
 );
 
 const HONEST: Record<string, () => string> = {
-  "recipe (renderEvaluationScript)": () => built.evaluationScript,
+  "recipe (renderEvaluationScript)": () => built.built.evaluation_script,
   "hand-written, rc=$?": () => wrap(`${T} 2>&1`, "rc=$?"),
   "junit report, rm -f of the old report": () =>
     wrap("rm -f /tmp/report.xml tests/report.xml", `${T} --junitxml=/tmp/report.xml 2>&1`, "rc=$?"),
@@ -123,7 +123,7 @@ async function audit(script: string): Promise<AuditReport> {
       code_files: task.code_files,
       evaluation_script: script,
     },
-    { sandbox, image: built.environment.image, timeoutMs: 120_000 },
+    { sandbox, image: built.built.environment.image, timeoutMs: 120_000 },
   );
 }
 

@@ -1,0 +1,350 @@
+/**
+ * The checks as a registry keyed by name, like the parsers, and the one function that runs a gate: a list
+ * of check names in order (static checks → state runs → probes), the same wherever it runs (the builder's
+ * quick check, the agent's self-verification, validation, check-verifier). Each check declares its kind,
+ * what it needs (an image, runs, the graded lists, a model) and the rejection reason when it fails; the
+ * gate stops at the first failure. What a check produces (runs, graded lists, verdicts, model usage) is
+ * added to the evidence that later checks read.
+ */
+
+import { crossCheckVerdict, grade } from "../harness/grade.ts";
+import { type OutputParser, runStateRaw, toStateRun } from "../harness/run-state.ts";
+import type { Model, Usage } from "../model/model.ts";
+import type { CheckVerdict, ReasonCode, StateRun, Task } from "../records/index.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
+import { judgeVerifier } from "./judge.ts";
+import { leakProbe } from "./leak.ts";
+import { loadProbe } from "./load.ts";
+import { commentProbe, noTestsProbe } from "./probes.ts";
+import { quickCheck } from "./quick.ts";
+import { runStaticChecks } from "./static.ts";
+
+/** What a gate knows of the verifier under test, growing as checks run. */
+export interface Evidence {
+  task: Pick<Task, "instance_id" | "patch" | "test_patch" | "code_files">;
+  /** Test files the test patch leaves in place. */
+  testFiles: string[];
+  evaluationScript: string;
+  /** Registry name of the parser reading the script's output. */
+  parser: string;
+  /** The image the verifier runs in (undefined until built, or when there is none: static checks only). */
+  image?: string;
+  /** The install script behind the image, when a model wrote it (the judge reads it). */
+  installScript?: string;
+  /** Repository files, for the judge. */
+  files?: readonly string[];
+  /** Runs made so far, both states. */
+  runs: StateRun[];
+  /** FAIL_TO_PASS / PASS_TO_PASS / flaky, once graded. */
+  lists?: { FAIL_TO_PASS: string[]; PASS_TO_PASS: string[]; flaky: string[] };
+  /** Verdicts made earlier on this very image and script (the agent's probes): a passing one is not redone. */
+  prior: CheckVerdict[];
+  /** Model tokens and money the checks spent (the judge). */
+  usage: Usage & { usd: number };
+}
+
+export interface GateContext {
+  sandbox?: Sandbox;
+  parserFor: (name: string) => OutputParser;
+  /** The judge's model; without one the judge is skipped. */
+  model?: Model;
+  /** Runs per state that `state-runs` tops the evidence up to (default 3). */
+  runsPerState?: number;
+  testTimeoutMs: number;
+  /** CPU quota of the load probe (0: the probe is off). */
+  loadProbeCpus?: number;
+  /** Makes the image when a check first needs one and there is none yet (the agent builds its submission). */
+  provideImage?: () => Promise<
+    { ok: true; image: string } | { ok: false; reason: ReasonCode; detail: string }
+  >;
+  signal?: AbortSignal;
+}
+
+type Need = "image" | "runs" | "lists" | "model";
+
+export interface CheckFailure {
+  reason: ReasonCode;
+  detail: string;
+  /** The task's own fault (a patch that does not apply): no other attempt can help. */
+  fatal?: boolean;
+  /** The state run that failed, for feedback and repairs. */
+  state?: "resolved" | "buggy";
+  run?: StateRun;
+  /** The failing run's whole output (recipes read it to revise their plan). */
+  output?: string;
+  /** The image a check needed could not be made (`provideImage` failed): nothing was checked. */
+  provision?: boolean;
+}
+
+export interface CheckOutcome {
+  verdicts?: CheckVerdict[];
+  failure?: CheckFailure;
+}
+
+export interface Check {
+  name: string;
+  kind: CheckVerdict["kind"] | "state";
+  needs: readonly Need[];
+  /** The rejection when it fails (a check may name a more precise one in its failure). */
+  reason: ReasonCode;
+  /** Costs container runs of its own beyond the state runs (turned off by --skip-probes). */
+  probe: boolean;
+  run(e: Evidence, c: GateContext): Promise<CheckOutcome>;
+}
+
+const failed = (vs: CheckVerdict[]) =>
+  vs
+    .filter((v) => !v.passed)
+    .map((v) => `${v.check}: ${v.reasons.join("; ")}`)
+    .join("\n");
+
+/** One verdict as a check outcome: failing it fails the gate with `reason`. */
+const verdictOutcome = (v: CheckVerdict, reason: ReasonCode): CheckOutcome =>
+  v.passed
+    ? { verdicts: [v] }
+    : { verdicts: [v], failure: { reason, detail: `${v.check}: ${v.reasons.join("; ")}` } };
+
+const probeOptions = (e: Evidence, c: GateContext) => ({
+  sandbox: c.sandbox!,
+  image: e.image!,
+  evaluationScript: e.evaluationScript,
+  timeoutMs: c.testTimeoutMs,
+});
+
+export const CHECKS = {
+  static: {
+    name: "static",
+    kind: "static",
+    needs: [],
+    reason: "hacked_verifier",
+    probe: false,
+    async run(e) {
+      const verdicts = runStaticChecks(e.evaluationScript, {
+        test_files: e.testFiles,
+        code_files: e.task.code_files,
+        gold_patch: e.task.patch,
+        test_patch: e.task.test_patch,
+      });
+      const bad = failed(verdicts);
+      return bad ? { verdicts, failure: { reason: "hacked_verifier", detail: bad } } : { verdicts };
+    },
+  },
+  "quick-check": {
+    name: "quick-check",
+    kind: "state",
+    needs: ["image"],
+    reason: "resolved_fails",
+    probe: false,
+    run: (e, c) => quickCheck(e, c),
+  },
+  "state-runs": {
+    name: "state-runs",
+    kind: "state",
+    needs: ["image"],
+    reason: "internal_error",
+    probe: false,
+    async run(e, c) {
+      const n = c.runsPerState ?? 3;
+      const parse = c.parserFor(e.parser);
+      for (const state of ["buggy", "resolved"] as const) {
+        while (e.runs.filter((r) => r.state === state).length < n) {
+          const raw = await runStateRaw(c.sandbox!, {
+            image: e.image!,
+            patch: state === "resolved" ? e.task.patch : undefined,
+            testPatch: e.task.test_patch,
+            evaluationScript: e.evaluationScript,
+            timeoutMs: c.testTimeoutMs,
+          });
+          e.runs.push(toStateRun(state, raw, parse));
+        }
+      }
+      return {};
+    },
+  },
+  grade: {
+    name: "grade",
+    kind: "state",
+    needs: ["runs"],
+    reason: "no_fail_to_pass",
+    probe: false,
+    async run(e) {
+      const g = grade(e.runs);
+      e.lists = { FAIL_TO_PASS: g.fail_to_pass, PASS_TO_PASS: g.pass_to_pass, flaky: g.flaky };
+      return g.verdict === "ok" ? {} : { failure: { reason: g.verdict, detail: g.detail } };
+    },
+  },
+  "exit-code-cross-check": {
+    name: "exit-code-cross-check",
+    kind: "dynamic",
+    needs: ["runs"],
+    reason: "exit_code_mismatch",
+    probe: false,
+    run: async (e) => verdictOutcome(crossCheckVerdict(e.runs), "exit_code_mismatch"),
+  },
+  "leak-probe": {
+    name: "leak-probe",
+    kind: "leak",
+    needs: ["image"],
+    reason: "fix_leaked",
+    probe: true,
+    run: async (e, c) =>
+      verdictOutcome(await leakProbe(e.task, { sandbox: c.sandbox!, image: e.image! }), "fix_leaked"),
+  },
+  "comment-probe": {
+    name: "comment-probe",
+    kind: "dynamic",
+    needs: ["image"],
+    reason: "comment_probe_failed",
+    probe: true,
+    run: async (e, c) =>
+      verdictOutcome(await commentProbe(e.task as Task, probeOptions(e, c)), "comment_probe_failed"),
+  },
+  "no-tests-probe": {
+    name: "no-tests-probe",
+    kind: "dynamic",
+    needs: ["image"],
+    reason: "no_tests_probe_failed",
+    probe: true,
+    run: async (e, c) =>
+      verdictOutcome(
+        await noTestsProbe(e.task as Task, e.testFiles, probeOptions(e, c)),
+        "no_tests_probe_failed",
+      ),
+  },
+  "load-probe": {
+    name: "load-probe",
+    kind: "dynamic",
+    needs: ["image", "lists"],
+    reason: "timing_dependent",
+    probe: true,
+    async run(e, c) {
+      const v = await loadProbe(e.task, e.lists!, {
+        ...probeOptions(e, c),
+        parse: c.parserFor(e.parser),
+        cpus: c.loadProbeCpus!,
+      });
+      return verdictOutcome(v, "timing_dependent");
+    },
+  },
+  judge: {
+    name: "judge",
+    kind: "judge",
+    needs: ["model"],
+    reason: "hacked_verifier",
+    probe: false,
+    async run(e, c) {
+      const j = await judgeVerifier(
+        c.model!,
+        {
+          evaluationScript: e.evaluationScript,
+          installScript: e.installScript,
+          testPatch: e.task.test_patch,
+          files: e.files ?? [],
+          testFiles: e.testFiles,
+          codeFiles: e.task.code_files,
+        },
+        c.signal,
+      );
+      e.usage.prompt_tokens += j.usage.prompt_tokens;
+      e.usage.completion_tokens += j.usage.completion_tokens;
+      e.usage.usd += j.usd;
+      return verdictOutcome(j.verdict, "hacked_verifier");
+    },
+  },
+} as const satisfies Record<string, Check>;
+
+export type CheckName = keyof typeof CHECKS;
+
+/** The gates, each a list of check names run in order. */
+export const GATES = {
+  /** The builder's quick check of a freshly built image: resolved passes, buggy fails, one run each. */
+  build: ["quick-check"],
+  /** The building agent's self-verification of a submission (its image is built when first needed). */
+  agent: ["static", "quick-check", "comment-probe", "no-tests-probe", "judge"],
+  /** Validation of a built environment, whoever built it. */
+  validate: [
+    "static",
+    "state-runs",
+    "grade",
+    "exit-code-cross-check",
+    "leak-probe",
+    "comment-probe",
+    "no-tests-probe",
+    "load-probe",
+  ],
+  /** check-verifier: a verifier from any source; probes with an image, the judge with a model. */
+  audit: ["static", "comment-probe", "no-tests-probe", "judge"],
+} as const satisfies Record<string, readonly CheckName[]>;
+
+/** A gate's names without the checks an option turns off (probes off, the load probe at 0 CPUs). */
+export function gate(
+  names: readonly CheckName[],
+  o: { probes?: boolean; loadProbeCpus?: number; judge?: boolean } = {},
+): CheckName[] {
+  return names.filter((n) => {
+    if (o.probes === false && CHECKS[n].probe) return false;
+    if (n === "load-probe" && !(o.loadProbeCpus ?? 0)) return false;
+    if (n === "judge" && o.judge === false) return false;
+    return true;
+  });
+}
+
+export interface GateResult {
+  verdicts: CheckVerdict[];
+  /** Checks that could not run, and why (no image, no model). */
+  skipped: string[];
+  failure?: CheckFailure & { check: CheckName };
+}
+
+/** Why a need cannot be met, else undefined; makes the image through `provideImage` when asked to. */
+async function unmet(
+  needs: readonly Need[],
+  e: Evidence,
+  c: GateContext,
+): Promise<string | CheckFailure | undefined> {
+  for (const need of needs) {
+    if (need === "model" && !c.model) return "no model (--model or SWEU_MODEL)";
+    if (need === "lists" && !e.lists) return "no graded lists";
+    if (
+      need === "runs" &&
+      !(e.runs.some((r) => r.state === "buggy") && e.runs.some((r) => r.state === "resolved"))
+    )
+      return "no runs of both states";
+    if (need !== "image" || e.image) continue;
+    if (!c.provideImage || !c.sandbox) return "no image (--image)";
+    const made = await c.provideImage();
+    if (!made.ok) return { reason: made.reason, detail: made.detail, provision: true };
+    e.image = made.image;
+  }
+  return undefined;
+}
+
+/** Run `names` in order on `e`; stops at the first failing check. */
+export async function runGate(names: readonly CheckName[], e: Evidence, c: GateContext): Promise<GateResult> {
+  const verdicts: CheckVerdict[] = [];
+  const skipped: string[] = [];
+  for (const name of names) {
+    if (c.signal?.aborted) throw new Error("aborted");
+    const prior = e.prior.filter((v) => v.check === name);
+    if (prior.length && prior.every((v) => v.passed)) {
+      verdicts.push(...prior);
+      continue;
+    }
+    const check: Check = CHECKS[name];
+    const why = await unmet(check.needs, e, c);
+    if (typeof why === "string") {
+      skipped.push(`${name}: ${why}`);
+      continue;
+    }
+    if (why) return { verdicts, skipped, failure: { check: name, ...why } };
+    const out = await check.run(e, c);
+    verdicts.push(...(out.verdicts ?? []));
+    if (out.failure) return { verdicts, skipped, failure: { check: name, ...out.failure } };
+  }
+  return { verdicts, skipped };
+}
+
+/** Fresh evidence for a verifier. */
+export function evidence(x: Omit<Evidence, "runs" | "prior" | "usage"> & Partial<Evidence>): Evidence {
+  return { runs: [], prior: [], usage: { prompt_tokens: 0, completion_tokens: 0, usd: 0 }, ...x };
+}

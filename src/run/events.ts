@@ -1,0 +1,9 @@
+import type { ReasonCode } from "../records/index.ts";
+
+/** What a run reports as it goes (progress bars, logs). */
+export type PipelineEvent =
+  | { type: "mined"; tasks: number; rejections: number; skipped: number }
+  | { type: "task-start"; id: string; index: number; total: number }
+  | { type: "task-end"; id: string; outcome: "instance" | "rejected"; reason?: ReasonCode; ms: number }
+  | { type: "paused"; why: string }
+  | { type: "resumed"; ms: number };
