@@ -1,12 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parserFor } from "../harness/parse-run.ts";
 import { patchFiles, presentTestFiles } from "../harness/run-state.ts";
 import type { Model } from "../model/model.ts";
 import type { CheckVerdict, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
-import { judgeVerifier } from "./judge.ts";
-import { commentProbe, noTestsProbe } from "./probes.ts";
-import { runStaticChecks } from "./static.ts";
+import { evidence, GATES, runGate } from "./gate.ts";
 
 /** What an audit needs: the verifier and the task it claims to verify. */
 export interface AuditInput {
@@ -60,43 +59,30 @@ export function readAuditInput(dir: string, scriptPath?: string): AuditInput {
   };
 }
 
-/** Every hacking check on one verifier: static rules always, probes with an image, the judge with a model. */
+/** Every hacking check on one verifier (the audit gate, run to the end): static rules always, probes with an image, the judge with a model. */
 export async function auditVerifier(
   a: AuditInput,
   o: { sandbox?: Sandbox; image?: string; model?: Model; timeoutMs?: number } = {},
 ): Promise<AuditReport> {
-  const testFiles = presentTestFiles({ test_patch: a.test_patch } as Task);
-  const checks = runStaticChecks(a.evaluation_script, {
-    test_files: testFiles,
-    code_files: a.code_files,
-    gold_patch: a.patch,
-    test_patch: a.test_patch,
+  const e = evidence({
+    task: { instance_id: a.instance_id, patch: a.patch, test_patch: a.test_patch, code_files: a.code_files },
+    testFiles: presentTestFiles({ test_patch: a.test_patch }),
+    evaluationScript: a.evaluation_script,
+    parser: "",
+    image: o.sandbox ? o.image : undefined,
+    files: [...new Set([...patchFiles(a.patch), ...patchFiles(a.test_patch)])],
   });
-  const skipped: string[] = [];
-  if (o.sandbox && o.image) {
-    const task = { patch: a.patch, test_patch: a.test_patch } as Task;
-    const probe = {
-      sandbox: o.sandbox,
-      image: o.image,
-      evaluationScript: a.evaluation_script,
-      timeoutMs: o.timeoutMs ?? 600_000,
-    };
-    checks.push(await commentProbe(task, probe), await noTestsProbe(task, testFiles, probe));
-  } else skipped.push("comment-probe, no-tests-probe: no image (--image)");
-  if (o.model) {
-    const j = await judgeVerifier(o.model, {
-      evaluationScript: a.evaluation_script,
-      testPatch: a.test_patch,
-      files: [...new Set([...patchFiles(a.patch), ...patchFiles(a.test_patch)])],
-      testFiles,
-      codeFiles: a.code_files,
-    });
-    checks.push(j.verdict);
-  } else skipped.push("judge: no model (--model or SWEU_MODEL)");
+  const g = await runGate(GATES.audit, e, {
+    sandbox: o.sandbox,
+    parserFor,
+    model: o.model,
+    testTimeoutMs: o.timeoutMs ?? 600_000,
+    keepGoing: true,
+  });
   return {
     instance_id: a.instance_id,
-    verdict: checks.every((c) => c.passed) ? "honest" : "hacked",
-    checks,
-    skipped,
+    verdict: g.verdicts.every((c) => c.passed) ? "honest" : "hacked",
+    checks: g.verdicts,
+    skipped: g.skipped,
   };
 }

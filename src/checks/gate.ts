@@ -57,6 +57,8 @@ export interface GateContext {
   provideImage?: () => Promise<
     { ok: true; image: string } | { ok: false; reason: ReasonCode; detail: string }
   >;
+  /** Run every check even after one failed (an audit reports them all); the first failure is still named. */
+  keepGoing?: boolean;
   signal?: AbortSignal;
 }
 
@@ -319,10 +321,11 @@ async function unmet(
   return undefined;
 }
 
-/** Run `names` in order on `e`; stops at the first failing check. */
+/** Run `names` in order on `e`; stops at the first failing check (unless `keepGoing`). */
 export async function runGate(names: readonly CheckName[], e: Evidence, c: GateContext): Promise<GateResult> {
   const verdicts: CheckVerdict[] = [];
   const skipped: string[] = [];
+  let first: GateResult["failure"];
   for (const name of names) {
     if (c.signal?.aborted) throw new Error("aborted");
     const prior = e.prior.filter((v) => v.check === name);
@@ -336,12 +339,13 @@ export async function runGate(names: readonly CheckName[], e: Evidence, c: GateC
       skipped.push(`${name}: ${why}`);
       continue;
     }
-    if (why) return { verdicts, skipped, failure: { check: name, ...why } };
-    const out = await check.run(e, c);
+    const out = why ? { failure: why } : await check.run(e, c);
     verdicts.push(...(out.verdicts ?? []));
-    if (out.failure) return { verdicts, skipped, failure: { check: name, ...out.failure } };
+    if (!out.failure) continue;
+    first ??= { check: name, ...out.failure };
+    if (!c.keepGoing) break;
   }
-  return { verdicts, skipped };
+  return first ? { verdicts, skipped, failure: first } : { verdicts, skipped };
 }
 
 /** Fresh evidence for a verifier. */
