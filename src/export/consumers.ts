@@ -21,6 +21,8 @@ export function sourceOf(
 }
 
 function rebuildScript(inst: Instance): string {
+  // Site CAs are the rebuilding machine's own (a TLS-inspecting proxy there): staged where the Dockerfile copies them from.
+  const certs = /^COPY (\S+)\/ \/usr\/local\/share\/ca-certificates\//m.exec(inst.dockerfile)?.[1];
   return [
     "#!/bin/bash",
     `# Rebuild the image of ${inst.instance_id} from this folder alone: ENGINE=podman ./rebuild.sh [TAG]`,
@@ -28,6 +30,12 @@ function rebuildScript(inst: Instance): string {
     'cd "$(dirname "$0")"',
     `tag="\${1:-${inst.image}}"`,
     'engine="${ENGINE:-docker}"',
+    ...(certs
+      ? [
+          `mkdir -p ${certs}`,
+          `for f in "\${SWEU_EXTRA_CA_DIR:-/usr/local/share/ca-certificates}"/*.crt; do [ -f "$f" ] && cp "$f" ${certs}/; done`,
+        ]
+      : []),
     'extra=(); [ "$engine" = podman ] && extra=(--format docker)',
     '"$engine" build "${extra[@]}" -t "$tag" .',
     "",
