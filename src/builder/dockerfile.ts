@@ -38,36 +38,22 @@ export function profileStep(env: Record<string, string>): string {
 }
 
 /**
- * Caches that running a project's tests writes into the tree. Ignored locally (never committed), so an
- * agent's `git add -A` does not carry them into its patch.
- */
-export const TEST_CACHES = [
-  "__pycache__/",
-  "*.py[cod]",
-  ".pytest_cache/",
-  ".mypy_cache/",
-  ".ruff_cache/",
-  ".hypothesis/",
-  ".cache/",
-  ".nyc_output/",
-  ".eslintcache",
-  "*.tsbuildinfo",
-];
-
-/**
  * Leave `git status` clean in a fresh container without touching history: whatever the install left
- * untracked is ignored in .git/info/exclude (anchored, glob characters escaped), the test caches above
- * with it, and tracked files the install rewrote (a lockfile) are marked assume-unchanged. The files
- * stay as the install left them; the list is printed in the build log.
+ * untracked is ignored in .git/info/exclude (anchored, glob characters escaped), and tracked files the
+ * install rewrote (a lockfile) are marked assume-unchanged. The files stay as the install left them; the
+ * list is printed in the build log. The caches that running tests writes later (__pycache__ and the like)
+ * are ignored for every repository of the image by the base image's system-wide exclude file
+ * (src/sandbox/base-image.ts).
  */
 export function settleStep(): string {
-  const header = ["# swe-universe: install leftovers and test caches, ignored locally", ...TEST_CACHES];
+  const exclude = `git status --porcelain=v1 -z --untracked-files=normal | tr '\\0' '\\n' | sed -n 's/^?? //p' | sed -e 's/[][*?!#\\\\]/\\\\&/g' -e 's|^|/|' >> .git/info/exclude`;
   return [
     "RUN cd /testbed && git config --system --add safe.directory '*'",
-    `{ printf '%s\\n' ${header.map(sq).join(" ")}; git status --porcelain=v1 -z --untracked-files=normal | tr '\\0' '\\n' | sed -n 's/^?? //p' | sed -e 's/[][*?!#\\\\]/\\\\&/g' -e 's|^|/|'; } >> .git/info/exclude`,
+    "if [ -d .git ]; then mkdir -p .git/info",
+    `{ printf '%s\\n' '# swe-universe: what the install left, ignored locally'; ${exclude}; }`,
     "git ls-files -z -m | xargs -0 -r git update-index --assume-unchanged --",
     "{ git update-index -q --refresh >/dev/null || true; }",
-    "{ git status --porcelain | head -20 || true; }",
+    "{ git status --porcelain | head -20 || true; }; fi",
   ].join(" \\\n    && ");
 }
 

@@ -345,7 +345,19 @@ export async function runGate(names: readonly CheckName[], e: Evidence, c: GateC
     first ??= { check: name, ...out.failure };
     if (!c.keepGoing) break;
   }
-  return first ? { verdicts, skipped, failure: first } : { verdicts, skipped };
+  const grouped = groupSkipped(skipped);
+  return first ? { verdicts, skipped: grouped, failure: first } : { verdicts, skipped: grouped };
+}
+
+/** "a: why", "b: why" → "a, b: why" (checks skipped for one reason are said once). */
+function groupSkipped(skipped: string[]): string[] {
+  const byWhy = new Map<string, string[]>();
+  for (const s of skipped) {
+    const i = s.indexOf(": ");
+    const why = s.slice(i + 2);
+    byWhy.set(why, [...(byWhy.get(why) ?? []), s.slice(0, i)]);
+  }
+  return [...byWhy].map(([why, names]) => `${names.join(", ")}: ${why}`);
 }
 
 /** Fresh evidence for a verifier. */

@@ -56,17 +56,22 @@ export interface WorkerContext {
 /** Environments a task may start from: the caller's or this worker's cache, and those built meanwhile. */
 function environmentIndex(known: Store | undefined, workDir: string): EnvironmentIndex {
   const recent = new Map<string, Environment>();
-  const cache = known ? undefined : new SqliteStore(join(workDir, "worker.sqlite"));
+  // Opened at the first job, not before: a worker on a short disk writes nothing until it takes one.
+  let cache: SqliteStore | undefined;
+  const own = () => {
+    cache ??= new SqliteStore(join(workDir, "worker.sqlite"));
+    return cache;
+  };
   return {
     nearest(repo, recipe) {
       const all = new Map<string, Environment>();
-      for (const e of [...(known ?? cache!).listEnvironments(repo), ...recent.values()])
+      for (const e of [...(known ?? own()).listEnvironments(repo), ...recent.values()])
         if (e.repo === repo && e.recipe === recipe) all.set(e.key, e);
       return [...all.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
     },
     remember(e) {
       recent.set(e.key, e);
-      cache?.putEnvironment(e);
+      if (!known) own().putEnvironment(e);
     },
   };
 }

@@ -83,6 +83,25 @@ const IMPORT_CHANGES = [
 
 const DEFAULT_MIRROR = "http://deb.debian.org";
 
+/**
+ * Caches that running a project's tests writes into the tree, ignored by every git repository of the image
+ * (a system-wide exclude file), so an agent's `git add -A` does not carry them into its patch. Tracked
+ * files are not affected: ignore rules never hide what a repository tracks.
+ */
+export const TEST_CACHES = [
+  "__pycache__/",
+  "*.py[cod]",
+  ".pytest_cache/",
+  ".mypy_cache/",
+  ".ruff_cache/",
+  ".hypothesis/",
+  ".cache/",
+  ".nyc_output/",
+  ".eslintcache",
+  "*.tsbuildinfo",
+];
+export const SYSTEM_EXCLUDES = "/etc/gitignore-sweu";
+
 /** The second-layer recipe, without its FROM line (the hash, hence the tag, does not depend on where the root came from). */
 export function baseRecipe(distro: Distro = "bookworm", mirror = DEFAULT_MIRROR): string {
   const d = DISTROS[distro];
@@ -93,7 +112,9 @@ export function baseRecipe(distro: Distro = "bookworm", mirror = DEFAULT_MIRROR)
     " && apt-get update \\",
     ` && apt-get install -y --no-install-recommends ${d.packages.join(" ")} \\`,
     " && apt-get clean && rm -rf /var/lib/apt/lists/* \\",
-    " && git config --system --add safe.directory '*'",
+    " && git config --system --add safe.directory '*' \\",
+    ` && printf '%s\\n' ${TEST_CACHES.map((p) => `'${p}'`).join(" ")} > ${SYSTEM_EXCLUDES} \\`,
+    ` && git config --system core.excludesFile ${SYSTEM_EXCLUDES}`,
     "",
   ].join("\n");
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { PROFILE_SCRIPT, profileStep, renderDockerfile, settleStep } from "../../src/builder/dockerfile.ts";
 import type { BuildPlan } from "../../src/builder/recipes/types.ts";
 import { instanceDockerfile } from "../../src/builder/reuse.ts";
+import { baseRecipe, SYSTEM_EXCLUDES, TEST_CACHES } from "../../src/sandbox/base-image.ts";
 import { TestRepo } from "../helpers/repos.ts";
 
 const plan: BuildPlan = {
@@ -61,10 +62,20 @@ describe("the environment in every way into the container", () => {
     const r = bash(step);
     expect(r.status, r.stderr).toBe(0);
     expect(repo.git("status", "--porcelain")).toBe("");
-    // What running the tests writes later is ignored too; an agent's own new file is not.
+    // What running the tests writes later is ignored by the base image's system-wide exclude file; an
+    // agent's own new file is not.
+    const excludes = join(mkdtempSync(join(tmpdir(), "sweu-excl-")), "gitignore");
+    writeFileSync(excludes, `${TEST_CACHES.join("\n")}\n`);
+    repo.git("config", "core.excludesFile", excludes);
     repo.write({ "src/__pycache__/m.cpython-311.pyc": "", ".pytest_cache/v": "", "src/new.py": "" });
     expect(repo.git("status", "--porcelain")).toBe("?? src/new.py");
     expect(readFileSync(join(repo.dir, "package-lock.json"), "utf8")).toContain("rewritten");
+  });
+
+  it("ignores test caches in every repository of the base image", () => {
+    const recipe = baseRecipe();
+    expect(recipe).toContain(`git config --system core.excludesFile ${SYSTEM_EXCLUDES}`);
+    for (const p of TEST_CACHES) expect(recipe).toContain(`'${p}'`);
   });
 
   it("settles the thin instance layer too (its .git is swapped in fresh)", () => {

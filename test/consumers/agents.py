@@ -151,7 +151,10 @@ def main() -> None:
         }
     out = Path(spec["out_dir"])
     out.mkdir(parents=True, exist_ok=True)
-    (out / "preds.jsonl").write_text("".join(json.dumps(p) + "\n" for p in preds))
+    for model in sorted({p["model_name_or_path"] for p in preds}):
+        lines = [json.dumps(p) + "\n" for p in preds if p["model_name_or_path"] == model]
+        (out / f"preds-{model}.jsonl").write_text("".join(lines))
+    (out / "report.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report))
 
 

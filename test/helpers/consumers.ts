@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { evaluatePredictions } from "../../src/evaluate/evaluate.ts";
 import { loadDataset, loadPredictions } from "../../src/evaluate/inputs.ts";
+import type { EvalResult } from "../../src/evaluate/report.ts";
 import type { OciSandbox } from "../../src/sandbox/oci.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -95,15 +96,18 @@ export async function runConsumers(
   if (r.status !== 0) throw new Error(`agents.py exited ${r.status}:\n${r.stderr.slice(-6000)}`);
   const report = JSON.parse(r.stdout.trim().split("\n").pop()!) as ConsumerReport;
   const dataset = loadDataset(join(exportDir, "dataset.jsonl"));
-  const graded = await evaluatePredictions(
-    dataset,
-    loadPredictions(join(out, "preds.jsonl"), dataset),
-    join(out, "eval"),
-    "consumers",
-    { sandbox, workers: 1, timeoutMs: 600_000 },
-  );
+  const graded: EvalResult[] = [];
+  for (const model of ["msa-gold-by-shell", "msa-noop"]) {
+    const preds = loadPredictions(join(out, `preds-${model}.jsonl`), dataset);
+    const run = await evaluatePredictions(dataset, preds, join(out, "eval"), `consumers-${model}`, {
+      sandbox,
+      workers: 1,
+      timeoutMs: 600_000,
+    });
+    graded.push(...run.results);
+  }
   const resolved = (model: string, id: string) =>
-    graded.results.find((x) => x.model === model && x.instance_id === id)?.report.resolved;
+    graded.find((x) => x.model === model && x.instance_id === id)?.report.resolved;
   return { report, graded, resolved };
 }
 
