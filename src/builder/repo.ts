@@ -1,15 +1,9 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { run, runOk } from "../util/exec.ts";
-import { isDependencyFile } from "./reuse.ts";
+import { isManifest } from "./manifests.ts";
+import type { RepoView } from "./view.ts";
 
-/** Read-only view of a repository at one commit: what recipes look at to decide how to build. */
-export interface RepoView {
-  readonly files: readonly string[];
-  has(path: string): boolean;
-  read(path: string): string | undefined;
-  /** First existing path among candidates. */
-  first(...paths: string[]): string | undefined;
-}
+export type { RepoView } from "./view.ts";
 
 export async function repoView(gitDir: string, commit: string): Promise<RepoView> {
   const listing = await runOk("git", ["-C", gitDir, "ls-tree", "-r", "-z", "--name-only", commit], {
@@ -34,19 +28,6 @@ export async function repoView(gitDir: string, commit: string): Promise<RepoView
     read: readSync,
     first: (...paths) => paths.find((p) => set.has(p)),
   };
-}
-
-/** Files recipes read: manifests, lockfile names (not content), tool configs. Kept small on purpose. */
-const MANIFEST = new RegExp(
-  String.raw`(^|/)(package\.json|\.nvmrc|\.node-version|\.tool-versions|pyproject\.toml|setup\.cfg|setup\.py|tox\.ini|noxfile\.py|pytest\.ini|` +
-    String.raw`requirements[^/]*\.(txt|in)|[^/]*requirements\.txt|Pipfile|\.python-version|go\.mod|Cargo\.toml|rust-toolchain(\.toml)?|` +
-    String.raw`pom\.xml|build\.gradle(\.kts)?|settings\.gradle(\.kts)?|CMakeLists\.txt|meson\.build|Makefile|global\.json|[^/]*\.csproj|` +
-    String.raw`\.mocharc\.[a-z]+|jest\.config\.[a-z]+|vitest\.config\.[a-z]+|\.yarnrc\.yml|pnpm-workspace\.yaml|` +
-    String.raw`configure\.(ac|in)|[Jj]ustfile|\.github/workflows/[^/]+\.ya?ml)$`,
-);
-function isManifest(path: string): boolean {
-  const depth = path.split("/").length;
-  return (depth <= 3 && MANIFEST.test(path)) || isDependencyFile(path);
 }
 
 function parseBatch(out: string, names: string[], into: Map<string, string | undefined>): void {

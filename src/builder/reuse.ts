@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { run } from "../util/exec.ts";
 import { settleStep } from "./dockerfile.ts";
-import type { RepoView } from "./repo.ts";
+import { isDependencyFile } from "./manifests.ts";
+import type { RepoView } from "./view.ts";
 
 /**
  * Environment reuse. An *environment image* holds the toolchain and the dependencies one set of manifests
@@ -11,13 +12,7 @@ import type { RepoView } from "./repo.ts";
  * full build when none matches.
  */
 
-/** Dependency manifests and lockfiles: their content decides whether two commits can share an environment. */
-const DEPENDENCY_FILE =
-  /(^|\/)(package\.json|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|\.yarnrc\.yml|\.nvmrc|\.node-version|pyproject\.toml|setup\.py|setup\.cfg|requirements[^/]*\.(txt|in)|[^/]*requirements\.txt|Pipfile(\.lock)?|poetry\.lock|uv\.lock|tox\.ini|\.python-version|go\.mod|go\.sum|Cargo\.toml|Cargo\.lock|rust-toolchain(\.toml)?|pom\.xml|build\.gradle(\.kts)?|settings\.gradle(\.kts)?|gradle\.properties|gradle-wrapper\.properties|maven-wrapper\.properties|CMakeLists\.txt|meson\.build|global\.json|[^/]*\.csproj|Directory\.Packages\.props)$/;
-
-export function isDependencyFile(path: string): boolean {
-  return path.split("/").length <= 3 && DEPENDENCY_FILE.test(path);
-}
+export { isDependencyFile } from "./manifests.ts";
 
 /**
  * The environment key: the full Dockerfile (base, toolchain, install steps) plus every dependency file's

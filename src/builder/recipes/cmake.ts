@@ -1,4 +1,4 @@
-import type { RepoView } from "../repo.ts";
+import type { RepoView } from "../view.ts";
 import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
 import { q } from "./types.ts";
 
@@ -308,6 +308,8 @@ function repair(plan: BuildPlan, failure: string): BuildPlan | undefined {
 export const cmake: Recipe = {
   name: "c-cpp",
   languages: ["c", "cpp"],
+  manifests: /(^|\/)(CMakeLists\.txt|meson\.build|Makefile|configure\.(ac|in))$/,
+  dependencyFiles: /(^|\/)(CMakeLists\.txt|meson\.build)$/,
   detect: (view) =>
     ["CMakeLists.txt", "meson.build", "configure.ac", "configure.in", "Makefile"].some((f) => view.has(f)),
   plans,

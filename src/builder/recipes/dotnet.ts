@@ -1,4 +1,4 @@
-import type { RepoView } from "../repo.ts";
+import type { RepoView } from "../view.ts";
 import { unreachableHosts } from "./reachable.ts";
 import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
 import { q } from "./types.ts";
@@ -139,6 +139,8 @@ export function dotnetPlans(
 export const dotnet: Recipe = {
   name: "dotnet",
   languages: ["csharp"],
+  manifests: /(^|\/)(global\.json|[^/]*\.csproj)$/,
+  dependencyFiles: /(^|\/)(global\.json|[^/]*\.csproj|Directory\.Packages\.props)$/,
   detect: (view) => view.has("global.json") || view.files.some((f) => PROJECT.test(f) || /\.slnx?$/.test(f)),
   plans: async (ctx) =>
     dotnetPlans(ctx, { unreachable: await unreachableHosts([DOTNET_INSTALL_SCRIPT, NUGET_INDEX]) }),

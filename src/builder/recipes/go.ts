@@ -1,5 +1,5 @@
 import { parseGoTestJson } from "../../harness/parsers/go.ts";
-import type { RepoView } from "../repo.ts";
+import type { RepoView } from "../view.ts";
 import { byRoot, ownerDir } from "./layout.ts";
 import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
 import { q } from "./types.ts";
@@ -270,6 +270,8 @@ function repair(plan: BuildPlan, failure: string): BuildPlan | undefined {
 export const go: Recipe = {
   name: "go",
   languages: ["go"],
+  manifests: /(^|\/)(go\.mod)$/,
+  dependencyFiles: /(^|\/)(go\.mod|go\.sum)$/,
   detect: (view) => view.files.some((f) => f === "go.mod" || f.endsWith("/go.mod")),
   plans,
   repair,

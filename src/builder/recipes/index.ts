@@ -1,5 +1,5 @@
 import type { Language } from "../../records/index.ts";
-import type { RepoView } from "../repo.ts";
+import type { RepoView } from "../view.ts";
 import { cmake } from "./cmake.ts";
 import { dotnet } from "./dotnet.ts";
 import { go } from "./go.ts";

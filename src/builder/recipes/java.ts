@@ -1,5 +1,5 @@
 import type { Language } from "../../records/index.ts";
-import type { RepoView } from "../repo.ts";
+import type { RepoView } from "../view.ts";
 import { unreachableHosts } from "./reachable.ts";
 import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
 import { q } from "./types.ts";
@@ -251,6 +251,8 @@ function mavenRepair(plan: BuildPlan, failure: string): BuildPlan | undefined {
 export const maven: Recipe = {
   name: "maven",
   languages: JVM_LANGUAGES,
+  manifests: /(^|\/)(pom\.xml)$/,
+  dependencyFiles: /(^|\/)(pom\.xml|maven-wrapper\.properties)$/,
   detect: (view) => view.has("pom.xml"),
   plans: mavenPlans,
   repair: mavenRepair,
@@ -355,6 +357,9 @@ export function gradlePlans(
 export const gradle: Recipe = {
   name: "gradle",
   languages: JVM_LANGUAGES,
+  manifests: /(^|\/)(build\.gradle(\.kts)?|settings\.gradle(\.kts)?)$/,
+  dependencyFiles:
+    /(^|\/)(build\.gradle(\.kts)?|settings\.gradle(\.kts)?|gradle\.properties|gradle-wrapper\.properties)$/,
   detect: (view) =>
     ["build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts"].some((f) => view.has(f)),
   plans: async (ctx) => {

@@ -3,7 +3,7 @@
  * release a toolchain can build, the layer step that installs it, the test command, and how repairs find
  * the runner command in a test line that may also run the doc tests.
  */
-import type { RepoView } from "../repo.ts";
+import type { RepoView } from "../view.ts";
 import type { BuildPlan } from "./types.ts";
 import { q } from "./types.ts";
 

@@ -1,7 +1,7 @@
 import semver from "semver";
 import { stripAnsi } from "../../harness/parsers/common.ts";
-import type { RepoView } from "../repo.ts";
 import { nodeInstallSteps, nodeRange, npmRangeFor, resolveNode, resolveNpm } from "../toolchains.ts";
+import type { RepoView } from "../view.ts";
 import type { BuildPlan, Recipe, RecipeContext } from "./types.ts";
 import { q } from "./types.ts";
 
@@ -289,6 +289,10 @@ function repair(plan: BuildPlan, output: string): BuildPlan | undefined {
 export const node: Recipe = {
   name: "node",
   languages: ["javascript", "typescript"],
+  manifests:
+    /(^|\/)(package\.json|\.nvmrc|\.node-version|\.tool-versions|\.mocharc\.[a-z]+|jest\.config\.[a-z]+|vitest\.config\.[a-z]+|\.yarnrc\.yml|pnpm-workspace\.yaml)$/,
+  dependencyFiles:
+    /(^|\/)(package\.json|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|\.yarnrc\.yml|\.nvmrc|\.node-version)$/,
   detect: (view) => view.has("package.json"),
   plans,
   repair,

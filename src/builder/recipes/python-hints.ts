@@ -1,4 +1,4 @@
-import type { RepoView } from "../repo.ts";
+import type { RepoView } from "../view.ts";
 
 /**
  * What a Python project's own CI configuration says about its test environment: tox.ini [testenv] deps,

@@ -1,4 +1,4 @@
-import type { RepoView } from "../repo.ts";
+import type { RepoView } from "../view.ts";
 import { ownerDir } from "./layout.ts";
 import {
   type PythonHints,
@@ -323,6 +323,10 @@ function repair(plan: BuildPlan, failure: string): BuildPlan | undefined {
 export const python: Recipe = {
   name: "python",
   languages: ["python"],
+  manifests:
+    /(^|\/)(pyproject\.toml|setup\.cfg|setup\.py|tox\.ini|noxfile\.py|pytest\.ini|requirements[^/]*\.(txt|in)|[^/]*requirements\.txt|Pipfile|\.python-version|\.tool-versions|\.github\/workflows\/[^/]+\.ya?ml)$/,
+  dependencyFiles:
+    /(^|\/)(pyproject\.toml|setup\.py|setup\.cfg|requirements[^/]*\.(txt|in)|[^/]*requirements\.txt|Pipfile(\.lock)?|poetry\.lock|uv\.lock|tox\.ini|\.python-version)$/,
   detect: (view) =>
     ["pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "tox.ini", "Pipfile"].some((f) =>
       view.has(f),

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parseCargo } from "../../harness/parsers/cargo.ts";
 import { parseNextest } from "../../harness/parsers/nextest.ts";
 import { run } from "../../util/exec.ts";
-import type { RepoView } from "../repo.ts";
+import type { RepoView } from "../view.ts";
 import { ownerDir, rootOf } from "./layout.ts";
 import {
   editRunner,
@@ -348,6 +348,9 @@ function repair(plan: BuildPlan, failure: string): BuildPlan | undefined {
 export const rust: Recipe = {
   name: "rust",
   languages: ["rust"],
+  manifests:
+    /(^|\/)(Cargo\.toml|rust-toolchain(\.toml)?|Makefile|[Jj]ustfile|\.github\/workflows\/[^/]+\.ya?ml)$/,
+  dependencyFiles: /(^|\/)(Cargo\.toml|Cargo\.lock|rust-toolchain(\.toml)?)$/,
   detect: (view) => view.has("Cargo.toml"),
   plans,
   repair,

@@ -1,5 +1,5 @@
 import type { Language, Task } from "../../records/index.ts";
-import type { RepoView } from "../repo.ts";
+import type { RepoView } from "../view.ts";
 
 /**
  * One concrete way to build and test a task: plain data, rendered into a Dockerfile and evaluation.sh
@@ -61,6 +61,16 @@ export interface RecipeContext {
 export interface Recipe {
   name: string;
   languages: Language[];
+  /**
+   * Files the recipe reads to decide how to build (manifests, tool configs, CI workflows), as paths at most
+   * three deep: the repository view loads their content (src/builder/manifests.ts).
+   */
+  manifests: RegExp;
+  /**
+   * Dependency manifests and lockfiles: their content decides whether two commits can share an environment
+   * image, and the fix's changes to them are installed from the resolved commit (src/builder/reuse.ts).
+   */
+  dependencyFiles: RegExp;
   detect(view: RepoView): boolean;
   plans(
     ctx: RecipeContext,
