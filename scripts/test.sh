@@ -10,4 +10,7 @@ source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 echo "== typecheck"; node_modules/.bin/tsc --noEmit -p .
 echo "== lint"; node_modules/.bin/biome check src test bench
+echo "== import cycles"
+cycles="$(node_modules/.bin/depcruise --validate .dependency-cruiser.cjs src 2>&1)" || { echo "$cycles"; exit 1; }
+echo "$cycles" | grep "dependency violations"
 echo "== tests"; node_modules/.bin/vitest run "$@"

@@ -6,7 +6,7 @@
 import { type RawStateRun, runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { ReasonCode, StateRun } from "../records/index.ts";
 import { tail } from "../util/text.ts";
-import type { CheckOutcome, Evidence, GateContext } from "./gate.ts";
+import type { CheckOutcome, Evidence, GateContext } from "./types.ts";
 
 const NETWORK_ERRORS =
   /(getaddrinfo (ENOTFOUND|EAI_AGAIN)|Temporary failure in name resolution|Network is unreachable|Could not resolve host|Failed to establish a new connection|ECONNREFUSED .*:(80|443)\b)/;

@@ -3,17 +3,24 @@ import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import { posix } from "node:path";
 import { InfraError, saysDiskFull } from "../util/causes.ts";
-import type { OciSandbox } from "./oci.ts";
+import type { RawResult, spawnRaw } from "./proc.ts";
 import type { Container, ExecOutput } from "./sandbox.ts";
+
+/** What a container needs of its driver (OciSandbox): the engine's command line and forgetting a container. */
+export interface EngineCli {
+  cli(rest: string[], o?: Parameters<typeof spawnRaw>[2]): Promise<RawResult>;
+  cliOk(rest: string[], o?: { input?: string | Buffer; timeoutMs?: number }): Promise<string>;
+  forget(name: string): Promise<void>;
+}
 
 export class OciContainer implements Container {
   readonly id: string;
-  private readonly sb: OciSandbox;
+  private readonly sb: EngineCli;
   private readonly name: string;
   private readonly defaultTimeoutMs: number | undefined;
   private removed = false;
 
-  constructor(sb: OciSandbox, name: string, id: string, defaultTimeoutMs: number | undefined) {
+  constructor(sb: EngineCli, name: string, id: string, defaultTimeoutMs: number | undefined) {
     this.sb = sb;
     this.name = name;
     this.id = id;

@@ -1,0 +1,81 @@
+/** The types of the checks registry (src/checks/gate.ts): evidence, context, outcomes, a check. */
+
+import type { OutputParser } from "../harness/run-state.ts";
+import type { Model, Usage } from "../model/model.ts";
+import type { CheckVerdict, ReasonCode, StateRun, Task } from "../records/index.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
+
+/** What a gate knows of the verifier under test, growing as checks run. */
+export interface Evidence {
+  task: Pick<Task, "instance_id" | "patch" | "test_patch" | "code_files">;
+  /** Test files the test patch leaves in place. */
+  testFiles: string[];
+  evaluationScript: string;
+  /** Registry name of the parser reading the script's output. */
+  parser: string;
+  /** The image the verifier runs in (undefined until built, or when there is none: static checks only). */
+  image?: string;
+  /** The install script behind the image, when a model wrote it (the judge reads it). */
+  installScript?: string;
+  /** Repository files, for the judge. */
+  files?: readonly string[];
+  /** Runs made so far, both states. */
+  runs: StateRun[];
+  /** FAIL_TO_PASS / PASS_TO_PASS / flaky, once graded. */
+  lists?: { FAIL_TO_PASS: string[]; PASS_TO_PASS: string[]; flaky: string[] };
+  /** Verdicts made earlier on this very image and script (the agent's probes): a passing one is not redone. */
+  prior: CheckVerdict[];
+  /** Model tokens and money the checks spent (the judge). */
+  usage: Usage & { usd: number };
+}
+
+export interface GateContext {
+  sandbox?: Sandbox;
+  parserFor: (name: string) => OutputParser;
+  /** The judge's model; without one the judge is skipped. */
+  model?: Model;
+  /** Runs per state that `state-runs` tops the evidence up to (default 3). */
+  runsPerState?: number;
+  testTimeoutMs: number;
+  /** CPU quota of the load probe (0: the probe is off). */
+  loadProbeCpus?: number;
+  /** Makes the image when a check first needs one and there is none yet (the agent builds its submission). */
+  provideImage?: () => Promise<
+    { ok: true; image: string } | { ok: false; reason: ReasonCode; detail: string }
+  >;
+  /** Run every check even after one failed (an audit reports them all); the first failure is still named. */
+  keepGoing?: boolean;
+  signal?: AbortSignal;
+}
+
+export type Need = "image" | "runs" | "lists" | "model";
+
+export interface CheckFailure {
+  reason: ReasonCode;
+  detail: string;
+  /** The task's own fault (a patch that does not apply): no other attempt can help. */
+  fatal?: boolean;
+  /** The state run that failed, for feedback and repairs. */
+  state?: "resolved" | "buggy";
+  run?: StateRun;
+  /** The failing run's whole output (recipes read it to revise their plan). */
+  output?: string;
+  /** The image a check needed could not be made (`provideImage` failed): nothing was checked. */
+  provision?: boolean;
+}
+
+export interface CheckOutcome {
+  verdicts?: CheckVerdict[];
+  failure?: CheckFailure;
+}
+
+export interface Check {
+  name: string;
+  kind: CheckVerdict["kind"] | "state";
+  needs: readonly Need[];
+  /** The rejection when it fails (a check may name a more precise one in its failure). */
+  reason: ReasonCode;
+  /** Costs container runs of its own beyond the state runs (turned off by --skip-probes). */
+  probe: boolean;
+  run(e: Evidence, c: GateContext): Promise<CheckOutcome>;
+}
