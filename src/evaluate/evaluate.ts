@@ -14,6 +14,7 @@ import { type OutputParser, type RawStateRun, runInContainer } from "../harness/
 import type { Instance } from "../records/index.ts";
 import { ensureImage } from "../sandbox/image.ts";
 import type { Limits, Sandbox } from "../sandbox/sandbox.ts";
+import { pool } from "../util/pool.ts";
 import type { Prediction } from "./inputs.ts";
 import {
   type EvalResult,
@@ -163,17 +164,6 @@ export function writeInstanceResult(outDir: string, r: EvalResult): string {
   writeFileAtomic(join(dir, "test_output.txt"), r.output);
   writeFileAtomic(join(dir, "patch.diff"), r.patch ?? "");
   return dir;
-}
-
-async function pool<T>(items: readonly T[], workers: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, worker));
 }
 
 export interface EvaluationRun {
