@@ -10,6 +10,7 @@
 import { crossCheckVerdict, grade } from "../harness/grade.ts";
 import { runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { CheckVerdict, ReasonCode, Task } from "../records/index.ts";
+import { inverseMutation } from "./inverse.ts";
 import { judgeVerifier } from "./judge.ts";
 import { leakProbe } from "./leak.ts";
 import { loadProbe } from "./load.ts";
@@ -155,6 +156,20 @@ export const CHECKS = {
       return verdictOutcome(v, "timing_dependent");
     },
   },
+  "inverse-mutation": {
+    name: "inverse-mutation",
+    kind: "dynamic",
+    needs: ["image", "lists"],
+    reason: "inverse_mutation_failed",
+    // Part of what makes a synthetic bug a task, not a probe of the verifier: --skip-probes keeps it.
+    probe: false,
+    async run(e, c) {
+      const r = await inverseMutation(e.task, e.lists!, { ...probeOptions(e, c), parse: c.parserFor(e.parser) });
+      return r.reason
+        ? { verdicts: [r.verdict], failure: { reason: r.reason, detail: `inverse-mutation: ${r.verdict.reasons.join("; ")}` } }
+        : { verdicts: [r.verdict] };
+    },
+  },
   judge: {
     name: "judge",
     kind: "judge",
@@ -200,6 +215,21 @@ export const GATES = {
     "comment-probe",
     "no-tests-probe",
     "load-probe",
+  ],
+  /**
+   * A synthetic bug (src/synth/): validation's list, then inverse mutation (each changed file undone alone
+   * makes a failing test pass; the gold patch resolves in the bug's own image).
+   */
+  synth: [
+    "static",
+    "state-runs",
+    "grade",
+    "exit-code-cross-check",
+    "leak-probe",
+    "comment-probe",
+    "no-tests-probe",
+    "load-probe",
+    "inverse-mutation",
   ],
   /** check-verifier: a verifier from any source; probes with an image, the judge with a model. */
   audit: ["static", "comment-probe", "no-tests-probe", "judge"],

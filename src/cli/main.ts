@@ -9,6 +9,7 @@ import { registerMine } from "./commands/mine.ts";
 import { registerPush } from "./commands/push.ts";
 import { registerReport } from "./commands/report.ts";
 import { registerRun } from "./commands/run.ts";
+import { registerSynth } from "./commands/synth.ts";
 import { registerTrajectories } from "./commands/trajectories.ts";
 import { registerValidate } from "./commands/validate.ts";
 import { registerWorker } from "./commands/worker.ts";
@@ -29,6 +30,7 @@ export function makeProgram(): Command {
   registerReport(program);
   registerPush(program);
   registerCheckVerifier(program);
+  registerSynth(program);
   registerTrajectories(program);
   registerWorker(program);
   return program;

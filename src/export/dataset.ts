@@ -14,12 +14,14 @@ import { Instance } from "../records/index.ts";
  * the field is set and "" when it is not ("optional"; "" reads back as unset), or computed from the whole
  * instance for other people's loaders ("derived", see DERIVED; read back only where it adds information).
  */
-type ColumnKind = "string" | "json" | "optional" | "derived";
+type ColumnKind = "string" | "json" | "optional" | "optional-json" | "derived";
 
 /** Columns computed from the instance, for consumers that run it without our code (docs/dataset.md). */
 const DERIVED = {
   /** What mini-swe-agent, SWE-agent, SkyRL and SWE-smith pull: the registry reference once pushed. */
   image_name: (i: Instance) => i.image_name ?? i.image,
+  /** `pr` or `synthetic` (a bug injected into a built environment, src/synth/). */
+  source: (i: Instance) => i.source ?? "pr",
   /** Self-contained verifier: run after the candidate patch is applied, exit 0 = resolved. */
   eval_script: (i: Instance) => renderEvalScript(i),
 } as const;
@@ -52,6 +54,8 @@ export const DATASET_COLUMNS = [
   ["builder", "json"],
   ["cost", "json"],
   ["generated_test_patch", "optional"],
+  ["source", "derived"],
+  ["synthetic", "optional-json"],
 ] as const satisfies readonly (readonly [keyof Instance | keyof typeof DERIVED, ColumnKind])[];
 
 export type DatasetColumn = (typeof DATASET_COLUMNS)[number][0];
@@ -65,7 +69,12 @@ export function instanceToRow(inst: Instance): DatasetRow {
       continue;
     }
     const value = inst[name as keyof Instance];
-    row[name] = kind === "json" ? JSON.stringify(value) : value === undefined ? "" : String(value);
+    row[name] =
+      kind === "json" || (kind === "optional-json" && value !== undefined)
+        ? JSON.stringify(value)
+        : value === undefined
+          ? ""
+          : String(value);
   }
   return row;
 }
@@ -95,10 +104,12 @@ export function rowToInstance(raw: unknown, where = "row"): Instance {
   const decoded: Record<string, unknown> = { ...obj };
   for (const [name, kind] of DATASET_COLUMNS) {
     const v = obj[name];
-    if (kind === "optional" && (v === "" || v === null)) delete decoded[name];
+    if ((kind === "optional" || kind === "optional-json") && (v === "" || v === null)) delete decoded[name];
     // eval_script is ours to derive; image_name is kept where it names something else than `image`.
     if (name === "eval_script" || (name === "image_name" && (!v || v === obj.image))) delete decoded[name];
-    if (kind === "json" && typeof v === "string") {
+    // A PR's row says `pr`; its record leaves the field unset, as records made before it existed do.
+    if (name === "source" && (v === "pr" || v === "" || v === null)) delete decoded[name];
+    if ((kind === "json" || (kind === "optional-json" && v)) && typeof v === "string") {
       try {
         decoded[name] = JSON.parse(v);
       } catch {

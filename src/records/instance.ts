@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { Language, RepoName, Sha } from "./common.ts";
+import { SyntheticInfo } from "./synthetic.ts";
+import { ProblemStatementSource } from "./task.ts";
 
 export const TestStatus = z.enum(["PASSED", "FAILED", "SKIPPED", "ERROR"]);
 export type TestStatus = z.infer<typeof TestStatus>;
@@ -89,8 +91,13 @@ export const Instance = z.object({
   generated_test_patch: z.string().optional(),
   /**
    * Where `problem_statement` came from: the linked issues ("issue"), or the PR's own title and body
-   * ("pr"), which may describe the fix rather than the problem. Absent in records made before it existed.
+   * ("pr"), which may describe the fix rather than the problem; for synthetic tasks a template over the
+   * failing tests ("template") or the model ("model"). Absent in records made before it existed.
    */
-  problem_statement_source: z.enum(["issue", "pr"]).optional(),
+  problem_statement_source: ProblemStatementSource.optional(),
+  /** Where the task came from: a merged PR, or a bug injected into a built environment (src/synth/). Absent: a PR. */
+  source: z.enum(["pr", "synthetic"]).optional(),
+  /** Set on synthetic instances: how the bug was made and how big it is. */
+  synthetic: SyntheticInfo.optional(),
 });
 export type Instance = z.infer<typeof Instance>;

@@ -1,6 +1,13 @@
 import { z } from "zod";
 import { Language, RepoName, Sha } from "./common.ts";
 
+/**
+ * Where a problem statement came from: the linked issues, the PR's own title and body, or, for synthetic
+ * tasks (src/synth/), a template over the failing tests or a model.
+ */
+export const ProblemStatementSource = z.enum(["issue", "pr", "template", "model"]);
+export type ProblemStatementSource = z.infer<typeof ProblemStatementSource>;
+
 /** A candidate split into fix patch and test patch, with a problem statement. */
 export const Task = z.object({
   instance_id: z.string(),
@@ -15,7 +22,7 @@ export const Task = z.object({
   test_patch: z.string(),
   problem_statement: z.string(),
   /** Where the problem statement came from: the linked issues, or the PR's own title and body. */
-  problem_statement_source: z.enum(["issue", "pr"]),
+  problem_statement_source: ProblemStatementSource,
   hints_text: z.string().default(""),
   language: Language,
   languages: z.array(Language),

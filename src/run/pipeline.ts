@@ -14,6 +14,8 @@ import type { Task } from "../records/index.ts";
 import { ensureBaseImage } from "../sandbox/base-image.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import type { Store } from "../store/store.ts";
+import { writeSynthReport } from "../synth/report.ts";
+import { type SynthOptions, type SynthSummary, synthesize } from "../synth/synth.ts";
 import { log } from "../util/log.ts";
 import { DiskGuard } from "./disk.ts";
 import { dispatchTasks } from "./dispatch.ts";
@@ -48,6 +50,8 @@ export interface PipelineOptions extends TaskOptions {
   minFreeDisk?: number;
   /** How often to look at free space while paused (default 30 s). */
   diskCheckMs?: number;
+  /** Then inject synthetic bugs into the validated environments (`run --synth`, src/synth/). */
+  synth?: Omit<SynthOptions, "sandbox">;
 }
 
 export interface PipelineSummary {
@@ -56,6 +60,7 @@ export interface PipelineSummary {
   instances: number;
   rejected: number;
   export: ExportResult;
+  synth?: SynthSummary;
 }
 
 /** The guard of a run or a worker: its folder and the engine's storage, paused below `minFreeDisk`. */
@@ -98,7 +103,21 @@ export async function runPipeline(
   const gitDir = source.git?.dir;
   if (!gitDir) throw new Error(`source ${source.kind} has no local clone to build from`);
   store.setMeta(`git_dir:${source.repo}`, gitDir);
-  return buildPending(store, sandbox, { ...o, repo: source.repo, gitDir }, mined);
+  const summary = await buildPending(store, sandbox, { ...o, repo: source.repo, gitDir }, mined);
+  if (!o.synth || o.signal?.aborted) return summary;
+  const synth = await synthesize(store, sandbox, {
+    runsPerState: o.runsPerState,
+    testTimeoutMs: o.testTimeoutMs,
+    loadProbeCpus: o.loadProbeCpus,
+    skipProbes: o.skipProbes,
+    model: o.model,
+    signal: o.signal,
+    ...o.synth,
+    sandbox,
+    gitDir,
+  });
+  writeSynthReport(store, o.runDir);
+  return { ...summary, synth, export: exportRun(store, o.runDir) };
 }
 
 /** The in-process queue and its handlers: `workers` tasks at once, resources capped, waiting out a full disk. */

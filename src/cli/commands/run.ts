@@ -12,6 +12,7 @@ import { createSandbox } from "../../sandbox/index.ts";
 import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
+import { addSynthOptions, printSynthEvent, synthOptionsOf } from "./synth.ts";
 
 interface RunOpts {
   builder?: string;
@@ -38,6 +39,11 @@ interface RunOpts {
   registry?: string;
   minFreeDisk: string;
   progress?: boolean;
+  synth?: boolean;
+  synthStrategies?: string;
+  synthPerStrategy: string;
+  synthMaxEnvironments?: string;
+  synthSeed: string;
 }
 
 const int = (v: string, name: string) => {
@@ -59,7 +65,9 @@ export function registerRun(program: Command): void {
     .option("--keep-work", "keep each task's build context")
     .option("--no-progress", "no progress bar")
     .option("--redis <url>", "distributed: enqueue tasks for `swe-universe worker` processes on this Redis")
-    .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)");
+    .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)")
+    .option("--synth", "then inject synthetic bugs into the validated environments (see `synth --help`)");
+  addSynthOptions(cmd, "synth-");
   addBuildOptions(cmd).action(async (repo: string, opts: RunOpts) => {
     const { model, builder } = builderOf(opts);
     let source: GitSource;
@@ -114,6 +122,17 @@ export function registerRun(program: Command): void {
         keepWork: opts.keepWork,
         minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),
         only: opts.only?.split(",").map((s) => s.trim()),
+        synth: opts.synth
+          ? {
+              ...synthOptionsOf({
+                strategies: opts.synthStrategies,
+                perStrategy: opts.synthPerStrategy,
+                maxEnvironments: opts.synthMaxEnvironments,
+                seed: opts.synthSeed,
+              }),
+              onEvent: opts.json ? undefined : printSynthEvent,
+            }
+          : undefined,
         onEvent: (e) => {
           if (e.type === "mined") {
             process.stderr.write(
@@ -149,6 +168,9 @@ export function registerRun(program: Command): void {
             (f.yield === null ? "" : ` (yield ${(f.yield * 100).toFixed(1)}%)`) +
             `\nthis run: built ${summary.built}, ${summary.instances} new instances, ${summary.rejected} rejected` +
             `\n${renderFunnelSummary(f)}` +
+            (summary.synth
+              ? `\nsynthetic: ${summary.synth.tried} candidates tried, ${summary.synth.instances} synthetic instances (${runDir}/synth.md)`
+              : "") +
             `\ndataset: ${summary.export.files.jsonl}\n         ${summary.export.files.parquet}\nfunnel:  ${summary.export.files.funnelMd}\n`,
         );
       }
