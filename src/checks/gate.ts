@@ -164,9 +164,15 @@ export const CHECKS = {
     // Part of what makes a synthetic bug a task, not a probe of the verifier: --skip-probes keeps it.
     probe: false,
     async run(e, c) {
-      const r = await inverseMutation(e.task, e.lists!, { ...probeOptions(e, c), parse: c.parserFor(e.parser) });
+      const r = await inverseMutation(e.task, e.lists!, {
+        ...probeOptions(e, c),
+        parse: c.parserFor(e.parser),
+      });
       return r.reason
-        ? { verdicts: [r.verdict], failure: { reason: r.reason, detail: `inverse-mutation: ${r.verdict.reasons.join("; ")}` } }
+        ? {
+            verdicts: [r.verdict],
+            failure: { reason: r.reason, detail: `inverse-mutation: ${r.verdict.reasons.join("; ")}` },
+          }
         : { verdicts: [r.verdict] };
     },
   },

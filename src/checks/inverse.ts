@@ -44,25 +44,34 @@ export async function inverseMutation(
     reasons,
   });
   const parts = sections(task.patch);
-  if (!parts.length) return { verdict: verdict(false, ["the gold patch changes no file"]), reason: "inverse_mutation_failed" };
+  if (!parts.length)
+    return { verdict: verdict(false, ["the gold patch changes no file"]), reason: "inverse_mutation_failed" };
   const reasons: string[] = [];
   let gold: ReturnType<typeof gradeEvaluation> | undefined;
   for (const part of parts) {
     const { raw, state } = await run(part);
     if (raw.apply !== "applied")
-      return { verdict: verdict(false, [`undoing ${fileOf(part)} does not apply (${raw.apply})`]), reason: "patch_apply_failed" };
+      return {
+        verdict: verdict(false, [`undoing ${fileOf(part)} does not apply (${raw.apply})`]),
+        reason: "patch_apply_failed",
+      };
     const g = gradeEvaluation(lists, state);
     const fixed = g.tests_status.FAIL_TO_PASS.success.length;
     if (parts.length === 1) gold = g;
     if (!fixed)
       return {
-        verdict: verdict(false, [`undoing ${fileOf(part)} alone makes none of the ${lists.FAIL_TO_PASS.length} failing tests pass`]),
+        verdict: verdict(false, [
+          `undoing ${fileOf(part)} alone makes none of the ${lists.FAIL_TO_PASS.length} failing tests pass`,
+        ]),
         reason: "inverse_mutation_failed",
       };
     reasons.push(`undoing ${fileOf(part)} alone: ${fixed}/${lists.FAIL_TO_PASS.length} failing tests pass`);
   }
   if (!gold) gold = gradeEvaluation(lists, (await run(task.patch)).state);
   if (!gold.resolved)
-    return { verdict: verdict(false, [...reasons, `the gold patch does not resolve: ${gold.detail}`]), reason: "resolved_fails" };
+    return {
+      verdict: verdict(false, [...reasons, `the gold patch does not resolve: ${gold.detail}`]),
+      reason: "resolved_fails",
+    };
   return { verdict: verdict(true, [...reasons, "the gold patch resolves in the image"]) };
 }

@@ -38,10 +38,7 @@ export function median(values: readonly number[]): number | null {
  * Build the report from the store. `instances` may be passed when the caller already loaded them.
  * Image sizes come from the environments the instances use (one image per environment key).
  */
-export function computeFunnel(
-  store: Store,
-  all: readonly Instance[] = store.listInstances(),
-): FunnelReport {
+export function computeFunnel(store: Store, all: readonly Instance[] = store.listInstances()): FunnelReport {
   const f = store.funnel();
   const instances = all.filter((i) => i.source !== "synthetic");
   const byStage = new Map<string, number>();

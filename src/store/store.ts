@@ -1,4 +1,11 @@
-import type { Candidate, Environment, Instance, Rejection, SyntheticCandidate, Task } from "../records/index.ts";
+import type {
+  Candidate,
+  Environment,
+  Instance,
+  Rejection,
+  SyntheticCandidate,
+  Task,
+} from "../records/index.ts";
 
 /** What a candidate has become so far. */
 export type Outcome = "candidate" | "task" | "instance" | "rejected";

@@ -7,8 +7,8 @@
  * synthetic bug's FAIL_TO_PASS or PASS_TO_PASS.
  */
 import { noTestsProbe } from "../checks/probes.ts";
-import { runStateRaw, toStateRun } from "../harness/run-state.ts";
 import { parserFor } from "../harness/parse-run.ts";
+import { runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { CheckVerdict, StateRun, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { narrowSelection, type Selection, type widenSelection } from "./selection.ts";
@@ -46,9 +46,19 @@ const passed = (r: StateRun) => new Set(r.tests.filter((t) => t.status === "PASS
 export function implicatedFiles(failing: readonly string[], files: readonly string[]): Set<string> {
   const out = new Set<string>();
   for (const f of files) {
-    const stem = f.split("/").pop()!.replace(/\.[^.]+$/, "");
+    const stem = f
+      .split("/")
+      .pop()!
+      .replace(/\.[^.]+$/, "");
     const dir = f.includes("/") ? f.slice(0, f.lastIndexOf("/")) : "";
-    if (failing.some((n) => n.includes(f) || (stem.length > 3 && n.includes(stem)) || (dir && n.startsWith(`${dir}/`) && f.endsWith("_test.go"))))
+    if (
+      failing.some(
+        (n) =>
+          n.includes(f) ||
+          (stem.length > 3 && n.includes(stem)) ||
+          (dir && n.startsWith(`${dir}/`) && f.endsWith("_test.go")),
+      )
+    )
       out.add(f);
   }
   return out;
@@ -88,9 +98,14 @@ async function slowTests(o: BaselineOptions, sel: Selection, passing: Set<string
     ? [`inconclusive: the suite timed out under ${o.loadProbeCpus} CPU (a slow suite)`]
     : [
         `run once for the environment at its commit under ${o.loadProbeCpus} CPU (${(raw.durationMs / 1000).toFixed(1)}s): ` +
-          (slow.length ? `${slow.length} tests fail there and are left out of every bug's lists` : "every passing test passes"),
+          (slow.length
+            ? `${slow.length} tests fail there and are left out of every bug's lists`
+            : "every passing test passes"),
       ];
-  return { slow, verdict: { check: "load-probe", kind: "dynamic", passed: true, reasons } satisfies CheckVerdict };
+  return {
+    slow,
+    verdict: { check: "load-probe", kind: "dynamic", passed: true, reasons } satisfies CheckVerdict,
+  };
 }
 
 export type BaselineOutcome = { ok: true; baseline: Baseline } | { ok: false; detail: string };
@@ -124,7 +139,8 @@ export async function baselineOf(o: BaselineOptions): Promise<BaselineOutcome> {
     evaluationScript: sel.script,
     timeoutMs: o.timeoutMs,
   });
-  if (!probe.passed) return { ok: false, detail: `no-tests probe of the widened verifier: ${probe.reasons.join("; ")}` };
+  if (!probe.passed)
+    return { ok: false, detail: `no-tests probe of the widened verifier: ${probe.reasons.join("; ")}` };
   const { slow, verdict } = await slowTests(o, sel, new Set(all));
   const slowSet = new Set(slow);
   return {

@@ -7,12 +7,20 @@
  * and comment probes, inverse mutation). A bug whose failing tests are exactly another's is a duplicate.
  */
 import { createHash } from "node:crypto";
-import { GATES } from "../checks/gate.ts";
 import { imageTag } from "../builder/builder.ts";
-import { runStateRaw, toStateRun } from "../harness/run-state.ts";
+import { GATES } from "../checks/gate.ts";
 import { parserFor } from "../harness/parse-run.ts";
+import { runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { Model } from "../model/model.ts";
-import type { Built, Environment, Instance, ReasonCode, StateRun, SyntheticCandidate, Task } from "../records/index.ts";
+import type {
+  Built,
+  Environment,
+  Instance,
+  ReasonCode,
+  StateRun,
+  SyntheticCandidate,
+  Task,
+} from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { validate } from "../validate/validate.ts";
 import type { Baseline } from "./baseline.ts";
@@ -46,7 +54,12 @@ export type Tried =
   | { outcome: "instance"; instance: Instance }
   | { outcome: "rejected"; reason: ReasonCode; detail: string };
 
-export function candidateId(repo: string, strategy: string, sourceInstance: string, bugPatch: string): string {
+export function candidateId(
+  repo: string,
+  strategy: string,
+  sourceInstance: string,
+  bugPatch: string,
+): string {
   const h = createHash("sha256").update(`${sourceInstance}\0${bugPatch}`).digest("hex").slice(0, 10);
   return `${repo.replace("/", "__")}.synth.${strategy}.${h}`;
 }
@@ -70,26 +83,46 @@ async function screen(c: EnvContext, bugPatch: string): Promise<Tried | undefine
     evaluationScript: c.baseline.selection.script,
     timeoutMs,
   });
-  if (raw.apply !== "applied") return reject("internal_error", `the bug does not apply: ${raw.applyLog.slice(-500)}`);
-  if (raw.timedOut) return reject("mutation_hangs", `the tests did not finish within ${Math.round(timeoutMs / 1000)}s`);
+  if (raw.apply !== "applied")
+    return reject("internal_error", `the bug does not apply: ${raw.applyLog.slice(-500)}`);
+  if (raw.timedOut)
+    return reject("mutation_hangs", `the tests did not finish within ${Math.round(timeoutMs / 1000)}s`);
   const run = toStateRun("buggy", raw, parserFor(c.inst.parser));
   const status = new Map(run.tests.map((t) => [t.name, t.status]));
   const broken = c.baseline.passing.filter((t) => status.get(t) !== "PASSED");
   const named = broken.filter((t) => status.get(t) === "FAILED" || status.get(t) === "ERROR");
   if (!broken.length)
-    return reject("mutation_no_effect", `all ${c.baseline.passing.length} tests that pass at the commit still pass (exit ${raw.exitCode})`);
+    return reject(
+      "mutation_no_effect",
+      `all ${c.baseline.passing.length} tests that pass at the commit still pass (exit ${raw.exitCode})`,
+    );
   if (!run.parsed || !named.length)
     return reject(
       "mutation_uncompilable",
       `no test fails by name: ${broken.length} tests are missing from the output (exit ${raw.exitCode}): ${run.log_tail.slice(-600)}`,
     );
   if (c.known.has(key(broken)))
-    return reject("duplicate_failing_tests", `the same ${broken.length} failing tests as another bug of this environment`);
+    return reject(
+      "duplicate_failing_tests",
+      `the same ${broken.length} failing tests as another bug of this environment`,
+    );
   return undefined;
 }
 
 /** The Built of a bug: its image, the environment's widened verifier and resolved runs, the gold patch. */
-function builtOf(c: EnvContext, x: { id: string; head: string; image: string; dockerfile: string; gold: string; files: string[]; buildMs: number; mutation: Mutation }): Built {
+function builtOf(
+  c: EnvContext,
+  x: {
+    id: string;
+    head: string;
+    image: string;
+    dockerfile: string;
+    gold: string;
+    files: string[];
+    buildMs: number;
+    mutation: Mutation;
+  },
+): Built {
   const t = c.task;
   return {
     task: {
@@ -134,7 +167,13 @@ function withoutSlow(inst: Instance, slow: readonly string[]): Instance | undefi
   const f2p = inst.FAIL_TO_PASS.filter((t) => !s.has(t));
   if (!f2p.length) return undefined;
   const p2p = inst.PASS_TO_PASS.filter((t) => !s.has(t));
-  const flaky = [...new Set([...inst.validation.flaky, ...inst.FAIL_TO_PASS.filter((t) => s.has(t)), ...inst.PASS_TO_PASS.filter((t) => s.has(t))])].sort();
+  const flaky = [
+    ...new Set([
+      ...inst.validation.flaky,
+      ...inst.FAIL_TO_PASS.filter((t) => s.has(t)),
+      ...inst.PASS_TO_PASS.filter((t) => s.has(t)),
+    ]),
+  ].sort();
   return {
     ...inst,
     FAIL_TO_PASS: f2p,
@@ -143,13 +182,28 @@ function withoutSlow(inst: Instance, slow: readonly string[]): Instance | undefi
   };
 }
 
-async function validated(c: EnvContext, id: string, m: Mutation, changes: FileChange[], bugPatch: string): Promise<Tried> {
+async function validated(
+  c: EnvContext,
+  id: string,
+  m: Mutation,
+  changes: FileChange[],
+  bugPatch: string,
+): Promise<Tried> {
   const gold = await unifiedDiff(changes, true);
   const files = changes.map((f) => f.path);
   const tag = imageTag(id);
   const img = await buildBugImage(c.sandbox, { tag, fromImage: c.baseline.image, files: changes, label: id });
   if (!img.ok) return reject("image_build_failed", img.detail);
-  const built = builtOf(c, { id, head: img.head, image: tag, dockerfile: img.dockerfile, gold, files, buildMs: img.buildMs, mutation: m });
+  const built = builtOf(c, {
+    id,
+    head: img.head,
+    image: tag,
+    dockerfile: img.dockerfile,
+    gold,
+    files,
+    buildMs: img.buildMs,
+    mutation: m,
+  });
   const v = await validate(built, {
     sandbox: c.sandbox,
     parserFor,
@@ -166,10 +220,18 @@ async function validated(c: EnvContext, id: string, m: Mutation, changes: FileCh
   });
   if (!v.ok) return reject(v.reason, v.detail);
   const inst = withoutSlow(v.instance, c.baseline.slow);
-  if (!inst) return reject("no_fail_to_pass", "every failing test is one that fails under the load quota at the commit");
-  if (!inst.PASS_TO_PASS.length) return reject("no_fail_to_pass", "no test passes in every run of both states (PASS_TO_PASS is empty)");
+  if (!inst)
+    return reject(
+      "no_fail_to_pass",
+      "every failing test is one that fails under the load quota at the commit",
+    );
+  if (!inst.PASS_TO_PASS.length)
+    return reject("no_fail_to_pass", "no test passes in every run of both states (PASS_TO_PASS is empty)");
   if (c.known.has(key(inst.FAIL_TO_PASS)))
-    return reject("duplicate_failing_tests", `the same ${inst.FAIL_TO_PASS.length} failing tests as another bug of this environment`);
+    return reject(
+      "duplicate_failing_tests",
+      `the same ${inst.FAIL_TO_PASS.length} failing tests as another bug of this environment`,
+    );
   const buggy: StateRun[] = inst.validation.runs.filter((r) => r.state === "buggy");
   const ps = await c.writer.write(
     { repo: inst.repo, language: inst.language, failing: inst.FAIL_TO_PASS, runs: buggy, bugPatch, files },
@@ -230,7 +292,9 @@ export async function tryCandidate(
     bug_patch: bugPatch,
     changed_lines: changedLines(bugPatch),
     outcome: tried.outcome,
-    ...(tried.outcome === "rejected" ? { reason: tried.reason, detail: tried.detail.slice(0, 4000) } : { detail: "" }),
+    ...(tried.outcome === "rejected"
+      ? { reason: tried.reason, detail: tried.detail.slice(0, 4000) }
+      : { detail: "" }),
     cpu_ms: meter.cpuMs - cpu0,
     cpu_measured: meter.measured,
     wall_ms: Date.now() - started,

@@ -49,9 +49,13 @@ async function changesOf(
   byPath: Map<string, FunctionSite[]>,
   specs: string[],
 ): Promise<RecentChange[]> {
-  const diff = await run("git", ["-C", gitDir, "diff", "-U0", "--no-color", "--no-ext-diff", `${commit}^`, commit, "--", ...specs], {
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const diff = await run(
+    "git",
+    ["-C", gitDir, "diff", "-U0", "--no-color", "--no-ext-diff", `${commit}^`, commit, "--", ...specs],
+    {
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   if (diff.exitCode !== 0) return [];
   const out: RecentChange[] = [];
   for (const [path, rows] of addedLines(diff.stdout)) {
@@ -93,7 +97,17 @@ export async function recentChanges(
 ): Promise<RecentChange[]> {
   if (!files.length) return [];
   const specs = pathspecs(files);
-  const log = await run("git", ["-C", gitDir, "log", "--no-merges", `-n${o.commits ?? 40}`, "--format=%H %P", base, "--", ...specs]);
+  const log = await run("git", [
+    "-C",
+    gitDir,
+    "log",
+    "--no-merges",
+    `-n${o.commits ?? 40}`,
+    "--format=%H %P",
+    base,
+    "--",
+    ...specs,
+  ]);
   if (log.exitCode !== 0) return [];
   const byPath = new Map<string, FunctionSite[]>();
   for (const f of files) byPath.set(f.path, functionsOf(f));

@@ -22,9 +22,13 @@ async function diffOne(dir: string, path: string, from: string, to: string): Pro
     mkdirSync(dirname(join(dir, side, path)), { recursive: true });
     writeFileSync(join(dir, side, path), text);
   }
-  const r = await run("git", ["-C", dir, "diff", "--no-index", "--no-color", "--no-ext-diff", "--no-prefix", `a/${path}`, `b/${path}`], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = await run(
+    "git",
+    ["-C", dir, "diff", "--no-index", "--no-color", "--no-ext-diff", "--no-prefix", `a/${path}`, `b/${path}`],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   // Exit 1 means "differs"; anything else is an error.
   if (r.exitCode > 1) throw new Error(`git diff --no-index failed: ${r.stderr}`);
   return r.stdout;

@@ -50,7 +50,8 @@ export function revealsBug(text: string, x: Pick<ProblemInput, "bugPatch" | "fil
   return file ? `names a changed file: ${file}` : undefined;
 }
 
-const MESSAGE = /(Error|error:|assert|Assert|expected|Expected|panicked|FAIL|mismatch|!=|should|Exception|\bgot\b)/;
+const MESSAGE =
+  /(Error|error:|assert|Assert|expected|Expected|panicked|FAIL|mismatch|!=|should|Exception|\bgot\b)/;
 
 /** Failure messages from the buggy runs' output: lines that say what went wrong, none that shows the bug. */
 export function failureMessages(x: ProblemInput, max = 20): string[] {

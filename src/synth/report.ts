@@ -69,12 +69,21 @@ export function synthReport(store: Store): SynthReport {
   const totals: SynthReport["totals"] = [];
   for (const repo of repos) {
     const cs = all.filter((c) => c.repo === repo);
-    for (const s of [...new Set(cs.map((c) => c.strategy))].sort()) rows.push(row(repo, s, cs.filter((c) => c.strategy === s)));
+    for (const s of [...new Set(cs.map((c) => c.strategy))].sort())
+      rows.push(
+        row(
+          repo,
+          s,
+          cs.filter((c) => c.strategy === s),
+        ),
+      );
     let baseline = 0;
     let measured = cs.every((c) => c.cpu_measured);
     for (const src of new Set(cs.map((c) => c.source_instance))) {
       const meta = store.getMeta(baselineMeta(src)) ?? store.getMeta(`synth:baseline-failed:${src}`);
-      const cost = meta ? (JSON.parse(meta) as { cost?: { cpu_ms: number; measured: boolean } }).cost : undefined;
+      const cost = meta
+        ? (JSON.parse(meta) as { cost?: { cpu_ms: number; measured: boolean } }).cost
+        : undefined;
       baseline += cost?.cpu_ms ?? 0;
       if (cost && !cost.measured) measured = false;
     }
@@ -107,13 +116,39 @@ export function renderSynthReport(r: SynthReport): string {
   return [
     "# Synthetic tasks",
     "",
-    line(["repository", "strategy", "tried", "valid", "yield", "median changed lines", "CPU min", "rejections"]),
+    line([
+      "repository",
+      "strategy",
+      "tried",
+      "valid",
+      "yield",
+      "median changed lines",
+      "CPU min",
+      "rejections",
+    ]),
     line(["---", "---", "---", "---", "---", "---", "---", "---"]),
     ...r.rows.map((x) =>
-      line([x.repo, x.strategy, x.tried, x.valid, pct(x.yield), x.median_changed_lines ?? "n/a", (x.cpu_ms / 60_000).toFixed(1), reasons(x.rejections)]),
+      line([
+        x.repo,
+        x.strategy,
+        x.tried,
+        x.valid,
+        pct(x.yield),
+        x.median_changed_lines ?? "n/a",
+        (x.cpu_ms / 60_000).toFixed(1),
+        reasons(x.rejections),
+      ]),
     ),
     "",
-    line(["repository", "tried", "valid", "yield", "CPU-minutes per valid task", "median changed lines", "baseline CPU min"]),
+    line([
+      "repository",
+      "tried",
+      "valid",
+      "yield",
+      "CPU-minutes per valid task",
+      "median changed lines",
+      "baseline CPU min",
+    ]),
     line(["---", "---", "---", "---", "---", "---", "---"]),
     ...r.totals.map((t) =>
       line([

@@ -39,7 +39,8 @@ export function middles(a: string, b: string): [string, string] {
   // Cut back to a word boundary, so a file name is not split.
   while (pre > 0 && !/\s/.test(a[pre - 1]!)) pre--;
   let suf = 0;
-  while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf++;
+  while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf])
+    suf++;
   while (suf > 0 && !/\s/.test(a[a.length - suf]!)) suf--;
   return [a.slice(pre, a.length - suf), b.slice(pre, b.length - suf)];
 }
@@ -81,7 +82,8 @@ export async function widenSelection(x: {
     planNamed(x.view, x.task, all, name),
   ]);
   if (!p || !w) return { ...narrow, note: `recipe plan ${name} not found again: the PR's own selection` };
-  if (p.test === w.test) return { ...narrow, testFiles: all, wide: true, note: "the selection is already the whole suite" };
+  if (p.test === w.test)
+    return { ...narrow, testFiles: all, wide: true, note: "the selection is already the whole suite" };
   const [pm, wm] = middles(p.test, w.test);
   const at = x.inst.evaluation_script.indexOf(pm);
   if (!pm || at < 0 || x.inst.evaluation_script.indexOf(pm, at + 1) >= 0)
@@ -99,6 +101,10 @@ export async function narrowSelection(
   x: Parameters<typeof widenSelection>[0],
   drop: ReadonlySet<string>,
 ): Promise<Selection> {
-  const view: RepoView = { ...x.view, files: x.view.files.filter((f) => !drop.has(f)), has: (f) => !drop.has(f) && x.view.has(f) };
+  const view: RepoView = {
+    ...x.view,
+    files: x.view.files.filter((f) => !drop.has(f)),
+    has: (f) => !drop.has(f) && x.view.has(f),
+  };
   return widenSelection({ ...x, view });
 }

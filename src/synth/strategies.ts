@@ -145,7 +145,14 @@ function constantSites(fn: FunctionSite): Mutation[] {
     if (!m || m[1]!.length > 9 || /^0\d/.test(m[1]!)) return [];
     const v = Number(m[1]);
     const to = v === 0 ? 1 : v === 1 ? 0 : v - 1;
-    return [one("change-constant", fn, `${n.text} → ${to}${m[2]} at line ${line(n)}`, replaceNode(n, `${to}${m[2]}`))];
+    return [
+      one(
+        "change-constant",
+        fn,
+        `${n.text} → ${to}${m[2]} at line ${line(n)}`,
+        replaceNode(n, `${to}${m[2]}`),
+      ),
+    ];
   });
   const flip: Record<string, string> = { true: "false", false: "true", True: "False", False: "True" };
   const bools = inside(fn, spec.booleans).flatMap((n) => {
@@ -190,8 +197,15 @@ function swapSites(fn: FunctionSite): Mutation[] {
   });
 }
 
+/** A block's statements (Go's grammar wraps them in a statement_list), comments left out. */
+export function statementsOf(block: Node): Node[] {
+  const kids = block.namedChildren.filter((k): k is Node => !!k && k.type !== "comment");
+  const only = kids.length === 1 ? kids[0]! : undefined;
+  return only?.type === "statement_list" ? statementsOf(only) : kids;
+}
+
 /** A body worth removing: more than a single trivial statement. */
-const substantial = (fn: FunctionSite) => fn.body.namedChildren.length >= 2 || fn.body.text.length > 80;
+const substantial = (fn: FunctionSite) => statementsOf(fn.body).length >= 2 || fn.body.text.length > 80;
 
 function bodySite(fn: FunctionSite): Mutation[] {
   if (!substantial(fn)) return [];
@@ -203,7 +217,7 @@ function bodySite(fn: FunctionSite): Mutation[] {
 
 /** Statements of a block that may be removed alone (never the only one, never a bare declaration). */
 function removableStatements(body: Node): Node[] {
-  const kids = body.namedChildren.filter((k): k is Node => !!k && k.type !== "comment");
+  const kids = statementsOf(body);
   if (kids.length < 2) return [];
   return kids.filter((k) => !/declaration|definition|import|package|use_declaration/.test(k.type));
 }
@@ -227,11 +241,16 @@ function hunkSites(rc: RecentChange): Mutation[] {
         const start = text.lastIndexOf("\n", s.startIndex - 1) + 1;
         const nl = text.indexOf("\n", s.endIndex);
         const end = nl < 0 ? text.length : nl + 1;
-        return one("remove-hunk", fn, `lines ${line(s)}–${s.endPosition.row + 1} removed (${rc.commit.slice(0, 10)})`, {
-          start,
-          end,
-          text: "",
-        });
+        return one(
+          "remove-hunk",
+          fn,
+          `lines ${line(s)}–${s.endPosition.row + 1} removed (${rc.commit.slice(0, 10)})`,
+          {
+            start,
+            end,
+            text: "",
+          },
+        );
       }),
   );
 }
@@ -301,7 +320,12 @@ async function rewrite(fn: FunctionSite, ctx: StrategyContext): Promise<Mutation
     return undefined;
   }
   if (typeof args.code !== "string" || args.code.trim() === fn.node.text.trim()) return undefined;
-  return one("llm-rewrite", fn, `model: ${String(args.bug ?? "").slice(0, 300)}`, replaceNode(fn.node, args.code.trim()));
+  return one(
+    "llm-rewrite",
+    fn,
+    `model: ${String(args.bug ?? "").slice(0, 300)}`,
+    replaceNode(fn.node, args.code.trim()),
+  );
 }
 
 const procedural = (name: string, sitesOf: (fn: FunctionSite) => Mutation[]): Strategy => ({

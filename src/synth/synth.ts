@@ -21,9 +21,9 @@ import { langKeyFor } from "./lang.ts";
 import { type Meter, meteredSandbox, newMeter } from "./meter.ts";
 import { type FileChange, unifiedDiff } from "./patch.ts";
 import { modelWriter, type ProblemWriter, templateWriter } from "./problem.ts";
+import { widenSelection } from "./selection.ts";
 import { applyEdits, freeTrees, functionsOf, type SourceFile, sourceFile } from "./source.ts";
 import { type Mutation, STRATEGIES, seeded } from "./strategies.ts";
-import { widenSelection } from "./selection.ts";
 
 export interface SynthOptions {
   sandbox: Sandbox;
@@ -117,12 +117,20 @@ async function readFiles(gitDir: string, commit: string, paths: string[]): Promi
 }
 
 /** Code files at the commit in the environment's language family, parsed. */
-async function codeFiles(gitDir: string, commit: string, files: readonly string[], env: Environment, max: number): Promise<SourceFile[]> {
+async function codeFiles(
+  gitDir: string,
+  commit: string,
+  files: readonly string[],
+  env: Environment,
+  max: number,
+): Promise<SourceFile[]> {
   const family = (l: string | undefined) => (l === "typescript" ? "javascript" : l);
   const want = family(env.language);
   const paths = files
     .filter((f) => classifyPath(f) === "code" && langKeyFor(f) && family(languageOf(f)) === want)
-    .filter((f) => !/(^|\/)(vendor|node_modules|third_party|dist|build|examples?|docs?|benches|scripts)\//.test(f))
+    .filter(
+      (f) => !/(^|\/)(vendor|node_modules|third_party|dist|build|examples?|docs?|benches|scripts)\//.test(f),
+    )
     .sort()
     .slice(0, max);
   const texts = await readFiles(gitDir, commit, paths);
@@ -143,7 +151,13 @@ function changesOf(m: Mutation, files: Map<string, SourceFile>): FileChange[] | 
   return out.some((c) => c.before !== c.after) ? out.filter((c) => c.before !== c.after) : undefined;
 }
 
-async function proposals(files: SourceFile[], env: Environment, base: string, gitDir: string, o: SynthOptions) {
+async function proposals(
+  files: SourceFile[],
+  env: Environment,
+  base: string,
+  gitDir: string,
+  o: SynthOptions,
+) {
   const names = (o.strategies ?? Object.keys(STRATEGIES)).filter((n) => STRATEGIES[n]);
   const functions = files.flatMap(functionsOf);
   const usage = { prompt_tokens: 0, completion_tokens: 0, usd: 0 };
@@ -154,19 +168,42 @@ async function proposals(files: SourceFile[], env: Environment, base: string, gi
     const s = STRATEGIES[name]!;
     if (s.needs === "model" && !o.model) continue;
     const rng = seeded(`${o.seed ?? "sweu"}:${env.key}:${name}`);
-    out.push(...(await s.propose({ functions, recent, model: o.model, signal: o.signal, usage, rng, limit: o.perStrategy ?? 6 })));
+    out.push(
+      ...(await s.propose({
+        functions,
+        recent,
+        model: o.model,
+        signal: o.signal,
+        usage,
+        rng,
+        limit: o.perStrategy ?? 6,
+      })),
+    );
   }
   return { mutations: out, usage };
 }
 
 /** The environment's baseline, from the store when an earlier run made it with the same verifier. */
-async function baselineFor(store: Store, sandbox: Sandbox, x: { inst: Instance; task: Task; env: Environment; image: string; view: Awaited<ReturnType<typeof repoView>> }, o: SynthOptions, meter: Meter) {
+async function baselineFor(
+  store: Store,
+  sandbox: Sandbox,
+  x: {
+    inst: Instance;
+    task: Task;
+    env: Environment;
+    image: string;
+    view: Awaited<ReturnType<typeof repoView>>;
+  },
+  o: SynthOptions,
+  meter: Meter,
+) {
   const plan = { view: x.view, task: x.task, inst: x.inst, env: x.env };
   const first = await widenSelection(plan);
   const saved = store.getMeta(baselineMeta(x.inst.instance_id));
   if (saved) {
     const b = JSON.parse(saved) as { baseline: Baseline; first: string };
-    if (b.first === first.script && b.baseline.image === x.image) return { ok: true as const, baseline: b.baseline };
+    if (b.first === first.script && b.baseline.image === x.image)
+      return { ok: true as const, baseline: b.baseline };
   }
   const cpu0 = meter.cpuMs;
   const wall0 = meter.wallMs;
@@ -181,14 +218,33 @@ async function baselineFor(store: Store, sandbox: Sandbox, x: { inst: Instance; 
     first,
   });
   const cost = { cpu_ms: meter.cpuMs - cpu0, wall_ms: meter.wallMs - wall0, measured: meter.measured };
-  if (r.ok) store.setMeta(baselineMeta(x.inst.instance_id), JSON.stringify({ baseline: r.baseline, first: first.script, cost }));
-  else store.setMeta(`synth:baseline-failed:${x.inst.instance_id}`, JSON.stringify({ detail: r.detail, cost }));
+  if (r.ok)
+    store.setMeta(
+      baselineMeta(x.inst.instance_id),
+      JSON.stringify({ baseline: r.baseline, first: first.script, cost }),
+    );
+  else
+    store.setMeta(`synth:baseline-failed:${x.inst.instance_id}`, JSON.stringify({ detail: r.detail, cost }));
   return r;
 }
 
-async function synthEnvironment(store: Store, sandbox: Sandbox, src: { env: Environment; inst: Instance; task: Task }, o: SynthOptions, meter: Meter): Promise<EnvironmentOutcome> {
+async function synthEnvironment(
+  store: Store,
+  sandbox: Sandbox,
+  src: { env: Environment; inst: Instance; task: Task },
+  o: SynthOptions,
+  meter: Meter,
+): Promise<EnvironmentOutcome> {
   const { env, inst, task } = src;
-  const out: EnvironmentOutcome = { key: env.key, source_instance: inst.instance_id, ok: false, detail: "", proposed: 0, tried: 0, instances: 0 };
+  const out: EnvironmentOutcome = {
+    key: env.key,
+    source_instance: inst.instance_id,
+    ok: false,
+    detail: "",
+    proposed: 0,
+    tried: 0,
+    instances: 0,
+  };
   const gitDir = o.gitDir ?? store.getMeta(`git_dir:${inst.repo}`);
   if (!gitDir) return { ...out, detail: `the run does not say where ${inst.repo} is cloned (pass --repo)` };
   const img = await ensureImage(sandbox, inst);
@@ -210,7 +266,13 @@ async function synthEnvironment(store: Store, sandbox: Sandbox, src: { env: Envi
     }
     out.proposed = todo.length;
     const base = await baselineFor(store, sandbox, { inst, task, env, image: img.image, view }, o, meter);
-    o.onEvent?.({ type: "environment", key: env.key, source: inst.instance_id, proposed: todo.length, baseline: base.ok ? base.baseline.selection.note : base.detail });
+    o.onEvent?.({
+      type: "environment",
+      key: env.key,
+      source: inst.instance_id,
+      proposed: todo.length,
+      baseline: base.ok ? base.baseline.selection.note : base.detail,
+    });
     if (!base.ok) return { ...out, detail: base.detail };
     const known = new Set(
       store
@@ -236,7 +298,8 @@ async function synthEnvironment(store: Store, sandbox: Sandbox, src: { env: Envi
       if (o.signal?.aborted) break;
       if (store.getSynthetic(t.id)) continue;
       const r = await tryCandidate(ctx, t.m, t.changes, t.bugPatch);
-      if (t.m.strategy === "llm-rewrite") r.record.note += ` (strategy tokens: ${usage.prompt_tokens}+${usage.completion_tokens})`;
+      if (t.m.strategy === "llm-rewrite")
+        r.record.note += ` (strategy tokens: ${usage.prompt_tokens}+${usage.completion_tokens})`;
       if (r.instance) store.putInstance(r.instance);
       store.putSynthetic(r.record);
       out.tried++;

@@ -31,17 +31,24 @@ interface SynthOpts {
 
 const positive = (v: string, name: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new CliError(`${name} must be a positive integer, got "${v}"`, Exit.usage);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new CliError(`${name} must be a positive integer, got "${v}"`, Exit.usage);
   return n;
 };
 
 /** The strategies a comma-separated list names; a usage error for a name not in the table. */
 export function strategyList(text: string | undefined): string[] | undefined {
   if (!text) return undefined;
-  const names = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const names = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !STRATEGIES[n]);
   if (unknown.length)
-    throw new CliError(`unknown strategy ${unknown.join(", ")} (known: ${Object.keys(STRATEGIES).join(", ")})`, Exit.usage);
+    throw new CliError(
+      `unknown strategy ${unknown.join(", ")} (known: ${Object.keys(STRATEGIES).join(", ")})`,
+      Exit.usage,
+    );
   return names;
 }
 
@@ -60,18 +67,26 @@ export function synthOptionsOf(
 /** One line per event on stderr. */
 export function printSynthEvent(e: SynthEvent): void {
   if (e.type === "environment")
-    process.stderr.write(`environment ${e.key} (at ${e.source}): ${e.proposed} candidates; verifier: ${e.baseline}\n`);
-  else if (e.type === "skipped") process.stderr.write(`environment ${e.key} skipped: ${e.why.slice(0, 300)}\n`);
+    process.stderr.write(
+      `environment ${e.key} (at ${e.source}): ${e.proposed} candidates; verifier: ${e.baseline}\n`,
+    );
+  else if (e.type === "skipped")
+    process.stderr.write(`environment ${e.key} skipped: ${e.why.slice(0, 300)}\n`);
   else {
     const r = e.record;
     const what = r.outcome === "instance" ? "synthetic instance" : `rejected (${r.reason})`;
-    process.stderr.write(`  [${e.index + 1}/${e.total}] ${r.id}: ${what} in ${(r.wall_ms / 1000).toFixed(1)}s\n`);
+    process.stderr.write(
+      `  [${e.index + 1}/${e.total}] ${r.id}: ${what} in ${(r.wall_ms / 1000).toFixed(1)}s\n`,
+    );
   }
 }
 
 export function addSynthOptions(cmd: Command, prefix = ""): Command {
   return cmd
-    .option(`--${prefix}strategies <names>`, `comma-separated strategies (default: all that can run; ${Object.keys(STRATEGIES).join(", ")})`)
+    .option(
+      `--${prefix}strategies <names>`,
+      `comma-separated strategies (default: all that can run; ${Object.keys(STRATEGIES).join(", ")})`,
+    )
     .option(`--${prefix}per-strategy <n>`, "candidates proposed per strategy and environment", "6")
     .option(`--${prefix}max-environments <n>`, "at most this many environments (newest first)")
     .option(`--${prefix}seed <text>`, "seed of the strategies' choices", "sweu");
@@ -80,15 +95,24 @@ export function addSynthOptions(cmd: Command, prefix = ""): Command {
 export function registerSynth(program: Command): void {
   const cmd = program
     .command("synth")
-    .description("Inject bugs into a run's validated environments and keep those that validate as synthetic instances")
+    .description(
+      "Inject bugs into a run's validated environments and keep those that validate as synthetic instances",
+    )
     .requiredOption("--run-dir <dir>", "run folder")
     .option("--repo <path>", "local clone holding the history (default: the one recorded by the run)")
     .option("--only <ids>", "comma-separated environment keys or source instance ids")
     .option("--runs <n>", "validation runs per state", "3")
-    .option("--test-timeout <sec>", "longest one evaluation run may take (bugs get a few times the environment's own)", "900")
+    .option(
+      "--test-timeout <sec>",
+      "longest one evaluation run may take (bugs get a few times the environment's own)",
+      "900",
+    )
     .option("--load-probe-cpus <n>", "CPU quota of the environment's load run; 0 = off", "0.25")
     .option("--skip-probes", "skip the probes (faster, weaker; inverse mutation still runs)")
-    .option("--model <name>", "model for the llm-rewrite strategy and problem statements (default SWEU_MODEL)")
+    .option(
+      "--model <name>",
+      "model for the llm-rewrite strategy and problem statements (default SWEU_MODEL)",
+    )
     .option("--base-url <url>", "OpenAI-compatible endpoint (default SWEU_MODEL_BASE_URL)")
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
     .option("--json", "print the report as JSON");
