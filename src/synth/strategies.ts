@@ -350,7 +350,9 @@ export const STRATEGIES: Record<string, Strategy> = {
     needs: "model",
     async propose(ctx) {
       const out: Mutation[] = [];
-      for (const fn of shuffle(ctx.functions.filter(substantial), ctx.rng)) {
+      // At most twice the limit of calls: a model that keeps answering nothing usable costs that much.
+      const asked = shuffle(ctx.functions.filter(substantial), ctx.rng).slice(0, ctx.limit * 2);
+      for (const fn of asked) {
         if (out.length >= ctx.limit) break;
         const m = await rewrite(fn, ctx);
         if (m) out.push(m);

@@ -3,7 +3,6 @@ import type { Command } from "commander";
 import { exportRun } from "../../export/index.ts";
 import { openRunStore } from "../../export/run-dir.ts";
 import { modelFromConfig } from "../../model/openai.ts";
-import { ensureBaseImage } from "../../sandbox/base-image.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { renderSynthReport, writeSynthReport } from "../../synth/report.ts";
 import { STRATEGIES } from "../../synth/strategies.ts";
@@ -131,8 +130,8 @@ export function registerSynth(program: Command): void {
     const stop = () => controller.abort();
     process.once("SIGINT", stop);
     try {
+      // Every bug's image is built on an environment's instance image: no base image is needed.
       await sandbox.reapOrphans();
-      await ensureBaseImage(sandbox);
       const summary = await synthesize(store, sandbox, {
         sandbox,
         ...picked,
