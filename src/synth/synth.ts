@@ -157,6 +157,7 @@ async function proposals(
   base: string,
   gitDir: string,
   o: SynthOptions,
+  tried: Map<string, number>,
 ) {
   const names = (o.strategies ?? Object.keys(STRATEGIES)).filter((n) => STRATEGIES[n]);
   const functions = files.flatMap(functionsOf);
@@ -167,6 +168,9 @@ async function proposals(
   for (const name of names) {
     const s = STRATEGIES[name]!;
     if (s.needs === "model" && !o.model) continue;
+    // A model's proposals differ at every call: a rerun asks only for what the earlier runs did not try.
+    const limit = Math.max(0, (o.perStrategy ?? 6) - (s.needs === "model" ? (tried.get(name) ?? 0) : 0));
+    if (!limit) continue;
     const rng = seeded(`${o.seed ?? "sweu"}:${env.key}:${name}`);
     out.push(
       ...(await s.propose({
@@ -176,7 +180,7 @@ async function proposals(
         signal: o.signal,
         usage,
         rng,
-        limit: o.perStrategy ?? 6,
+        limit,
       })),
     );
   }
@@ -204,6 +208,12 @@ async function baselineFor(
     const b = JSON.parse(saved) as { baseline: Baseline; first: string };
     if (b.first === first.script && b.baseline.image === x.image)
       return { ok: true as const, baseline: b.baseline };
+  }
+  // A verifier that did not pass at the commit is not run again for nothing.
+  const failed = store.getMeta(`synth:baseline-failed:${x.inst.instance_id}`);
+  if (failed) {
+    const f = JSON.parse(failed) as { detail: string; first?: string };
+    if (f.first === first.script) return { ok: false as const, detail: f.detail };
   }
   const cpu0 = meter.cpuMs;
   const wall0 = meter.wallMs;
@@ -253,7 +263,10 @@ async function synthEnvironment(
   const files = await codeFiles(gitDir, inst.base_commit, view.files, env, o.maxFiles ?? 400);
   try {
     const byPath = new Map(files.map((f) => [f.path, f]));
-    const { mutations, usage } = await proposals(files, env, inst.base_commit, gitDir, o);
+    const tried = new Map<string, number>();
+    for (const r of store.listSynthetic(inst.repo))
+      if (r.source_instance === inst.instance_id) tried.set(r.strategy, (tried.get(r.strategy) ?? 0) + 1);
+    const { mutations, usage } = await proposals(files, env, inst.base_commit, gitDir, o, tried);
     const seen = new Set<string>();
     const todo: { m: Mutation; changes: FileChange[]; bugPatch: string; id: string }[] = [];
     for (const m of mutations) {
