@@ -48,7 +48,8 @@ export function bugDockerfile(fromImage: string): string {
     "git init -q -b main",
     "git config user.email sweu@localhost",
     "git config user.name swe-universe",
-    "xargs -0 -r git add -f -- < /tmp/sweu-tracked",
+    // Tracked files the install removed stay out (git add refuses a path that is not there).
+    `xargs -0 -r sh -c 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\\0" "$f"; fi; done' _ < /tmp/sweu-tracked | xargs -0 -r git add -f --`,
     `${env} git commit -q --no-verify -m 'Initial commit'`,
     "mkdir -p .git/info",
     "cp /tmp/sweu-exclude .git/info/exclude",
