@@ -40,7 +40,7 @@ describe("the synthetic verifier: the environment's own script, its selection wi
         "go test ./x && test -e x/a_test.go",
         "go test ./x ./y && test -e x/a_test.go -a -e y/b_test.go",
       ),
-    ).toEqual(["./x && test -e x/a_test.go", "./x ./y && test -e x/a_test.go -a -e y/b_test.go"]);
+    ).toEqual(["&& test -e x/a_test.go", "./y && test -e x/a_test.go -a -e y/b_test.go"]);
   });
 
   it("widens the PR's test files to the repository's and keeps what the builder repaired in the script", async () => {
