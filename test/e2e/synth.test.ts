@@ -161,7 +161,7 @@ describe("synth: synthetic bugs in a built environment", () => {
     expect(s.environments, JSON.stringify(s.environments)).toHaveLength(1);
     expect(s.environments[0]!.ok, s.environments[0]!.detail).toBe(true);
     // The widened selection runs the test file the PR did not touch.
-    expect(s.environments[0]!.detail).toMatch(/2 test files/);
+    expect(s.environments[0]!.detail).toMatch(/3 test files/);
     for (const r of ["mutation_no_effect", "mutation_hangs", "mutation_uncompilable", "mutation_unparsable"])
       expect(
         reasons.some((x) => x.endsWith(`:${r}`)),
@@ -172,6 +172,7 @@ describe("synth: synthetic bugs in a built environment", () => {
     expect(reasons).toContain("remove-body:mutation_uncompilable");
     const synthetic = store.listInstances().filter((i) => i.source === "synthetic");
     expect(synthetic.length, reasons.join(", ")).toBeGreaterThanOrEqual(3);
+    expect(synthetic[0]!.evaluation_script).toContain("tests/test_ops.py tests/test_spin.py");
     // Removing the hunk clamp's last commit added fails test_clamp_high; reverting that commit fails the
     // same test, so the revert (tried later in the table's order) is a duplicate.
     const hunk = synthetic.find((i) => i.synthetic!.strategy === "remove-hunk");
