@@ -68,7 +68,7 @@ const reject = (reason: ReasonCode, detail: string): Tried => ({ outcome: "rejec
 
 /** A bug's runs must stop well before a hung suite would: a few times the environment's longest run. */
 export function bugTimeoutMs(c: Pick<EnvContext, "baseline" | "testTimeoutMs">): number {
-  return Math.min(c.testTimeoutMs, Math.max(60_000, 3 * c.baseline.max_ms + 30_000));
+  return Math.min(c.testTimeoutMs, Math.max(30_000, 3 * c.baseline.max_ms + 30_000));
 }
 
 const key = (tests: readonly string[]) => JSON.stringify([...tests].sort());
