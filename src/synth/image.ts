@@ -35,32 +35,40 @@ const IDENTITY = {
 
 export const HEAD_MARK = "SWEU-SYNTH-HEAD";
 
-export function bugDockerfile(fromImage: string): string {
+/**
+ * The shell that swaps the bug into `testbed` and gives it a one-commit history (the bug's files are in
+ * `<scratch>/sweu-bug`). Paths are parameters so the same script can be tried on a host folder.
+ */
+export function swapScript(testbed = "/testbed", scratch = "/tmp"): string[] {
   const env = Object.entries(IDENTITY)
     .map(([k, v]) => `${k}='${v}'`)
     .join(" ");
-  const swap = [
-    "cd /testbed",
-    "git ls-files -z > /tmp/sweu-tracked",
-    "{ cp .git/info/exclude /tmp/sweu-exclude 2>/dev/null || : > /tmp/sweu-exclude; }",
-    "cp -a /tmp/sweu-bug/. /testbed/",
-    "rm -rf /tmp/sweu-bug .git",
+  const t = `${scratch}/sweu`;
+  return [
+    `cd ${testbed}`,
+    `git ls-files -z > ${t}-tracked`,
+    `{ cp .git/info/exclude ${t}-exclude 2>/dev/null || : > ${t}-exclude; }`,
+    `cp -a ${t}-bug/. ${testbed}/`,
+    `rm -rf ${t}-bug .git`,
     "git init -q -b main",
     "git config user.email sweu@localhost",
     "git config user.name swe-universe",
     // Tracked files the install removed stay out (git add refuses a path that is not there).
-    `xargs -0 -r sh -c 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\\0" "$f"; fi; done' _ < /tmp/sweu-tracked | xargs -0 -r git add -f --`,
+    `xargs -0 -r sh -c 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\\0" "$f"; fi; done' _ < ${t}-tracked | xargs -0 -r git add -f --`,
     `${env} git commit -q --no-verify -m 'Initial commit'`,
     "mkdir -p .git/info",
-    "cp /tmp/sweu-exclude .git/info/exclude",
-    "rm -f /tmp/sweu-tracked /tmp/sweu-exclude",
-    "{ find /testbed -name __pycache__ -type d -prune -exec rm -rf {} + 2>/dev/null || true; }",
+    `cp ${t}-exclude .git/info/exclude`,
+    `rm -f ${t}-tracked ${t}-exclude`,
+    `{ find ${testbed} -name __pycache__ -type d -prune -exec rm -rf {} + 2>/dev/null || true; }`,
     `echo "${HEAD_MARK} $(git rev-parse HEAD)"`,
   ];
+}
+
+export function bugDockerfile(fromImage: string): string {
   return [
     `FROM ${fromImage}`,
     "COPY bug /tmp/sweu-bug",
-    `RUN ${swap.join(" \\\n    && ")}`,
+    `RUN ${swapScript().join(" \\\n    && ")}`,
     "WORKDIR /testbed",
     settleStep(),
     "",
