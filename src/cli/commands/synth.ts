@@ -116,10 +116,10 @@ export function registerSynth(program: Command): void {
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
     .option("--json", "print the report as JSON");
   addSynthOptions(cmd).action(async (opts: SynthOpts) => {
+    const picked = synthOptionsOf(opts);
     const runDir = resolve(opts.runDir);
     const store = openRunStore(runDir);
     if (!store) throw new CliError(`no run at ${runDir}`, Exit.input);
-    const picked = synthOptionsOf(opts);
     let sandbox: ReturnType<typeof createSandbox>;
     try {
       sandbox = createSandbox(opts.sandbox);
