@@ -94,6 +94,7 @@ export function registerEvaluate(program: Command): void {
           sandbox,
           workers,
           timeoutMs: timeoutSec * 1000,
+          keyByRunId: true,
           onResult: opts.json
             ? undefined
             : (r) => process.stderr.write(`${r.report.sweu.status.padEnd(12)} ${r.model} ${r.instance_id}\n`),

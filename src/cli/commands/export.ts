@@ -1,13 +1,16 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { exportRun } from "../../export/index.ts";
-import { openRunStore, resolveRunDir, storePath } from "../../export/run-dir.ts";
+import { resolveRunDir, storePath } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { openRunFolder } from "../run-folder.ts";
 
 interface ExportOpts {
   runDir?: string;
   out?: string;
   json?: boolean;
+  wait?: boolean;
 }
 
 export function registerExport(program: Command): void {
@@ -20,10 +23,13 @@ export function registerExport(program: Command): void {
     )
     .option("--out <dir>", "output folder (default: the run folder)")
     .option("--json", "print the result as JSON")
-    .action((opts: ExportOpts) => {
+    .option("--no-wait", "fail at once (exit 4) when another process holds the run folder")
+    .action(async (opts: ExportOpts) => {
       const runDir = resolveRunDir(opts.runDir);
-      const store = openRunStore(runDir);
-      if (!store) throw new CliError(`no store at ${storePath(runDir)} (is --run-dir right?)`, Exit.input);
+      if (!existsSync(storePath(runDir)))
+        throw new CliError(`no store at ${storePath(runDir)} (is --run-dir right?)`, Exit.input);
+      const folder = await openRunFolder(runDir, { verb: "export", wait: opts.wait });
+      const store = folder.store;
       try {
         const res = exportRun(store, resolve(opts.out ?? runDir));
         if (opts.json) {
@@ -39,7 +45,7 @@ export function registerExport(program: Command): void {
             (res.retired.length ? `retired ${res.retired.length} stale instance folders\n` : ""),
         );
       } finally {
-        store.close();
+        folder.close();
       }
     });
 }

@@ -9,8 +9,10 @@ import { BullQueue } from "../../queue/bullmq.ts";
 import { runIdOf } from "../../queue/dispatch.ts";
 import { runPipeline } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
-import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { assertRedisReachable } from "../preflight.ts";
+import { assertFolderHolds, type OpenRun, openRunFolder } from "../run-folder.ts";
+import { interruption } from "../signals.ts";
 import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
 
 interface RunOpts {
@@ -38,6 +40,7 @@ interface RunOpts {
   registry?: string;
   minFreeDisk: string;
   progress?: boolean;
+  wait?: boolean;
 }
 
 const int = (v: string, name: string) => {
@@ -62,6 +65,8 @@ export function registerRun(program: Command): void {
     .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)");
   addBuildOptions(cmd).action(async (repo: string, opts: RunOpts) => {
     const { model, builder } = builderOf(opts);
+    // A coordinator whose Redis does not answer gives up (exit 4) before it creates anything.
+    if (opts.redis) await assertRedisReachable(opts.redis);
     let source: GitSource;
     try {
       source = await GitSource.open(repo, { repoName: opts.repoName });
@@ -71,13 +76,19 @@ export function registerRun(program: Command): void {
       throw e;
     }
     const runDir = resolve(opts.runDir ?? `runs/${source.repo.replace("/", "__")}`);
-    const store = new SqliteStore(`${runDir}/store.sqlite`);
-    let sandbox: ReturnType<typeof createSandbox>;
+    let folder: OpenRun;
     try {
-      sandbox = createSandbox(opts.sandbox);
+      folder = await openRunFolder(runDir, { verb: "run", create: true, wait: opts.wait });
+      await assertFolderHolds(folder.store, runDir, source.repo, source.git.dir).catch((e) => {
+        folder.close();
+        throw e;
+      });
     } catch (e) {
-      throw new CliError(e instanceof Error ? e.message : String(e), Exit.unavailable);
+      await source.close();
+      throw e;
     }
+    const store = folder.store;
+    const sandbox = createSandbox(opts.sandbox);
     const showBar = opts.progress !== false && !opts.json && process.stderr.isTTY;
     const bar = showBar
       ? new cliProgress.SingleBar(
@@ -95,6 +106,7 @@ export function registerRun(program: Command): void {
       : undefined;
     try {
       const summary = await runPipeline(source, store, sandbox, {
+        signal: interruption,
         builder,
         model,
         runDir,
@@ -155,7 +167,7 @@ export function registerRun(program: Command): void {
     } finally {
       bar?.stop();
       await queue?.close();
-      store.close();
+      folder.close();
       await source.close();
       await sandbox.cleanup();
     }

@@ -6,11 +6,11 @@ import type { BuildSuccess } from "../../builder/builder.ts";
 import { repoView, sanitisedCheckout } from "../../builder/repo.ts";
 import { dependencyOverlay } from "../../builder/reuse.ts";
 import { stageSiteCas } from "../../builder/site.ts";
-import { openRunStore } from "../../export/run-dir.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { parserFor } from "../../validate/parse-run.ts";
 import { validate } from "../../validate/validate.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { openRunFolder } from "../run-folder.ts";
 import { cpus } from "./build-options.ts";
 
 interface ValidateOpts {
@@ -23,6 +23,7 @@ interface ValidateOpts {
   skipProbes?: boolean;
   loadProbeCpus: string;
   json?: boolean;
+  wait?: boolean;
 }
 
 /**
@@ -41,11 +42,12 @@ export function registerValidate(program: Command): void {
     .option("--skip-probes", "skip the dynamic probes: hacking and load (faster, weaker)")
     .option("--load-probe-cpus <n>", "CPU quota of the load probe; 0 = off", "0.25")
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
+    .option("--no-wait", "fail at once (exit 4) when another process holds the run folder")
     .option("--json", "print results as JSON")
     .action(async (opts: ValidateOpts) => {
       const runDir = resolve(opts.runDir);
-      const store = openRunStore(runDir);
-      if (!store) throw new CliError(`no run at ${runDir}`, Exit.input);
+      const folder = await openRunFolder(runDir, { verb: "validate", wait: opts.wait });
+      const store = folder.store;
       const sandbox = createSandbox(opts.sandbox);
       const only = opts.only?.split(",").map((s) => s.trim());
       const results: { id: string; ok: boolean; reason?: string }[] = [];
@@ -130,6 +132,13 @@ export function registerValidate(program: Command): void {
               cost: inst.cost,
             });
             results.push({ id: inst.instance_id, ok: true });
+          } else if (v.reason === "sandbox_error" || v.reason === "internal_error") {
+            // The engine or this program failed, not the instance: the recorded instance stays.
+            results.push({
+              id: inst.instance_id,
+              ok: false,
+              reason: `${v.reason}, instance kept: ${v.detail.split("\n")[0]}`,
+            });
           } else {
             store.putRejection({
               id: inst.instance_id,
@@ -148,7 +157,7 @@ export function registerValidate(program: Command): void {
           }
         }
       } finally {
-        store.close();
+        folder.close();
         await sandbox.cleanup();
       }
       if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
