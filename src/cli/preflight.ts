@@ -3,6 +3,8 @@
  * a Redis that does not answer within a bounded time is "unavailable" (exit 4), said in one line.
  */
 import { Redis } from "ioredis";
+import { OciSandbox } from "../sandbox/oci.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
 import { CliError, Exit } from "./exit-codes.ts";
 import { interruption } from "./signals.ts";
 
@@ -20,10 +22,15 @@ async function pingOnce(url: string, timeoutMs: number): Promise<void> {
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  r.on("error", () => {});
+  let why: Error | undefined;
+  r.on("error", (e: Error) => {
+    why ??= e;
+  });
   try {
     await r.connect();
     await r.ping();
+  } catch (e) {
+    throw why ?? e;
   } finally {
     r.disconnect();
   }
@@ -47,4 +54,23 @@ export async function assertRedisReachable(url: string, waitMs = redisWaitMs()):
       );
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/**
+ * The container engine answers (`info`), else exit 4 before any work: an engine that is down would
+ * otherwise turn every task into a sandbox_error rejection, or every prediction into an error.
+ */
+export async function assertEngineAnswers(sandbox: Sandbox): Promise<void> {
+  if (!(sandbox instanceof OciSandbox)) return;
+  let why = "";
+  try {
+    const r = await sandbox.cli(["info"], { timeoutMs: 60_000 });
+    if (r.code === 0 && !r.timedOut) return;
+    why = r.timedOut
+      ? "no answer within 60 s"
+      : r.stderr.toString().trim().split("\n").pop() || `exit ${r.code}`;
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  throw new CliError(`container engine ${sandbox.executable} unavailable: ${why}`, Exit.unavailable);
 }

@@ -17,6 +17,15 @@ export interface OpenRun {
   close(): void;
 }
 
+/** Bad input (exit 3) when `runDir` holds no store. */
+export function assertRunExists(runDir: string): void {
+  if (!existsSync(storePath(runDir)))
+    throw new CliError(
+      `no run at ${runDir} (no ${storePath(runDir)}; run \`swe-universe mine\` first)`,
+      Exit.input,
+    );
+}
+
 /**
  * Lock `runDir` and open its store. `create`: make the folder and store when missing (mine, run); otherwise
  * a folder without a store is bad input. `wait: false` fails at once when another process holds the lock.
@@ -25,11 +34,7 @@ export async function openRunFolder(
   runDir: string,
   o: { verb: string; create?: boolean; wait?: boolean },
 ): Promise<OpenRun> {
-  if (!o.create && !existsSync(storePath(runDir)))
-    throw new CliError(
-      `no run at ${runDir} (no ${storePath(runDir)}; run \`swe-universe mine\` first)`,
-      Exit.input,
-    );
+  if (!o.create) assertRunExists(runDir);
   let lock: Awaited<ReturnType<typeof lockRunDir>>;
   try {
     lock = await lockRunDir(runDir, {

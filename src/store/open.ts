@@ -65,7 +65,7 @@ export function checkStorePath(path: string, o: { readonly?: boolean } = {}): vo
 }
 
 /** Tables of a database that already has some; ours when it has `records` and `meta` with our columns. */
-export function checkOurs(db: Database.Database, path: string): void {
+export function checkOurs(db: Database.Database, path: string, readonly = false): void {
   let tables: string[];
   try {
     tables = (
@@ -74,6 +74,8 @@ export function checkOurs(db: Database.Database, path: string): void {
   } catch (e) {
     throw asStoreError(e, path) ?? e;
   }
+  if (tables.length === 0 && readonly)
+    throw new StoreError("not_a_store", path, `${path} is empty: not a store yet (nothing was mined into it)`);
   if (tables.length === 0) return;
   const cols = tables.includes("records")
     ? (db.prepare("PRAGMA table_info(records)").all() as { name: string }[]).map((c) => c.name)
@@ -108,7 +110,7 @@ export function openDatabase(path: string, o: { readonly?: boolean } = {}): Data
   try {
     db = o.readonly ? new Database(path, { readonly: true, fileMustExist: true }) : new Database(path);
     if (!o.readonly) db.pragma("journal_mode = WAL");
-    checkOurs(db, path);
+    checkOurs(db, path, o.readonly);
     return db;
   } catch (e) {
     db?.close();

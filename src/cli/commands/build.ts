@@ -3,7 +3,8 @@ import type { Command } from "commander";
 import { buildPending } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { assertCloneOf, openRunFolder } from "../run-folder.ts";
+import { assertEngineAnswers } from "../preflight.ts";
+import { assertCloneOf, assertRunExists, openRunFolder } from "../run-folder.ts";
 import { interruption } from "../signals.ts";
 import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
 
@@ -40,9 +41,11 @@ export function registerBuild(program: Command): void {
   addBuildOptions(cmd).action(async (opts: BuildOpts) => {
     const { model, builder } = builderOf(opts);
     const runDir = resolve(opts.runDir);
+    const sandbox = createSandbox(opts.sandbox);
+    assertRunExists(runDir);
+    await assertEngineAnswers(sandbox);
     const folder = await openRunFolder(runDir, { verb: "build", wait: opts.wait });
     const store = folder.store;
-    const sandbox = createSandbox(opts.sandbox);
     try {
       const only = opts.only?.split(",").map((s) => s.trim());
       const repos = [...new Set(store.listTasks().map((t) => t.repo))];

@@ -4,6 +4,7 @@ import { auditVerifier, readAuditInput } from "../../builder/agent/audit.ts";
 import { modelFromConfig } from "../../model/openai.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { assertEngineAnswers } from "../preflight.ts";
 
 interface Opts {
   script?: string;
@@ -37,6 +38,7 @@ export function registerCheckVerifier(program: Command): void {
         throw new CliError(e instanceof Error ? e.message : String(e), Exit.input);
       }
       const sandbox = o.image ? createSandbox(o.sandbox) : undefined;
+      if (sandbox) await assertEngineAnswers(sandbox);
       try {
         // A missing image would fail the first probe as a crash, exiting like a "hacked" verdict.
         if (sandbox && o.image && !(await sandbox.imageExists(o.image)))

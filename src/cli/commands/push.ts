@@ -3,7 +3,8 @@ import type { Command } from "commander";
 import { pushPending } from "../../queue/registry.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { Exit } from "../exit-codes.ts";
-import { openRunFolder } from "../run-folder.ts";
+import { assertEngineAnswers } from "../preflight.ts";
+import { assertRunExists, openRunFolder } from "../run-folder.ts";
 
 interface PushOpts {
   runDir: string;
@@ -31,9 +32,11 @@ export function registerPush(program: Command): void {
     .action(async (o: PushOpts) => {
       const runDir = resolve(o.runDir);
       const attempts = Number(o.attempts);
+      const sandbox = createSandbox(o.sandbox);
+      assertRunExists(runDir);
+      await assertEngineAnswers(sandbox);
       const folder = await openRunFolder(runDir, { verb: "push", wait: o.wait });
       const store = folder.store;
-      const sandbox = createSandbox(o.sandbox);
       try {
         const s = await pushPending(store, sandbox, o.registry, {
           all: o.all,

@@ -10,7 +10,7 @@ import { runIdOf } from "../../queue/dispatch.ts";
 import { runPipeline } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { assertRedisReachable } from "../preflight.ts";
+import { assertEngineAnswers, assertRedisReachable } from "../preflight.ts";
 import { assertFolderHolds, type OpenRun, openRunFolder } from "../run-folder.ts";
 import { interruption } from "../signals.ts";
 import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
@@ -76,8 +76,10 @@ export function registerRun(program: Command): void {
       throw e;
     }
     const runDir = resolve(opts.runDir ?? `runs/${source.repo.replace("/", "__")}`);
+    const sandbox = createSandbox(opts.sandbox);
     let folder: OpenRun;
     try {
+      await assertEngineAnswers(sandbox);
       folder = await openRunFolder(runDir, { verb: "run", create: true, wait: opts.wait });
       await assertFolderHolds(folder.store, runDir, source.repo, source.git.dir).catch((e) => {
         folder.close();
@@ -88,7 +90,6 @@ export function registerRun(program: Command): void {
       throw e;
     }
     const store = folder.store;
-    const sandbox = createSandbox(opts.sandbox);
     const showBar = opts.progress !== false && !opts.json && process.stderr.isTTY;
     const bar = showBar
       ? new cliProgress.SingleBar(

@@ -10,7 +10,8 @@ import { createSandbox } from "../../sandbox/index.ts";
 import { parserFor } from "../../validate/parse-run.ts";
 import { validate } from "../../validate/validate.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { openRunFolder } from "../run-folder.ts";
+import { assertEngineAnswers } from "../preflight.ts";
+import { assertRunExists, openRunFolder } from "../run-folder.ts";
 import { cpus } from "./build-options.ts";
 
 interface ValidateOpts {
@@ -46,9 +47,11 @@ export function registerValidate(program: Command): void {
     .option("--json", "print results as JSON")
     .action(async (opts: ValidateOpts) => {
       const runDir = resolve(opts.runDir);
+      const sandbox = createSandbox(opts.sandbox);
+      assertRunExists(runDir);
+      await assertEngineAnswers(sandbox);
       const folder = await openRunFolder(runDir, { verb: "validate", wait: opts.wait });
       const store = folder.store;
-      const sandbox = createSandbox(opts.sandbox);
       const only = opts.only?.split(",").map((s) => s.trim());
       const results: { id: string; ok: boolean; reason?: string }[] = [];
       try {

@@ -6,6 +6,7 @@ import { diskGuard } from "../../run/pipeline.ts";
 import { reapOrphans } from "../../run/reap.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { assertEngineAnswers } from "../preflight.ts";
 import { interruptedBy, markCleanStop, onInterrupt } from "../signals.ts";
 import { size } from "./build-options.ts";
 
@@ -60,6 +61,7 @@ export function registerWorker(program: Command): void {
       } catch (e) {
         throw new CliError(e instanceof Error ? e.message : String(e), Exit.unavailable);
       }
+      await assertEngineAnswers(sandbox);
       await reapOrphans(sandbox).catch(() => []);
       const say = (s: string) => process.stderr.write(`worker ${process.pid}: ${s}\n`);
       const disk = await diskGuard(sandbox, {
