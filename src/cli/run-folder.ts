@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { storePath } from "../export/run-dir.ts";
 import { lockRunDir, RunDirBusy } from "../run/lock.ts";
+import { ensureFolder } from "../store/open.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import { run } from "../util/exec.ts";
 import { CliError, Exit } from "./exit-codes.ts";
@@ -35,6 +36,7 @@ export async function openRunFolder(
   o: { verb: string; create?: boolean; wait?: boolean },
 ): Promise<OpenRun> {
   if (!o.create) assertRunExists(runDir);
+  else ensureFolder(runDir);
   let lock: Awaited<ReturnType<typeof lockRunDir>>;
   try {
     lock = await lockRunDir(runDir, {

@@ -3,8 +3,18 @@
  * truncated), another program's database, or a folder that cannot be written are each named plainly
  * (StoreError) instead of crashing later — and a foreign database is never given our tables.
  */
-import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 
 export type StoreProblem = "not_a_store" | "foreign" | "unwritable" | "missing";
@@ -27,16 +37,19 @@ function nearestExisting(path: string): string {
   return p;
 }
 
-function ensureFolder(dir: string, file: string): void {
+/** mkdir -p that says which existing folder stopped it (Node says ENOENT under a read-only parent). */
+export function ensureFolder(dir: string, file = dir): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
     const at = nearestExisting(dir);
     const code = (e as NodeJS.ErrnoException).code;
     const why =
-      code === "ENOTDIR" || (existsSync(at) && !statSync(at).isDirectory())
+      code === "ENOTDIR" || code === "EEXIST" || (existsSync(at) && !statSync(at).isDirectory())
         ? `${at} is a file, not a folder`
-        : `${at} is not writable (${code})`;
+        : folderWritable(at)
+          ? `${code}`
+          : `${at} is read-only or not writable`;
     throw new StoreError("unwritable", file, `cannot create the run folder ${dir}: ${why}`);
   }
 }
@@ -75,7 +88,11 @@ export function checkOurs(db: Database.Database, path: string, readonly = false)
     throw asStoreError(e, path) ?? e;
   }
   if (tables.length === 0 && readonly)
-    throw new StoreError("not_a_store", path, `${path} is empty: not a store yet (nothing was mined into it)`);
+    throw new StoreError(
+      "not_a_store",
+      path,
+      `${path} is empty: not a store yet (nothing was mined into it)`,
+    );
   if (tables.length === 0) return;
   const cols = tables.includes("records")
     ? (db.prepare("PRAGMA table_info(records)").all() as { name: string }[]).map((c) => c.name)
@@ -103,12 +120,46 @@ export function asStoreError(e: unknown, path: string): StoreError | undefined {
   return undefined;
 }
 
+/**
+ * A store in WAL mode on a read-only filesystem cannot be opened even for reading (SQLite needs its -shm
+ * file): read a copy in a temporary folder instead, removed when the process exits.
+ */
+function readOnlyCopy(path: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "sweu-ro-store-"));
+  for (const suffix of ["", "-wal"])
+    if (existsSync(path + suffix)) copyFileSync(path + suffix, join(dir, `store.sqlite${suffix}`));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, "store.sqlite");
+}
+
+function folderWritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function openReadOnly(path: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.prepare("SELECT 1 FROM sqlite_master LIMIT 1").get(); // a WAL store fails here, not at open
+    return db;
+  } catch (e) {
+    db?.close();
+    if ((e as { code?: string }).code !== "SQLITE_CANTOPEN" || folderWritable(dirname(path))) throw e;
+    return new Database(readOnlyCopy(path), { readonly: true, fileMustExist: true });
+  }
+}
+
 /** Open the database at `path` (read-only when asked): every failure of the file itself is a StoreError. */
 export function openDatabase(path: string, o: { readonly?: boolean } = {}): Database.Database {
   checkStorePath(path, o);
   let db: Database.Database | undefined;
   try {
-    db = o.readonly ? new Database(path, { readonly: true, fileMustExist: true }) : new Database(path);
+    db = o.readonly ? openReadOnly(path) : new Database(path);
     if (!o.readonly) db.pragma("journal_mode = WAL");
     checkOurs(db, path, o.readonly);
     return db;
