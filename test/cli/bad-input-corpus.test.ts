@@ -1,7 +1,8 @@
 import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CORPUS } from "./bad-input/corpus.ts";
-import { cli, type Fixtures, makeFixtures, newCtx, snapshot } from "./bad-input/harness.ts";
+import { cli, type Fixtures, makeFixtures, manyPrs, newCtx, snapshot } from "./bad-input/harness.ts";
 
 /**
  * The bad-input corpus (issue 12): every case runs the real CLI on real git repositories and a real run
@@ -61,4 +62,26 @@ describe.concurrent("bad input never crashes, loses work, hangs or escapes its f
       }
     }, 60_000);
   }
+});
+
+describe("two `mine` processes on one run folder", () => {
+  it("do not both do the work: the second waits for the first (naming its pid), then finds it done", async () => {
+    const c = newCtx(fx);
+    jails.push(c.jail);
+    const repo = manyPrs(1500);
+    const runDir = join(c.dir, "shared-run");
+    const [a, b] = await Promise.all([
+      cli(["mine", repo, "--run-dir", runDir, "--json"], { cwd: c.dir }),
+      new Promise((r) => setTimeout(r, 300)).then(() =>
+        cli(["mine", repo, "--run-dir", runDir, "--json"], { cwd: c.dir }),
+      ),
+    ]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const runs = [a, b].map((r) => JSON.parse(r.stdout).this_run as { listed: number; skipped: number });
+    // Every candidate was listed exactly once, by one of the two (the root commit has no base: 1499).
+    expect(runs[0]!.listed + runs[1]!.listed).toBe(1499);
+    expect(Math.min(runs[0]!.listed, runs[1]!.listed)).toBe(0);
+    expect(`${a.stderr}${b.stderr}`).toMatch(/waiting for pid \d+ \(mine, since /);
+  }, 120_000);
 });

@@ -14,6 +14,7 @@ import { buildProbeImage, probeScript } from "../helpers/probe-image.ts";
 import { pythonProject } from "../helpers/repos.ts";
 import { type CliProc, spawnCli } from "../queue/cli.ts";
 import { type RedisServer, startRedis } from "../queue/redis.ts";
+import { manyPrs } from "./bad-input/harness.ts";
 
 /**
  * SIGINT and SIGTERM sent to the pid of every long-running verb, while it is busy (a git child, an image
@@ -33,24 +34,6 @@ let redis: RedisServer;
 const PATCH = "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n";
 const TEST_PATCH =
   "diff --git a/tests/test_a.py b/tests/test_a.py\nnew file mode 100644\n--- /dev/null\n+++ b/tests/test_a.py\n@@ -0,0 +1 @@\n+def test_a(): pass\n";
-
-/** A history of `n` squash-merged PRs, written by git fast-import (mining it keeps git children busy). */
-function manyPrs(n: number): string {
-  const dir = mkdtempSync(join(tmpdir(), "sweu-sig-big-"));
-  execFileSync("git", ["init", "-q", "-b", "main", dir]);
-  let s = "";
-  for (let i = 0; i < n; i++) {
-    const msg = `Fix ${i} (#${i + 1})\n`;
-    const body = `x = ${i}\n`;
-    const test = `def test_${i}(): assert True\n`;
-    s += `commit refs/heads/main\ncommitter D <d@e.com> ${1_700_000_000 + i * 60} +0000\ndata ${msg.length}\n${msg}`;
-    s += `M 100644 inline src/m${i % 40}.py\ndata ${body.length}\n${body}\n`;
-    s += `M 100644 inline tests/test_m${i % 40}.py\ndata ${test.length}\n${test}\n`;
-  }
-  execFileSync("git", ["fast-import", "--quiet"], { cwd: dir, input: s });
-  execFileSync("git", ["reset", "-q", "--hard", "main"], { cwd: dir });
-  return dir;
-}
 
 /** A run folder whose one instance runs in the probe image with a verifier that sleeps. */
 function validateRun(): string {

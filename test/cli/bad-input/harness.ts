@@ -169,3 +169,21 @@ export async function makeFixtures(): Promise<Fixtures> {
   writeFileSync(dataset, `${row(instance)}\n`);
   return { repo: repo.dir, repoName, other: other.dir, template, instance, dataset };
 }
+
+/** A history of `n` squash-merged PRs, written by git fast-import (mining it keeps git busy for seconds). */
+export function manyPrs(n: number): string {
+  const dir = mkdtempSync(join(tmpdir(), "sweu-many-prs-"));
+  execFileSync("git", ["init", "-q", "-b", "main", dir]);
+  let s = "";
+  for (let i = 0; i < n; i++) {
+    const msg = `Fix ${i} (#${i + 1})\n`;
+    const body = `x = ${i}\n`;
+    const test = `def test_${i}(): assert True\n`;
+    s += `commit refs/heads/main\ncommitter D <d@e.com> ${1_700_000_000 + i * 60} +0000\ndata ${msg.length}\n${msg}`;
+    s += `M 100644 inline src/m${i % 40}.py\ndata ${body.length}\n${body}\n`;
+    s += `M 100644 inline tests/test_m${i % 40}.py\ndata ${test.length}\n${test}\n`;
+  }
+  execFileSync("git", ["fast-import", "--quiet"], { cwd: dir, input: s });
+  execFileSync("git", ["reset", "-q", "--hard", "main"], { cwd: dir });
+  return dir;
+}
