@@ -26,6 +26,6 @@ export function corpusTable(cases: readonly Case[] = CORPUS): string {
     const verbs = [...new Set(of.map((c) => c.verb))].sort().join(", ");
     return `| ${k} | ${codes.map((code) => of.filter((c) => c.code === code).length || "").join(" | ")} | ${of.length} | ${verbs} |`;
   });
-  const total = `| **all** | ${codes.map((code) => cases.filter((c) => c.code === code).length).join(" | ")} | **${cases.length}** | ${new Set(cases.map((c) => c.verb)).size} verbs |`;
+  const total = `| **all** | ${codes.map((code) => cases.filter((c) => c.code === code).length).join(" | ")} | **${cases.length}** | ${new Set(cases.map((c) => c.verb).filter((v) => v !== "(none)")).size} verbs |`;
   return [head, rule, ...rows, total].join("\n");
 }
