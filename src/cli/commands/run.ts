@@ -50,6 +50,38 @@ const int = (v: string, name: string) => {
   return n;
 };
 
+/**
+ * Everything `run` needs before it starts, each checked before anything is created: Redis (with --redis),
+ * the repository, the engine, then the run folder (locked, and holding no other repository).
+ */
+async function openInputs(repo: string, opts: RunOpts) {
+  // A coordinator whose Redis does not answer gives up (exit 4) before it creates anything.
+  if (opts.redis) await assertRedisReachable(opts.redis);
+  let source: GitSource;
+  try {
+    source = await GitSource.open(repo, { repoName: opts.repoName });
+  } catch (e) {
+    if (e instanceof SourceError)
+      throw new CliError(e.message, e.kind === "unavailable" ? Exit.unavailable : Exit.input);
+    throw e;
+  }
+  const runDir = resolve(opts.runDir ?? `runs/${source.repo.replace("/", "__")}`);
+  const sandbox = createSandbox(opts.sandbox);
+  let folder: OpenRun;
+  try {
+    await assertEngineAnswers(sandbox);
+    folder = await openRunFolder(runDir, { verb: "run", create: true, wait: opts.wait });
+    await assertFolderHolds(folder.store, runDir, source.repo, source.git.dir).catch((e) => {
+      folder.close();
+      throw e;
+    });
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+  return { source, runDir, sandbox, folder };
+}
+
 export function registerRun(program: Command): void {
   const cmd = program
     .command("run")
@@ -65,30 +97,7 @@ export function registerRun(program: Command): void {
     .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)");
   addBuildOptions(cmd).action(async (repo: string, opts: RunOpts) => {
     const { model, builder } = builderOf(opts);
-    // A coordinator whose Redis does not answer gives up (exit 4) before it creates anything.
-    if (opts.redis) await assertRedisReachable(opts.redis);
-    let source: GitSource;
-    try {
-      source = await GitSource.open(repo, { repoName: opts.repoName });
-    } catch (e) {
-      if (e instanceof SourceError)
-        throw new CliError(e.message, e.kind === "unavailable" ? Exit.unavailable : Exit.input);
-      throw e;
-    }
-    const runDir = resolve(opts.runDir ?? `runs/${source.repo.replace("/", "__")}`);
-    const sandbox = createSandbox(opts.sandbox);
-    let folder: OpenRun;
-    try {
-      await assertEngineAnswers(sandbox);
-      folder = await openRunFolder(runDir, { verb: "run", create: true, wait: opts.wait });
-      await assertFolderHolds(folder.store, runDir, source.repo, source.git.dir).catch((e) => {
-        folder.close();
-        throw e;
-      });
-    } catch (e) {
-      await source.close();
-      throw e;
-    }
+    const { source, runDir, sandbox, folder } = await openInputs(repo, opts);
     const store = folder.store;
     const showBar = opts.progress !== false && !opts.json && process.stderr.isTTY;
     const bar = showBar
