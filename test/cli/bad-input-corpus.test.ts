@@ -47,7 +47,11 @@ describe.concurrent("bad input never crashes, loses work, hangs or escapes its f
       try {
         await k.setup?.(c);
         const before = snapshot(c.run);
-        const r = await cli(k.argv(c), { cwd: c.dir, env: k.env });
+        const r = await cli(k.argv(c), {
+          cwd: c.dir,
+          env: k.env,
+          onStderr: k.onStderr && ((t) => k.onStderr?.(c, t)),
+        });
         const lines = r.stderr.split("\n").filter((l) => l.trim() !== "");
         const why = `${r.stderr}\n${r.stdout.slice(0, 2000)}`;
         expect(r.code, why).toBe(k.code);

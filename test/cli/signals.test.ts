@@ -111,8 +111,10 @@ function containersOf(pid: number): string[] {
 interface Verb {
   name: string;
   argv: () => string[];
-  /** What a child runs once the verb is busy (undefined: just give it 3 s). */
+  /** What a child runs once the verb is busy. */
   busy?: RegExp;
+  /** Or: a line on stderr that says it is running. */
+  ready?: RegExp;
   env?: Record<string, string>;
   /** Exit codes for SIGINT and SIGTERM. */
   codes?: [number, number];
@@ -188,6 +190,8 @@ const VERBS: Verb[] = [
   {
     name: "worker (Redis unreachable)",
     argv: () => ["worker", "--redis", "redis://127.0.0.1:1", "--work-dir", mkdtempSync(join(root, "wk-"))],
+    env: { SWEU_LOG: "warn" },
+    ready: /redis \(worker\): retrying/,
   },
   {
     name: "worker (idle, Redis up: hands back, exits 0)",
@@ -200,6 +204,7 @@ const VERBS: Verb[] = [
       "--work-dir",
       mkdtempSync(join(root, "wk-")),
     ],
+    ready: /worker \d+: ready/,
     codes: [0, 0],
   },
 ];
@@ -213,7 +218,8 @@ describe("SIGINT and SIGTERM to the pid of each long-running verb", () => {
       it(`${v.name}: ${sig} → exit ${code} within 10 s, no child, no container left`, async () => {
         const p = spawnCli(v.argv(), v.env);
         procs.push(p);
-        const kids = await busy(p, v.busy);
+        if (v.ready) await p.waitFor(v.ready, 120_000);
+        const kids = v.ready ? descendants(p.pid) : await busy(p, v.busy);
         if (v.busy) expect(kids.length).toBeGreaterThan(0);
         const t0 = Date.now();
         p.proc.kill(sig);

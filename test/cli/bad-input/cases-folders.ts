@@ -88,6 +88,7 @@ const storeCases: Case[] = STORE_FILES.flatMap(([what, setup, verbs, message, ch
 function holder(c: Ctx, seconds: number): ChildProcess {
   const p = spawn("sleep", [String(seconds)], { stdio: "ignore" });
   c.undo.push(() => p.kill("SIGKILL"));
+  c.stopHolder = () => p.kill("SIGKILL");
   const stat = readFileSync(`/proc/${p.pid}/stat`, "utf8");
   const started = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
   const lock = { pid: p.pid, host: hostname(), started, verb: "mine", since: "2026-01-01T00:00:00Z" };
@@ -219,7 +220,11 @@ const folderCases: Case[] = [
     kind: "run folder",
     verb: "export",
     name: "held by a live process that ends: waits, naming it, then goes on",
-    setup: (c) => void holder(c, 6),
+    setup: (c) => void holder(c, 60),
+    // The holder dies once the second process has said whom it waits for: its lock is then taken over.
+    onStderr: (c, text) => {
+      if (/waiting for pid/.test(text)) c.stopHolder?.();
+    },
     argv: (c) => ["export", "--run-dir", c.run, "--out", join(c.dir, "out")],
     code: 0,
     lines: 1,

@@ -60,6 +60,8 @@ export interface Ctx {
   vars: Record<string, string>;
   /** Undone after the case (mounts, helper processes). */
   undo: (() => void)[];
+  /** Ends the process holding the run folder's lock, when the case started one. */
+  stopHolder?: () => void;
 }
 
 export interface Case {
@@ -77,9 +79,14 @@ export interface Case {
   /** The run folder may change (the case is one that succeeds on purpose). */
   changes?: boolean;
   check?: (c: Ctx, r: Result) => void | Promise<void>;
+  /** Called with stderr so far whenever the CLI writes to it (to act while it runs). */
+  onStderr?: (c: Ctx, text: string) => void;
 }
 
-export function cli(args: string[], o: { cwd: string; env?: Record<string, string> }): Promise<Result> {
+export function cli(
+  args: string[],
+  o: { cwd: string; env?: Record<string, string>; onStderr?: (text: string) => void },
+): Promise<Result> {
   const t0 = Date.now();
   return new Promise((ok) => {
     const p = spawn(process.execPath, [MAIN, ...args], {
@@ -90,7 +97,10 @@ export function cli(args: string[], o: { cwd: string; env?: Record<string, strin
     let stdout = "";
     let stderr = "";
     p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
+    p.stderr.on("data", (d) => {
+      stderr += d;
+      o.onStderr?.(stderr);
+    });
     p.on("close", (code) => ok({ code, stdout, stderr, ms: Date.now() - t0 }));
   });
 }
