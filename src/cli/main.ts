@@ -70,6 +70,11 @@ export async function main(argv: string[]): Promise<number> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   installSignals();
+  // An error no verb caught (an 'error' event nobody listens to, a promise nobody awaits): one line, the
+  // right code, children and containers stopped — never a stack trace on the console.
+  const fatal = (e: unknown) => void stopNow(report(e, interruptedBy()));
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
   main(process.argv).then(
     (code) => {
       // Interrupted: children and containers may still be around, and they keep the process alive.
