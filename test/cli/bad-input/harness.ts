@@ -91,7 +91,15 @@ export function cli(
   return new Promise((ok) => {
     const p = spawn(process.execPath, [MAIN, ...args], {
       cwd: o.cwd,
-      env: { ...process.env, SWEU_LOG: "warn", SWEU_MODEL: "", SWEU_MODEL_BASE_URL: "", ...o.env },
+      env: {
+        ...process.env,
+        SWEU_LOG: "warn",
+        SWEU_MODEL: "",
+        SWEU_MODEL_BASE_URL: "",
+        // The same compile cache bin/swe-universe uses: hundreds of starts of one module graph.
+        NODE_COMPILE_CACHE: join(tmpdir(), "sweu-test-node-compile-cache"),
+        ...o.env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
