@@ -11,6 +11,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { hostname } from "node:os";
@@ -55,6 +56,15 @@ function readHolder(path: string): LockHolder | undefined {
   }
 }
 
+/** A lock file that has held no readable holder for more than 5 s. */
+function unreadableForLong(path: string): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs > 5_000;
+  } catch {
+    return false;
+  }
+}
+
 /** Alive and the same process that wrote the lock (on this host; another host's lock is trusted). */
 function holds(h: LockHolder): boolean {
   if (h.host !== hostname()) return true;
@@ -76,8 +86,10 @@ function tryTake(path: string, verb: string): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     const h = readHolder(path);
-    // A lock being written right now reads as empty: give its writer a moment (the caller polls).
-    if (!h || holds(h)) return false;
+    // A lock being written right now reads as empty: give its writer a moment (the caller polls). One that
+    // stays unreadable was left half-written (a full disk, a crash between open and write): stale.
+    if (!h && !unreadableForLong(path)) return false;
+    if (h && holds(h)) return false;
     // Stale (its process died): move it aside atomically, so two takers cannot both remove a fresh one.
     const aside = `${path}.stale-${process.pid}`;
     try {
@@ -86,7 +98,7 @@ function tryTake(path: string, verb: string): boolean {
       return false;
     }
     const moved = readHolder(aside);
-    if (moved && moved.pid !== h.pid) {
+    if (moved && moved.pid !== h?.pid) {
       // Another process took the stale lock over in between: give its fresh lock back and wait for it.
       if (!existsSync(path)) renameSync(aside, path);
       else rmSync(aside, { force: true });
@@ -95,7 +107,14 @@ function tryTake(path: string, verb: string): boolean {
     rmSync(aside, { force: true });
     return tryTake(path, verb);
   }
-  writeSync(fd, JSON.stringify(me));
+  try {
+    writeSync(fd, JSON.stringify(me));
+  } catch (e) {
+    // A full disk: leave no empty lock behind for the next process to wait on.
+    closeSync(fd);
+    rmSync(path, { force: true });
+    throw e;
+  }
   closeSync(fd);
   return true;
 }

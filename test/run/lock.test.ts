@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -70,5 +70,20 @@ describe("the run-folder lock", () => {
     } finally {
       p.kill("SIGKILL");
     }
+  });
+});
+
+describe("a lock file left unreadable", () => {
+  it("is waited on while fresh (being written), taken over once it has stayed empty for 5 s", async () => {
+    const d = dir();
+    writeFileSync(join(d, LOCK_FILE), "");
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    expect(await lockRunDir(d, { verb: "mine", signal: ac.signal, pollMs: 50 })).toBeUndefined();
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(d, LOCK_FILE), old, old);
+    const lock = await lockRunDir(d, { verb: "mine", wait: false });
+    expect(lockHolder(d)?.pid).toBe(process.pid);
+    lock!.release();
   });
 });
