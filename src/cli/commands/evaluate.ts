@@ -5,6 +5,7 @@ import { InputError, loadDataset, loadPredictions } from "../../evaluate/inputs.
 import type { Instance } from "../../records/index.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { assertEngineAnswers } from "../preflight.ts";
 
 interface EvaluateOpts {
   dataset: string;
@@ -87,6 +88,7 @@ export function registerEvaluate(program: Command): void {
       } catch (e) {
         throw new CliError(`container engine unavailable: ${(e as Error).message}`, Exit.unavailable);
       }
+      await assertEngineAnswers(sandbox);
 
       const outDir = resolve(opts.out);
       try {
@@ -94,6 +96,7 @@ export function registerEvaluate(program: Command): void {
           sandbox,
           workers,
           timeoutMs: timeoutSec * 1000,
+          keyByRunId: true,
           onResult: opts.json
             ? undefined
             : (r) => process.stderr.write(`${r.report.sweu.status.padEnd(12)} ${r.model} ${r.instance_id}\n`),

@@ -9,8 +9,10 @@ import { BullQueue } from "../../queue/bullmq.ts";
 import { runIdOf } from "../../run/dispatch.ts";
 import { runPipeline } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
-import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { assertEngineAnswers, assertRedisReachable } from "../preflight.ts";
+import { assertFolderHolds, type OpenRun, openRunFolder } from "../run-folder.ts";
+import { interruption } from "../signals.ts";
 import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
 
 interface RunOpts {
@@ -38,6 +40,7 @@ interface RunOpts {
   registry?: string;
   minFreeDisk: string;
   progress?: boolean;
+  wait?: boolean;
 }
 
 const int = (v: string, name: string) => {
@@ -46,6 +49,38 @@ const int = (v: string, name: string) => {
     throw new CliError(`${name} must be a positive integer, got "${v}"`, Exit.usage);
   return n;
 };
+
+/**
+ * Everything `run` needs before it starts, each checked before anything is created: Redis (with --redis),
+ * the repository, the engine, then the run folder (locked, and holding no other repository).
+ */
+async function openInputs(repo: string, opts: RunOpts) {
+  // A coordinator whose Redis does not answer gives up (exit 4) before it creates anything.
+  if (opts.redis) await assertRedisReachable(opts.redis);
+  let source: GitSource;
+  try {
+    source = await GitSource.open(repo, { repoName: opts.repoName });
+  } catch (e) {
+    if (e instanceof SourceError)
+      throw new CliError(e.message, e.kind === "unavailable" ? Exit.unavailable : Exit.input);
+    throw e;
+  }
+  const runDir = resolve(opts.runDir ?? `runs/${source.repo.replace("/", "__")}`);
+  const sandbox = createSandbox(opts.sandbox);
+  let folder: OpenRun;
+  try {
+    await assertEngineAnswers(sandbox);
+    folder = await openRunFolder(runDir, { verb: "run", create: true, wait: opts.wait });
+    await assertFolderHolds(folder.store, runDir, source.repo, source.git.dir).catch((e) => {
+      folder.close();
+      throw e;
+    });
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+  return { source, runDir, sandbox, folder };
+}
 
 export function registerRun(program: Command): void {
   const cmd = program
@@ -62,22 +97,8 @@ export function registerRun(program: Command): void {
     .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)");
   addBuildOptions(cmd).action(async (repo: string, opts: RunOpts) => {
     const { model, builder } = builderOf(opts);
-    let source: GitSource;
-    try {
-      source = await GitSource.open(repo, { repoName: opts.repoName });
-    } catch (e) {
-      if (e instanceof SourceError)
-        throw new CliError(e.message, e.kind === "unavailable" ? Exit.unavailable : Exit.input);
-      throw e;
-    }
-    const runDir = resolve(opts.runDir ?? `runs/${source.repo.replace("/", "__")}`);
-    const store = new SqliteStore(`${runDir}/store.sqlite`);
-    let sandbox: ReturnType<typeof createSandbox>;
-    try {
-      sandbox = createSandbox(opts.sandbox);
-    } catch (e) {
-      throw new CliError(e instanceof Error ? e.message : String(e), Exit.unavailable);
-    }
+    const { source, runDir, sandbox, folder } = await openInputs(repo, opts);
+    const store = folder.store;
     const showBar = opts.progress !== false && !opts.json && process.stderr.isTTY;
     const bar = showBar
       ? new cliProgress.SingleBar(
@@ -95,6 +116,7 @@ export function registerRun(program: Command): void {
       : undefined;
     try {
       const summary = await runPipeline(source, store, sandbox, {
+        signal: interruption,
         builder,
         model,
         runDir,
@@ -155,7 +177,7 @@ export function registerRun(program: Command): void {
     } finally {
       bar?.stop();
       await queue?.close();
-      store.close();
+      folder.close();
       await source.close();
       await sandbox.cleanup();
     }
