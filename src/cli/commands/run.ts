@@ -7,7 +7,7 @@ import { isCloneUrl } from "../../mine/git.ts";
 import { GitSource } from "../../mine/git-source.ts";
 import { BullQueue } from "../../queue/bullmq.ts";
 import { runIdOf } from "../../run/dispatch.ts";
-import { runPipeline } from "../../run/pipeline.ts";
+import { type PipelineEvent, type PipelineSummary, runPipeline } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 import { assertEngineAnswers, assertRedisReachable } from "../preflight.ts";
@@ -99,18 +99,7 @@ export function registerRun(program: Command): void {
     const { model, builder } = builderOf(opts);
     const { source, runDir, sandbox, folder } = await openInputs(repo, opts);
     const store = folder.store;
-    const showBar = opts.progress !== false && !opts.json && process.stderr.isTTY;
-    const bar = showBar
-      ? new cliProgress.SingleBar(
-          {
-            format: "{bar} {value}/{total} tasks | {instances} instances | {id}",
-            stream: process.stderr,
-            hideCursor: true,
-          },
-          cliProgress.Presets.shades_classic,
-        )
-      : undefined;
-    let instances = 0;
+    const progress = runProgress(opts);
     const queue = opts.redis
       ? new BullQueue({ url: opts.redis, queue: opts.queue, runId: runIdOf(store) })
       : undefined;
@@ -136,50 +125,67 @@ export function registerRun(program: Command): void {
         keepWork: opts.keepWork,
         minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),
         only: opts.only?.split(",").map((s) => s.trim()),
-        onEvent: (e) => {
-          if (e.type === "mined") {
-            process.stderr.write(
-              `mined: ${e.tasks} new tasks, ${e.rejections} rejected, ${e.skipped} already done\n`,
-            );
-          } else if (e.type === "task-start") {
-            if (bar && e.index === 0) bar.start(e.total, 0, { instances, id: e.id });
-            bar?.update(e.index, { instances, id: e.id });
-            if (!bar && !opts.json) process.stderr.write(`[${e.index + 1}/${e.total}] ${e.id} …\n`);
-          } else if (e.type === "paused") {
-            process.stderr.write(`${bar ? "\n" : ""}paused: ${e.why}\n`);
-          } else if (e.type === "resumed") {
-            process.stderr.write(`resumed after ${(e.ms / 1000).toFixed(0)}s: disk space is back\n`);
-          } else {
-            if (e.outcome === "instance") instances++;
-            bar?.increment(1, { instances, id: e.id });
-            if (!bar && !opts.json)
-              process.stderr.write(
-                `  ${e.id}: ${e.outcome === "instance" ? "instance" : `rejected (${e.reason})`} in ${(e.ms / 1000).toFixed(1)}s\n`,
-              );
-          }
-        },
+        onEvent: progress.onEvent,
       });
-      bar?.stop();
-      const f = summary.export.funnel;
-      if (opts.json) {
-        process.stdout.write(
-          `${JSON.stringify({ runDir, ...summary, export: undefined, funnel: f }, null, 2)}\n`,
-        );
-      } else {
-        process.stdout.write(
-          `\n${source.repo}: ${f.candidates} candidates → ${f.tasks} tasks → ${f.instances} instances` +
-            (f.yield === null ? "" : ` (yield ${(f.yield * 100).toFixed(1)}%)`) +
-            `\nthis run: built ${summary.built}, ${summary.instances} new instances, ${summary.rejected} rejected` +
-            `\n${renderFunnelSummary(f)}` +
-            `\ndataset: ${summary.export.files.jsonl}\n         ${summary.export.files.parquet}\nfunnel:  ${summary.export.files.funnelMd}\n`,
-        );
-      }
+      progress.stop();
+      printSummary(source.repo, runDir, summary, !!opts.json);
     } finally {
-      bar?.stop();
+      progress.stop();
       await queue?.close();
       folder.close();
       await source.close();
       await sandbox.cleanup();
     }
   });
+}
+
+/** The run's progress on stderr: a bar on a terminal, a line per task otherwise (none with --json). */
+function runProgress(opts: RunOpts): { onEvent: (e: PipelineEvent) => void; stop: () => void } {
+  const showBar = opts.progress !== false && !opts.json && process.stderr.isTTY;
+  const bar = showBar
+    ? new cliProgress.SingleBar(
+        {
+          format: "{bar} {value}/{total} tasks | {instances} instances | {id}",
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let instances = 0;
+  const say = (s: string) => process.stderr.write(s);
+  const onEvent = (e: PipelineEvent) => {
+    if (e.type === "mined")
+      say(`mined: ${e.tasks} new tasks, ${e.rejections} rejected, ${e.skipped} already done\n`);
+    else if (e.type === "task-start") {
+      if (bar && e.index === 0) bar.start(e.total, 0, { instances, id: e.id });
+      bar?.update(e.index, { instances, id: e.id });
+      if (!bar && !opts.json) say(`[${e.index + 1}/${e.total}] ${e.id} …\n`);
+    } else if (e.type === "paused") say(`${bar ? "\n" : ""}paused: ${e.why}\n`);
+    else if (e.type === "resumed") say(`resumed after ${(e.ms / 1000).toFixed(0)}s: disk space is back\n`);
+    else {
+      if (e.outcome === "instance") instances++;
+      bar?.increment(1, { instances, id: e.id });
+      const what = e.outcome === "instance" ? "instance" : `rejected (${e.reason})`;
+      if (!bar && !opts.json) say(`  ${e.id}: ${what} in ${(e.ms / 1000).toFixed(1)}s\n`);
+    }
+  };
+  return { onEvent, stop: () => bar?.stop() };
+}
+
+function printSummary(repo: string, runDir: string, summary: PipelineSummary, json: boolean): void {
+  const f = summary.export.funnel;
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ runDir, ...summary, export: undefined, funnel: f }, null, 2)}\n`,
+    );
+    return;
+  }
+  process.stdout.write(
+    `\n${repo}: ${f.candidates} candidates → ${f.tasks} tasks → ${f.instances} instances` +
+      (f.yield === null ? "" : ` (yield ${(f.yield * 100).toFixed(1)}%)`) +
+      `\nthis run: built ${summary.built}, ${summary.instances} new instances, ${summary.rejected} rejected` +
+      `\n${renderFunnelSummary(f)}` +
+      `\ndataset: ${summary.export.files.jsonl}\n         ${summary.export.files.parquet}\nfunnel:  ${summary.export.files.funnelMd}\n`,
+  );
 }
