@@ -3,8 +3,9 @@
  * be closed at a signal; readers open the store read-only. A folder holds one repository: a verb that would
  * mix another one in (a different name, or the same local name from another repository) is refused.
  */
-import { existsSync } from "node:fs";
-import { storePath } from "../export/run-dir.ts";
+import { existsSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { STORE_FILE, storePath } from "../export/run-dir.ts";
 import { lockRunDir, RunDirBusy } from "../run/lock.ts";
 import { ensureFolder } from "../store/open.ts";
 import { SqliteStore } from "../store/sqlite.ts";
@@ -114,5 +115,24 @@ export async function assertCloneOf(
       `${recorded ? ` (from ${recorded})` : ""}: commit ${sample.resolved_commit.slice(0, 12)} is missing; ` +
       "give another --run-dir, or --repo-name owner/name to tell them apart",
     Exit.input,
+  );
+}
+
+/**
+ * --run-dir, else SWEU_RUN_DIR, else the only run under ./runs/ (where `run` and `mine` put them).
+ * With several runs there and no flag, say which to choose rather than guess.
+ */
+export function resolveRunDir(flag: string | undefined): string {
+  const explicit = flag ?? process.env.SWEU_RUN_DIR;
+  if (explicit) return resolve(explicit);
+  const runs = existsSync("runs")
+    ? readdirSync("runs").filter((d) => existsSync(join("runs", d, STORE_FILE)))
+    : [];
+  if (runs.length === 1) return resolve("runs", runs[0]!);
+  throw new CliError(
+    runs.length
+      ? `several runs under ./runs (${runs.join(", ")}): pass --run-dir`
+      : "no run found under ./runs: pass --run-dir (or set SWEU_RUN_DIR)",
+    Exit.usage,
   );
 }

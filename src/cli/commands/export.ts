@@ -3,9 +3,9 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { exportHarbor, exportRebuildContexts } from "../../export/consumers.ts";
 import { exportRun } from "../../export/index.ts";
-import { resolveRunDir, storePath } from "../../export/run-dir.ts";
+import { storePath } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { openRunFolder } from "../run-folder.ts";
+import { openRunFolder, resolveRunDir } from "../run-folder.ts";
 
 interface ExportOpts {
   runDir?: string;

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { computeFunnel, renderFunnelMarkdown } from "../../export/funnel.ts";
-import { resolveRunDir, storePath } from "../../export/run-dir.ts";
+import { storePath } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { openRunReadOnly } from "../run-folder.ts";
+import { openRunReadOnly, resolveRunDir } from "../run-folder.ts";
 
 export function registerReport(program: Command): void {
   program
