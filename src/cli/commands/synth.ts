@@ -1,14 +1,17 @@
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { exportRun } from "../../export/index.ts";
-import { openRunStore } from "../../export/run-dir.ts";
 import { modelFromConfig } from "../../model/openai.ts";
 import { createSandbox } from "../../sandbox/index.ts";
+import type { SqliteStore } from "../../store/sqlite.ts";
 import { renderSynthReport, writeSynthReport } from "../../synth/report.ts";
 import { STRATEGIES } from "../../synth/strategies.ts";
 import { type SynthEvent, type SynthOptions, synthesize } from "../../synth/synth.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { cpus } from "./build-options.ts";
+import { assertEngineAnswers } from "../preflight.ts";
+import { assertCloneOf, assertRunExists, openRunFolder } from "../run-folder.ts";
+import { graceOnInterrupt, interruption } from "../signals.ts";
 
 interface SynthOpts {
   runDir: string;
@@ -26,29 +29,16 @@ interface SynthOpts {
   baseUrl?: string;
   sandbox: string;
   json?: boolean;
+  wait?: boolean;
 }
 
-const positive = (v: string, name: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new CliError(`${name} must be a positive integer, got "${v}"`, Exit.usage);
-  return n;
-};
-
-/** The strategies a comma-separated list names; a usage error for a name not in the table. */
+/** The strategies a comma-separated list names (options.ts has checked each is in the table). */
 export function strategyList(text: string | undefined): string[] | undefined {
   if (!text) return undefined;
-  const names = text
+  return text
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = names.filter((n) => !STRATEGIES[n]);
-  if (unknown.length)
-    throw new CliError(
-      `unknown strategy ${unknown.join(", ")} (known: ${Object.keys(STRATEGIES).join(", ")})`,
-      Exit.usage,
-    );
-  return names;
 }
 
 /** The synth options shared by `synth` and `run --synth`. */
@@ -57,8 +47,8 @@ export function synthOptionsOf(
 ): Pick<SynthOptions, "strategies" | "perStrategy" | "maxEnvironments" | "seed"> {
   return {
     strategies: strategyList(opts.strategies),
-    perStrategy: positive(opts.perStrategy, "--per-strategy"),
-    maxEnvironments: opts.maxEnvironments ? positive(opts.maxEnvironments, "--max-environments") : undefined,
+    perStrategy: Number(opts.perStrategy),
+    maxEnvironments: opts.maxEnvironments ? Number(opts.maxEnvironments) : undefined,
     seed: opts.seed,
   };
 }
@@ -91,6 +81,16 @@ export function addSynthOptions(cmd: Command, prefix = ""): Command {
     .option(`--${prefix}seed <text>`, "seed of the strategies' choices", "sweu");
 }
 
+/** `--repo`: a clone holding the commits the run recorded (bad input otherwise). */
+async function checkRepo(store: SqliteStore, runDir: string, repo: string | undefined) {
+  if (!repo) return undefined;
+  const dir = resolve(repo);
+  if (!existsSync(join(dir, ".git")) && !existsSync(join(dir, "HEAD")))
+    throw new CliError(`--repo ${dir} is not a git repository`, Exit.input);
+  for (const r of store.repos()) await assertCloneOf(store, r, dir, runDir);
+  return dir;
+}
+
 export function registerSynth(program: Command): void {
   const cmd = program
     .command("synth")
@@ -114,45 +114,46 @@ export function registerSynth(program: Command): void {
     )
     .option("--base-url <url>", "OpenAI-compatible endpoint (default SWEU_MODEL_BASE_URL)")
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
+    .option("--no-wait", "fail at once (exit 4) when another process holds the run folder")
     .option("--json", "print the report as JSON");
   addSynthOptions(cmd).action(async (opts: SynthOpts) => {
     const picked = synthOptionsOf(opts);
     const runDir = resolve(opts.runDir);
-    const store = openRunStore(runDir);
-    if (!store) throw new CliError(`no run at ${runDir}`, Exit.input);
-    let sandbox: ReturnType<typeof createSandbox>;
+    const sandbox = createSandbox(opts.sandbox);
+    assertRunExists(runDir);
+    await assertEngineAnswers(sandbox);
+    const folder = await openRunFolder(runDir, { verb: "synth", wait: opts.wait });
+    const store = folder.store;
+    // At a signal, no new candidate is started; what is recorded stays, a rerun goes on from there.
+    graceOnInterrupt(3000);
     try {
-      sandbox = createSandbox(opts.sandbox);
-    } catch (e) {
-      throw new CliError(e instanceof Error ? e.message : String(e), Exit.unavailable);
-    }
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    process.once("SIGINT", stop);
-    try {
+      const gitDir = await checkRepo(store, runDir, opts.repo);
       // Every bug's image is built on an environment's instance image: no base image is needed.
       await sandbox.reapOrphans();
       const summary = await synthesize(store, sandbox, {
         sandbox,
         ...picked,
-        gitDir: opts.repo ? resolve(opts.repo) : undefined,
+        gitDir,
         only: opts.only?.split(",").map((s) => s.trim()),
-        runsPerState: positive(opts.runs, "--runs"),
-        testTimeoutMs: positive(opts.testTimeout, "--test-timeout") * 1000,
-        loadProbeCpus: cpus(opts.loadProbeCpus, "--load-probe-cpus"),
+        runsPerState: Number(opts.runs),
+        testTimeoutMs: Number(opts.testTimeout) * 1000,
+        loadProbeCpus: Number(opts.loadProbeCpus),
         skipProbes: opts.skipProbes,
         model: modelFromConfig({ model: opts.model, baseURL: opts.baseUrl }),
-        signal: controller.signal,
+        signal: interruption,
         onEvent: opts.json ? undefined : printSynthEvent,
       });
+      if (summary.environments.length === 0 && !opts.json)
+        process.stderr.write(
+          `swe-universe: no validated environment in ${runDir}${opts.only ? " matches --only" : ""}: nothing to inject bugs into\n`,
+        );
       const report = writeSynthReport(store, runDir);
       exportRun(store, runDir);
       if (opts.json) process.stdout.write(`${JSON.stringify({ summary, report }, null, 2)}\n`);
       else process.stdout.write(`${renderSynthReport(report)}\nreport: ${runDir}/synth.md\n`);
-      if (controller.signal.aborted) process.exitCode = Exit.interrupted;
+      if (interruption.aborted) process.exitCode = Exit.interrupted;
     } finally {
-      process.off("SIGINT", stop);
-      store.close();
+      folder.close();
       await sandbox.cleanup();
     }
   });
