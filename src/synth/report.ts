@@ -17,6 +17,8 @@ export interface StrategyRow {
   yield: number | null;
   rejections: Record<string, number>;
   cpu_ms: number;
+  /** Wall time of its candidates, from the first container to the verdict. */
+  wall_ms: number;
   median_changed_lines: number | null;
 }
 
@@ -24,6 +26,8 @@ export interface SynthReport {
   rows: StrategyRow[];
   totals: {
     repo: string;
+    /** The environments' language (their source instances'). */
+    language: string;
     tried: number;
     valid: number;
     yield: number | null;
@@ -31,6 +35,8 @@ export interface SynthReport {
     cpu_ms: number;
     baseline_cpu_ms: number;
     cpu_minutes_per_valid: number | null;
+    /** Mean wall seconds per candidate tried (the baselines apart). */
+    wall_seconds_per_tried: number | null;
     median_changed_lines: number | null;
     /** false when some container's CPU time could not be read (its wall time was counted). */
     cpu_measured: boolean;
@@ -58,6 +64,7 @@ function row(repo: string, strategy: string, cs: SyntheticCandidate[]): Strategy
     yield: ratio(valid.length, cs.length),
     rejections,
     cpu_ms: cs.reduce((n, c) => n + c.cpu_ms, 0),
+    wall_ms: cs.reduce((n, c) => n + c.wall_ms, 0),
     median_changed_lines: median(valid.map((c) => c.changed_lines)),
   };
 }
@@ -89,14 +96,19 @@ export function synthReport(store: Store): SynthReport {
     }
     const r = row(repo, "all", cs);
     const cpu = r.cpu_ms + baseline;
+    const languages = new Set(
+      [...new Set(cs.map((c) => c.source_instance))].map((id) => store.getInstance(id)?.language ?? "?"),
+    );
     totals.push({
       repo,
+      language: [...languages].sort().join(", "),
       tried: r.tried,
       valid: r.valid,
       yield: r.yield,
       cpu_ms: cpu,
       baseline_cpu_ms: baseline,
       cpu_minutes_per_valid: r.valid ? Math.round((cpu / 60_000 / r.valid) * 100) / 100 : null,
+      wall_seconds_per_tried: r.tried ? Math.round(r.wall_ms / 100 / r.tried) / 10 : null,
       median_changed_lines: r.median_changed_lines,
       cpu_measured: measured,
     });
@@ -124,9 +136,10 @@ export function renderSynthReport(r: SynthReport): string {
       "yield",
       "median changed lines",
       "CPU min",
+      "wall s per bug",
       "rejections",
     ]),
-    line(["---", "---", "---", "---", "---", "---", "---", "---"]),
+    line(["---", "---", "---", "---", "---", "---", "---", "---", "---"]),
     ...r.rows.map((x) =>
       line([
         x.repo,
@@ -136,27 +149,32 @@ export function renderSynthReport(r: SynthReport): string {
         pct(x.yield),
         x.median_changed_lines ?? "n/a",
         (x.cpu_ms / 60_000).toFixed(1),
+        x.tried ? (x.wall_ms / 1000 / x.tried).toFixed(0) : "n/a",
         reasons(x.rejections),
       ]),
     ),
     "",
     line([
       "repository",
+      "language",
       "tried",
       "valid",
       "yield",
       "CPU-minutes per valid task",
+      "wall s per bug tried",
       "median changed lines",
       "baseline CPU min",
     ]),
-    line(["---", "---", "---", "---", "---", "---", "---"]),
+    line(["---", "---", "---", "---", "---", "---", "---", "---", "---"]),
     ...r.totals.map((t) =>
       line([
         t.repo,
+        t.language,
         t.tried,
         t.valid,
         pct(t.yield),
         `${t.cpu_minutes_per_valid ?? "n/a"}${t.cpu_measured ? "" : " (wall time where CPU was not readable)"}`,
+        t.wall_seconds_per_tried ?? "n/a",
         t.median_changed_lines ?? "n/a",
         (t.baseline_cpu_ms / 60_000).toFixed(1),
       ]),

@@ -119,7 +119,7 @@ describe("synthetic rows and the synth report", () => {
       outcome: "instance",
       changed_lines: 2,
       cpu_ms: 60_000,
-      wall_ms: 1,
+      wall_ms: 1000,
     });
     store.putSynthetic({
       ...base,
@@ -129,7 +129,7 @@ describe("synthetic rows and the synth report", () => {
       reason: "mutation_no_effect",
       changed_lines: 2,
       cpu_ms: 30_000,
-      wall_ms: 1,
+      wall_ms: 3000,
     });
     store.putSynthetic({
       ...base,
@@ -139,7 +139,7 @@ describe("synthetic rows and the synth report", () => {
       reason: "mutation_hangs",
       changed_lines: 9,
       cpu_ms: 30_000,
-      wall_ms: 1,
+      wall_ms: 2000,
     });
     store.setMeta(
       `synth:baseline:${fixture.instance_id}`,
@@ -156,10 +156,12 @@ describe("synthetic rows and the synth report", () => {
       tried: 3,
       valid: 1,
       cpu_minutes_per_valid: 3,
+      wall_seconds_per_tried: 2,
+      language: fixture.language,
       median_changed_lines: 2,
     });
     expect(renderSynthReport(r)).toContain(
-      "| change-operator | 2 | 1 | 50% | 2 | 1.5 | mutation_no_effect 1 |",
+      "| change-operator | 2 | 1 | 50% | 2 | 1.5 | 2 | mutation_no_effect 1 |",
     );
     const f = store.funnel();
     expect([f.instances, f.synthetic]).toEqual([1, 1]);
