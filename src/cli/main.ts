@@ -9,6 +9,7 @@ import { registerMine } from "./commands/mine.ts";
 import { registerPush } from "./commands/push.ts";
 import { registerReport } from "./commands/report.ts";
 import { registerRun } from "./commands/run.ts";
+import { registerServe } from "./commands/serve.ts";
 import { registerTrajectories } from "./commands/trajectories.ts";
 import { registerValidate } from "./commands/validate.ts";
 import { registerWorker } from "./commands/worker.ts";
@@ -31,6 +32,7 @@ export function makeProgram(): Command {
   registerCheckVerifier(program);
   registerTrajectories(program);
   registerWorker(program);
+  registerServe(program);
   return program;
 }
 
