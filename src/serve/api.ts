@@ -168,8 +168,8 @@ export const TaskList = z.object({ total: z.number(), tasks: z.array(TaskSummary
 
 export const TaskQuery = z
   .object({
-    offset: z.coerce.number().int().min(0).optional(),
-    limit: z.coerce.number().int().min(1).max(10_000).optional(),
+    offset: z.string().regex(/^\d+$/).optional(),
+    limit: z.string().regex(/^\d+$/).optional(),
     repo: z.string().optional(),
     language: z.string().optional(),
   })

@@ -22,8 +22,8 @@ export interface ExecSpec {
   cwd?: string;
   env?: Record<string, string>;
   /**
-   * Run in the script's own shell and keep `cd` and exported variables in this folder from one call to
-   * the next (SWE-ReX's bash sessions); unset = a fresh `bash -c` every time.
+   * Keep `cd` and exported variables in this folder from one call to the next (SWE-ReX's bash
+   * sessions); unset = every command starts afresh.
    */
   stateDir?: string;
 }
@@ -32,23 +32,31 @@ function capped(half: number): string {
   return `{ head -c ${half}; printf '%s' "$__sep"; tail -c ${half + 1} | base64 -w0; }`;
 }
 
-/** The bash script for one command. */
+/**
+ * The bash script for one command. The command runs in a child bash whose output goes through the cap;
+ * a stateful one loads its shell's last cwd and exports first and saves them after (inside that child,
+ * so a pipeline, not a process substitution, carries the output: nothing is left to wait for).
+ */
 export function execScript(spec: ExecSpec, sep: string): string {
   const half = Math.max(1, Math.floor(spec.capBytes / 2));
+  let child = spec.command;
   const lines = [`__sep=${sq(sep)}`, OOM_COUNTER, "__o=$(__sweu_oom)"];
   if (spec.stateDir) {
     const d = sq(spec.stateDir);
-    lines.push(
-      `mkdir -p ${d}; cd "$(cat ${d}/cwd 2>/dev/null || echo ${sq(spec.cwd ?? "/testbed")})" 2>/dev/null || cd /testbed`,
+    lines.push(`mkdir -p ${d}`);
+    child = [
+      `cd "$(cat ${d}/cwd 2>/dev/null || echo ${sq(spec.cwd ?? "/testbed")})" 2>/dev/null || cd /testbed`,
       `[ -f ${d}/env ] && . ${d}/env >/dev/null 2>&1`,
-      `{ eval ${sq(spec.command)}; } </dev/null > >(${capped(half)}) 2>&1`,
-      `__rc=$?; pwd > ${d}/cwd; export -p > ${d}/env; wait $! 2>/dev/null`,
-    );
-  } else {
-    if (spec.cwd) lines.push(`cd ${sq(spec.cwd)} || exit 2`);
-    lines.push(`bash -c ${sq(spec.command)} </dev/null 2>&1 | ${capped(half)}`, "__rc=${PIPESTATUS[0]}");
-  }
-  lines.push(`printf '%s%s %s %s\\n' "$__sep" "$__rc" "$__o" "$(__sweu_oom)"`, "exit $__rc");
+      `eval ${sq(spec.command)}`,
+      `__rc=$?; pwd > ${d}/cwd; export -p > ${d}/env; exit $__rc`,
+    ].join("\n");
+  } else if (spec.cwd) lines.push(`cd ${sq(spec.cwd)} || exit 2`);
+  lines.push(
+    `bash -c ${sq(child)} </dev/null 2>&1 | ${capped(half)}`,
+    "__rc=${PIPESTATUS[0]}",
+    `printf '%s%s %s %s\\n' "$__sep" "$__rc" "$__o" "$(__sweu_oom)"`,
+    "exit $__rc",
+  );
   return lines.join("\n");
 }
 

@@ -212,7 +212,7 @@ async function forward(
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: o.bodyLimit,
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     logger: false,
   });
   // Response schemas describe the API (OpenAPI); replies are plain JSON.stringify.

@@ -25,11 +25,14 @@ export function taskDetail(i: Instance): TaskDetail {
 
 export function taskList(
   m: SessionManager,
-  q: { offset?: number; limit?: number; repo?: string; language?: string },
+  q: { offset?: string; limit?: string; repo?: string; language?: string },
 ): { total: number; tasks: TaskSummary[] } {
   const all = [...m.instances.values()].filter(
     (i) => (!q.repo || i.repo === q.repo) && (!q.language || i.language === q.language),
   );
-  const offset = q.offset ?? 0;
-  return { total: all.length, tasks: all.slice(offset, offset + (q.limit ?? 100)).map(summary) };
+  const offset = Number(q.offset ?? 0);
+  return {
+    total: all.length,
+    tasks: all.slice(offset, offset + Math.min(10_000, Number(q.limit ?? 100))).map(summary),
+  };
 }
