@@ -83,7 +83,14 @@ describe("workspace paths", () => {
   });
 
   it("refuses paths that climb out, point elsewhere or hold NUL", () => {
-    for (const p of ["../etc/passwd", "/etc/passwd", "a/../../x", "/testbed/../testbed2/x", "/testbedx", "a\0b"]) {
+    for (const p of [
+      "../etc/passwd",
+      "/etc/passwd",
+      "a/../../x",
+      "/testbed/../testbed2/x",
+      "/testbedx",
+      "a\0b",
+    ]) {
       expect(() => workspacePath(p), p).toThrow(ServeError);
     }
   });
