@@ -17,7 +17,7 @@ export const StartRequest = z
       .describe("network inside the container (refused unless the server allows it)"),
     memory: z
       .string()
-      .regex(/^\d+[kmg]?$/i)
+      .regex(/^\d+[kmgKMG]?$/)
       .optional()
       .describe('memory limit, e.g. "2g"; at most the server\'s'),
     pids: z.number().int().min(16).optional().describe("process limit; at most the server's"),

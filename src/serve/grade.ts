@@ -21,22 +21,23 @@ export function diffScript(capBytes: number): string {
     `cd ${WORKSPACE} || exit 3`,
     '__i=$(mktemp); cp .git/index "$__i" 2>/dev/null',
     'GIT_INDEX_FILE="$__i" git add -A >/dev/null 2>&1 || { rm -f "$__i"; echo "git add failed" >&2; exit 4; }',
-    `GIT_INDEX_FILE="$__i" git diff --cached --binary --no-color --no-ext-diff HEAD | head -c ${capBytes + 1}`,
+    `GIT_INDEX_FILE="$__i" git diff --cached --binary --no-color --no-ext-diff HEAD 2>/dev/null | head -c ${capBytes + 1}`,
     '__rc=${PIPESTATUS[0]}; rm -f "$__i"; exit $__rc',
   ].join("\n");
 }
 
 export async function containerDiff(container: Container, capBytes: number): Promise<string> {
   const r = await container.exec(diffScript(capBytes), { timeoutMs: 120_000 });
-  if (r.exitCode !== 0 || r.timedOut)
-    throw new ServeError(
-      "internal",
-      `reading the session's diff failed (exit ${r.exitCode}): ${r.output.slice(-500)}`,
-    );
   if (Buffer.byteLength(r.output) > capBytes)
     throw new ServeError(
       "output_too_large",
       `the session's diff is over ${capBytes} bytes (--max-upload-bytes): remove large or generated files from /testbed`,
+    );
+  // After the size check: a diff cut short by `head` ends git with SIGPIPE.
+  if (r.exitCode !== 0 || r.timedOut)
+    throw new ServeError(
+      "internal",
+      `reading the session's diff failed (exit ${r.exitCode}): ${r.output.slice(-500)}`,
     );
   return r.output;
 }
