@@ -261,6 +261,10 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         ...(r.query ? { querystring: jsonSchema(r.query) } : {}),
         response: { [r.status ?? 200]: jsonSchema(r.response), ...errors },
       },
+      // A request without a body is an empty object (SWE-ReX's close, a submit of the container's diff).
+      preValidation: async (req) => {
+        if (r.body && req.body === undefined) req.body = {};
+      },
       handler: async (req, reply) => {
         const id = (req.params as { id?: string }).id ?? "";
         const owner = id ? nodeOf(id) : undefined;

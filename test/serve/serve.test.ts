@@ -61,7 +61,10 @@ beforeAll(async () => {
 }, 1_500_000);
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  const left = children.filter((c) => c.exitCode === null);
+  for (const c of left) c.kill("SIGKILL");
+  await Promise.all(left.map((c) => new Promise((r) => c.once("exit", r))));
+  await sandbox.reapOrphans(); // what a serve process killed here left
   await service?.close();
   await redis?.stop();
 });
@@ -155,7 +158,8 @@ describe("serve: sessions on real containers", () => {
     expect(r.timed_out).toBe(true);
     expect(r.output).not.toContain("never");
     expect(Date.now() - t0).toBeLessThan(30_000);
-    const after = await s.exec("ps -eo args | grep -c '^sleep 30[01]' || true; echo alive");
+    const procs = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done";
+    const after = await s.exec(`${procs} | grep -c '^sleep 30[01]' || true; echo alive`);
     expect(after.output.trim().split("\n")).toEqual(["0", "alive"]);
     await s.close();
   }, 120_000);
@@ -174,7 +178,8 @@ describe("serve: sessions on real containers", () => {
   it("reaps idle sessions and removes their containers", async () => {
     const s = await client.start(inst.instance_id, { idle_timeout_s: 1 });
     const id = service.manager.get(s.id).container.id;
-    const exists = () => spawnSync(sandbox.engine, ["container", "exists", id]).status === 0;
+    const exists = () =>
+      spawnSync(sandbox.engine, ["container", "inspect", id], { stdio: "ignore" }).status === 0;
     expect(exists()).toBe(true);
     await new Promise((r) => setTimeout(r, 3_500));
     expect(exists()).toBe(false);
