@@ -15,7 +15,6 @@ export const ERRORS = {
   unknown_session: 404,
   file_not_found: 404,
   not_found: 404,
-  session_busy: 409,
   session_closed: 410,
   payload_too_large: 413,
   output_too_large: 413,
