@@ -341,6 +341,7 @@ function registerStart(app: FastifyInstance, o: ServerOptions): void {
       const here = () => o.manager.start(start).then((info) => reply.code(201).send(info));
       if (req.headers["x-sweu-forwarded"] || o.cluster.kind === "solo") return here();
       let last: ServeError | undefined;
+      let failed: { status: number; body: unknown } | undefined;
       for (const node of await o.cluster.nodes()) {
         if (node.node === o.manager.config.node) {
           try {
@@ -357,7 +358,9 @@ function registerStart(app: FastifyInstance, o: ServerOptions): void {
           body: start,
         }).catch(() => undefined);
         if (r && r.status !== 429 && r.status < 500) return reply.code(r.status).send(r.body);
+        if (r && r.status >= 500) failed = r;
       }
+      if (failed) return reply.code(failed.status).send(failed.body);
       throw (
         last ?? new ServeError("capacity", "every serve process of this service is full or does not answer")
       );
