@@ -48,7 +48,8 @@ export function execScript(spec: ExecSpec, sep: string): string {
       `cd "$(cat ${d}/cwd 2>/dev/null || echo ${sq(spec.cwd ?? "/testbed")})" 2>/dev/null || cd /testbed`,
       `[ -f ${d}/env ] && . ${d}/env >/dev/null 2>&1`,
       `eval ${sq(spec.command)}`,
-      `__rc=$?; pwd > ${d}/cwd; export -p > ${d}/env; exit $__rc`,
+      // Not the exec's own marker (the next command has its own, by which a timeout finds its processes).
+      `__rc=$?; pwd > ${d}/cwd; export -p | grep -Ev '^declare -x (SWEU_EXEC|SHLVL|PWD|OLDPWD)=' > ${d}/env; exit $__rc`,
     ].join("\n");
   } else if (spec.cwd) lines.push(`cd ${sq(spec.cwd)} || exit 2`);
   lines.push(

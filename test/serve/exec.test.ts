@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Container } from "../../src/sandbox/sandbox.ts";
 import { ServeError } from "../../src/serve/errors.ts";
-import { execIn } from "../../src/serve/exec.ts";
+import { execIn, execScript } from "../../src/serve/exec.ts";
 import { workspacePath } from "../../src/serve/paths.ts";
 
 /** A "container" that is this host: exec runs bash -c, as OciContainer runs bash -lc in the container. */
@@ -31,6 +31,12 @@ const host = {
     };
   },
 } as unknown as Container;
+
+const execScriptFor = (stateDir: string) =>
+  execScript(
+    { command: 'echo -n "$SWEU_EXEC"', timeoutMs: 10_000, capBytes: 100, stateDir },
+    "\u0001S\u0001",
+  );
 
 const run = (command: string, o: { capBytes?: number; stateDir?: string; cwd?: string } = {}) =>
   execIn(host, { command, timeoutMs: 30_000, capBytes: o.capBytes ?? 1000, ...o });
@@ -63,6 +69,13 @@ describe("serve exec script (host bash)", () => {
     await run(`cd ${dir} && mkdir -p sub && cd sub && export GREETING=hi`, { stateDir: state });
     const r = await run('pwd; echo "$GREETING"', { stateDir: state });
     expect(r.output.trim().split("\n")).toEqual([join(dir, "sub"), "hi"]);
+    // Each command keeps its own exec marker (a timeout kills what carries it), not the last one's.
+    const marks: string[] = [];
+    for (const m of ["A", "B"])
+      marks.push(
+        (await host.exec(execScriptFor(state), { env: { SWEU_EXEC: m } })).output.split("\u0001")[0]!,
+      );
+    expect(marks).toEqual(["A", "B"]);
     // `exit` ends the shell: the exit code still comes back, the state stays as it was.
     expect((await run("exit 4", { stateDir: state })).exit_code).toBe(4);
     expect((await run("pwd", { stateDir: state })).output.trim()).toBe(join(dir, "sub"));
