@@ -118,7 +118,7 @@ async function round(n: number, inst: Instance, dataset: string, warm: boolean) 
   });
   try {
     if (warm) {
-      await new Promise((r) => setTimeout(r, 200));
+      await service.prewarmed;
       await service.manager.pool.settled(600_000);
     }
     const client = new ServeClient({ url: service.url, token: TOKEN });

@@ -48,6 +48,8 @@ export interface Service {
   node: string;
   /** Names of leftover containers removed at start. */
   reaped: string[];
+  /** Settles once the pools of the prewarmed instances are being filled (their images found). */
+  prewarmed: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -111,6 +113,6 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   if (o.redis) clusterBox.c = await redisCluster(self, o.redis);
   const ids = o.prewarm === "all" ? [...manager.instances.keys()] : (o.prewarm ?? []);
   for (const id of ids) manager.instance(id);
-  void manager.prewarm(ids).catch(() => undefined);
-  return { app, manager, cluster: clusterBox.c, url, node, reaped, close: () => app.close() };
+  const prewarmed = manager.prewarm(ids).catch(() => undefined);
+  return { app, manager, cluster: clusterBox.c, url, node, reaped, prewarmed, close: () => app.close() };
 }
