@@ -35,16 +35,11 @@ const children: ChildProcess[] = [];
 let redis: RedisServer | undefined;
 
 beforeAll(async () => {
-  if (process.env.DEVONLY_DATASET) {
-    dataset = process.env.DEVONLY_DATASET;
-    inst = JSON.parse(readFileSync(dataset, "utf8").split("\n")[0]!);
-  } else {
-    const { runDir, store, summary } = await runRepo(sandbox, pythonProject().dir);
-    expect(summary.instances).toBe(1);
-    inst = store.listInstances()[0]!;
-    store.close();
-    dataset = join(runDir, "dataset.jsonl");
-  }
+  const { runDir, store, summary } = await runRepo(sandbox, pythonProject().dir);
+  expect(summary.instances).toBe(1);
+  inst = store.listInstances()[0]!;
+  store.close();
+  dataset = join(runDir, "dataset.jsonl");
   service = await startService({
     datasets: [dataset],
     sandbox,
