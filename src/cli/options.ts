@@ -115,6 +115,12 @@ export const fileName = matching(
   "letters, digits, . _ - (at most 100, not only dots)",
 );
 
+/** A size, or "none" (no limit). */
+const sizeOrNone: OptionParser = (text) => (text === "none" ? undefined : parseSize(text));
+
+/** "all", or a comma-separated list of ids. */
+const idsOrAll: OptionParser = (text) => (text === "all" ? "all" : list(text));
+
 /** Option attribute name (commander's camelCase) → its parser. Options missing here are flags or free text. */
 export const OPTION_TYPES: Record<string, OptionParser> = {
   runs: count(1, 100),
@@ -155,6 +161,26 @@ export const OPTION_TYPES: Record<string, OptionParser> = {
   registry: nonEmpty,
   image: nonEmpty,
   model: nonEmpty,
+  // serve
+  port: count(0, 65535),
+  host: nonEmpty,
+  token: nonEmpty,
+  redisPrefix: matching(/^[\w.:-]{1,100}$/, "a key prefix: letters, digits, . _ : -"),
+  advertise: url(["http:", "https:"]),
+  maxSessions: count(1, 4096),
+  maxGrading: count(1, 256),
+  memory: sizeOrNone,
+  pids: count(16, 1_000_000),
+  lifetime: seconds,
+  idleTimeout: seconds,
+  execTimeout: seconds,
+  gradeTimeout: seconds,
+  warm: count(0, 1024),
+  warmMax: count(0, 4096),
+  prewarm: idsOrAll,
+  maxOutputBytes: size,
+  maxFileBytes: size,
+  maxUploadBytes: size,
 };
 
 /** Check every option value of the command about to run; a usage error (exit 2) names the first bad one. */

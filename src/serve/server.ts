@@ -276,8 +276,11 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       },
     });
   }
-  app.addHook("onClose", async () => {
+  // Sessions first (their containers removed, requests in flight answered), then the listener waits for none.
+  app.addHook("preClose", async () => {
     await o.manager.shutdown();
+  });
+  app.addHook("onClose", async () => {
     await o.cluster.close();
   });
   app.addHook("onResponse", async (req) => {

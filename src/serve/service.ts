@@ -8,6 +8,7 @@ import { InputError, loadDataset } from "../evaluate/inputs.ts";
 import type { Instance } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { type Cluster, redisCluster, soloCluster } from "./cluster.ts";
+import { ServeError } from "./errors.ts";
 import { buildServer } from "./server.ts";
 import { newNodeId, type ServeConfig, SessionManager } from "./sessions.ts";
 
@@ -70,6 +71,14 @@ export function loadDatasets(paths: readonly string[]): Instance[] {
 
 export async function startService(o: ServiceOptions): Promise<Service> {
   const instances = loadDatasets(o.datasets);
+  const known = new Set(instances.map((i) => i.instance_id));
+  const ids = o.prewarm === "all" ? [...known] : (o.prewarm ?? []);
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length)
+    throw new ServeError(
+      "unknown_instance",
+      `--prewarm names no instance of the dataset: ${unknown.join(", ")}`,
+    );
   const reaped = await o.sandbox.reapOrphans();
   const node = newNodeId();
   const config: ServeConfig = {
@@ -110,9 +119,11 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   });
   const address = await app.listen({ host, port: o.port ?? 0 });
   if (!url) url = address.replace("0.0.0.0", "127.0.0.1");
-  if (o.redis) clusterBox.c = await redisCluster(self, o.redis);
-  const ids = o.prewarm === "all" ? [...manager.instances.keys()] : (o.prewarm ?? []);
-  for (const id of ids) manager.instance(id);
+  if (o.redis)
+    clusterBox.c = await redisCluster(self, o.redis).catch(async (e: unknown) => {
+      await app.close(); // nothing listens for a service that could not join its cluster
+      throw e;
+    });
   const prewarmed = manager.prewarm(ids).catch(() => undefined);
   return { app, manager, cluster: clusterBox.c, url, node, reaped, prewarmed, close: () => app.close() };
 }

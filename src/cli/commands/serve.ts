@@ -3,8 +3,10 @@ import { InputError } from "../../evaluate/inputs.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { ServeError } from "../../serve/errors.ts";
 import { DEFAULT_CONFIG, type Service, startService } from "../../serve/service.ts";
-import { parseSize } from "../../util/size.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { parsed } from "../options.ts";
+import { assertEngineAnswers, assertRedisReachable } from "../preflight.ts";
+import { interruptedBy, markCleanStop, onInterrupt } from "../signals.ts";
 
 interface ServeOpts {
   dataset: string[];
@@ -32,39 +34,26 @@ interface ServeOpts {
   maxUploadBytes: string;
 }
 
-function int(v: string, flag: string, min = 1): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new CliError(`${flag} must be an integer of at least ${min}, got "${v}"`, Exit.usage);
-  return n;
-}
-
-function bytes(v: string, flag: string): number {
-  try {
-    return parseSize(v);
-  } catch (e) {
-    throw new CliError(`${flag}: ${(e as Error).message}`, Exit.usage);
-  }
-}
-
-function config(o: ServeOpts) {
-  if (o.memory !== "none") bytes(o.memory, "--memory");
+/** Values `checkOptions` (src/cli/options.ts) has already accepted, converted. */
+function configOf(o: ServeOpts) {
+  const memory = parsed<number | undefined>("memory", o.memory);
+  const n = (key: keyof ServeOpts) => parsed<number>(key, String(o[key]));
   return {
     limits: {
-      ...(o.memory === "none" ? {} : { memory: o.memory }),
-      pids: int(o.pids, "--pids", 16),
-      lifetimeS: int(o.lifetime, "--lifetime"),
-      idleS: int(o.idleTimeout, "--idle-timeout"),
-      execTimeoutS: int(o.execTimeout, "--exec-timeout"),
+      ...(memory === undefined ? {} : { memory: o.memory }),
+      pids: n("pids"),
+      lifetimeS: n("lifetime"),
+      idleS: n("idleTimeout"),
+      execTimeoutS: n("execTimeout"),
     },
     allowNetwork: !!o.allowNetwork,
-    maxSessions: int(o.maxSessions, "--max-sessions"),
-    maxGrading: int(o.maxGrading, "--max-grading"),
-    gradeTimeoutS: int(o.gradeTimeout, "--grade-timeout"),
-    warm: { perSpec: int(o.warm, "--warm", 0), max: int(o.warmMax, "--warm-max", 0) },
-    outputCapBytes: bytes(o.maxOutputBytes, "--max-output-bytes"),
-    maxFileBytes: bytes(o.maxFileBytes, "--max-file-bytes"),
-    maxUploadBytes: bytes(o.maxUploadBytes, "--max-upload-bytes"),
+    maxSessions: n("maxSessions"),
+    maxGrading: n("maxGrading"),
+    gradeTimeoutS: n("gradeTimeout"),
+    warm: { perSpec: n("warm"), max: n("warmMax") },
+    outputCapBytes: n("maxOutputBytes"),
+    maxFileBytes: n("maxFileBytes"),
+    maxUploadBytes: n("maxUploadBytes"),
   };
 }
 
@@ -120,51 +109,58 @@ export function registerServe(program: Command): void {
     .action(async (opts: ServeOpts) => {
       const token = opts.token ?? process.env.SWEU_SERVE_TOKEN;
       if (!token) throw new CliError("a token is required: --token or SWEU_SERVE_TOKEN", Exit.usage);
-      const port = int(opts.port, "--port", 0);
+      const cfg = configOf(opts);
       let sandbox: ReturnType<typeof createSandbox>;
       try {
         sandbox = createSandbox(opts.sandbox);
-        await sandbox.imageExists("localhost/sweu-preflight:none");
       } catch (e) {
         throw new CliError(`container engine unavailable: ${(e as Error).message}`, Exit.unavailable);
       }
-      let service: Service;
-      try {
-        service = await startService({
-          datasets: opts.dataset,
-          sandbox,
-          token,
-          host: opts.host,
-          port,
-          ...(opts.advertise ? { advertise: opts.advertise } : {}),
-          ...(opts.redis ? { redis: { url: opts.redis, prefix: opts.redisPrefix } } : {}),
-          config: config(opts),
-          bodyLimit: bytes(opts.maxUploadBytes, "--max-upload-bytes") * 2 + 64 * 1024,
-          ...(opts.prewarm
-            ? { prewarm: opts.prewarm === "all" ? "all" : opts.prewarm.split(",").filter(Boolean) }
-            : {}),
-        });
-      } catch (e) {
-        if (e instanceof InputError) throw new CliError(e.message, Exit.input);
-        if (e instanceof ServeError && e.code === "unknown_instance")
-          throw new CliError(e.message, Exit.input);
-        throw e;
-      }
+      await assertEngineAnswers(sandbox);
+      if (opts.redis) await assertRedisReachable(opts.redis);
+      const service = await start(opts, sandbox, token, cfg);
       const say = (s: string) => process.stderr.write(`serve ${service.node}: ${s}\n`);
       if (service.reaped.length) say(`removed ${service.reaped.length} container(s) left by dead processes`);
       say(`${service.manager.instances.size} task(s); OpenAPI at ${service.url}/openapi.json`);
       // One line on stdout for whoever started this process: where it listens.
       process.stdout.write(`${JSON.stringify({ url: service.url, node: service.node, pid: process.pid })}\n`);
+      // At SIGTERM/SIGINT: close every session (its container removed, its clients see 503), leave the
+      // cluster, exit 0. When that cannot finish, the signal boundary stops everything after 10 s (143/130).
       await new Promise<void>((done) => {
-        const stop = (sig: string) => {
-          say(`${sig}: closing sessions and stopping`);
-          void service
-            .close()
-            .then(() => sandbox.cleanup())
-            .finally(done);
-        };
-        process.once("SIGTERM", () => stop("SIGTERM"));
-        process.once("SIGINT", () => stop("SIGINT"));
+        onInterrupt(async () => {
+          say(`${interruptedBy()}: closing sessions and stopping`);
+          await service.close();
+          await sandbox.cleanup();
+          markCleanStop();
+          done();
+        }, 10_000);
       });
     });
+}
+
+async function start(
+  opts: ServeOpts,
+  sandbox: ReturnType<typeof createSandbox>,
+  token: string,
+  config: ReturnType<typeof configOf>,
+): Promise<Service> {
+  const prewarm = opts.prewarm === undefined ? undefined : parsed<string[] | "all">("prewarm", opts.prewarm);
+  try {
+    return await startService({
+      datasets: opts.dataset,
+      sandbox,
+      token,
+      host: opts.host,
+      port: parsed<number>("port", opts.port),
+      ...(opts.advertise ? { advertise: opts.advertise } : {}),
+      ...(opts.redis ? { redis: { url: opts.redis, prefix: opts.redisPrefix } } : {}),
+      config,
+      bodyLimit: config.maxUploadBytes * 2 + 64 * 1024,
+      ...(prewarm ? { prewarm } : {}),
+    });
+  } catch (e) {
+    if (e instanceof InputError) throw new CliError(e.message, Exit.input);
+    if (e instanceof ServeError && e.code === "unknown_instance") throw new CliError(e.message, Exit.input);
+    throw e;
+  }
 }

@@ -17,6 +17,7 @@ const BASE: Record<string, (c: Ctx) => string[]> = {
   evaluate: (c) => ["--dataset", c.fx.dataset, "--predictions", "gold", "--out", join(c.dir, "out")],
   worker: (c) => ["--redis", "redis://127.0.0.1:1", "--work-dir", join(c.dir, "wk")],
   "check-verifier": (c) => [join(c.run, "nowhere")],
+  serve: (c) => ["--dataset", c.fx.dataset, "--token", "t", "--port", "0"],
 };
 
 const nothingCreated = (c: Ctx) => {
@@ -78,6 +79,24 @@ const BAD_VALUES: [string, string, string, RegExp][] = [
   ["worker", "--min-free-disk", "-1G", /not a size/],
   ["check-verifier", "--timeout", "abc", /expected a duration in seconds/],
   ["check-verifier", "--sandbox", "nonsense", /expected one of auto, docker, podman/],
+  ["serve", "--port", "70000", /expected a whole number from 0 to 65535/],
+  ["serve", "--port", "http", /expected a whole number/],
+  ["serve", "--memory", "lots", /not a size/],
+  ["serve", "--pids", "4", /expected a whole number from 16/],
+  ["serve", "--max-sessions", "0", /expected a whole number from 1/],
+  ["serve", "--max-grading", "-1", /expected a whole number from 1/],
+  ["serve", "--warm", "1.5", /expected a whole number from 0/],
+  ["serve", "--idle-timeout", "0", /expected a duration in seconds/],
+  ["serve", "--exec-timeout", "soon", /expected a duration in seconds/],
+  ["serve", "--grade-timeout", "-5", /expected a duration in seconds/],
+  ["serve", "--lifetime", "1e9", /expected a duration in seconds/],
+  ["serve", "--max-output-bytes", "64q", /not a size/],
+  ["serve", "--max-upload-bytes", "", /not a size/],
+  ["serve", "--redis", "localhost:6379", /expected a redis: or rediss: URL/],
+  ["serve", "--redis-prefix", "a b", /expected a key prefix/],
+  ["serve", "--advertise", "10.0.0.1:8700", /expected a URL|expected a http: or https: URL/],
+  ["serve", "--prewarm", ",", /expected a comma-separated list/],
+  ["serve", "--sandbox", "nonsense", /expected one of auto, docker, podman/],
   ["export", "--out", "", /expected a non-empty value/],
   ["report", "--run-dir", "", /expected a non-empty value/],
 ];
@@ -121,6 +140,7 @@ const USAGE: [string, string, (c: Ctx) => string[], RegExp][] = [
   ],
   ["run", "two repositories", (c) => ["run", c.fx.repo, c.fx.other], /too many arguments/],
   ["mine", "--github with a path", (c) => ["mine", c.fx.repo, "--github"], /--github expects owner\/name/],
+  ["serve", "no --dataset", () => ["serve", "--token", "t"], /required option '--dataset <path...>'/],
 ];
 
 const usageCases: Case[] = USAGE.map(([verb, name, argv, what]) => ({
