@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { evidence, GATES, runGate } from "../checks/gate.ts";
-import { renderEvaluationScript } from "../harness/evaluation-script.ts";
+import { renderEvaluationScript, renderListScript } from "../harness/evaluation-script.ts";
 import { presentTestFiles } from "../harness/run-state.ts";
 import type { Built, Environment, ReasonCode, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
@@ -291,6 +291,7 @@ async function success(
     image_size_bytes: (shared ? await sb.imageSize(x.envImage) : size) ?? size,
     created_at: new Date().toISOString(),
   };
+  const list = renderListScript(plan);
   const built: Built = {
     task: r.task,
     environment,
@@ -298,6 +299,7 @@ async function success(
     reuse: x.reuse,
     dockerfile: x.dockerfile,
     evaluation_script: x.script,
+    ...(list ? { list_script: list } : {}),
     parser: plan.parser,
     runs: x.runs,
     checks: [],

@@ -10,6 +10,7 @@
 import { crossCheckVerdict, grade } from "../harness/grade.ts";
 import { runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { CheckVerdict, ReasonCode, Task } from "../records/index.ts";
+import { baseKnowledge, baseState } from "./base-state.ts";
 import { judgeVerifier } from "./judge.ts";
 import { leakProbe } from "./leak.ts";
 import { loadProbe } from "./load.ts";
@@ -90,6 +91,15 @@ export const CHECKS = {
       return {};
     },
   },
+  /** The base state (no test patch): not needed, listed once, or run N times (src/checks/base-state.ts). */
+  "base-state": {
+    name: "base-state",
+    kind: "state",
+    needs: ["image", "runs"],
+    reason: "internal_error",
+    probe: false,
+    run: (e, c) => baseState(e, c),
+  },
   grade: {
     name: "grade",
     kind: "state",
@@ -97,8 +107,13 @@ export const CHECKS = {
     reason: "no_fail_to_pass",
     probe: false,
     async run(e) {
-      const g = grade(e.runs);
-      e.lists = { FAIL_TO_PASS: g.fail_to_pass, PASS_TO_PASS: g.pass_to_pass, flaky: g.flaky };
+      const g = grade(e.runs, { base: baseKnowledge(e), testPatch: e.task.test_patch });
+      e.lists = {
+        FAIL_TO_PASS: g.fail_to_pass,
+        PASS_TO_PASS: g.pass_to_pass,
+        flaky: g.flaky,
+        categories: g.categories,
+      };
       return g.verdict === "ok" ? {} : { failure: { reason: g.verdict, detail: g.detail } };
     },
   },
@@ -117,7 +132,13 @@ export const CHECKS = {
     reason: "fix_leaked",
     probe: true,
     run: async (e, c) =>
-      verdictOutcome(await leakProbe(e.task, { sandbox: c.sandbox!, image: e.image! }), "fix_leaked"),
+      verdictOutcome(
+        await leakProbe(
+          { patch: e.task.patch, repo: (e.task as Partial<Task>).repo },
+          { sandbox: c.sandbox!, image: e.image! },
+        ),
+        "fix_leaked",
+      ),
   },
   "comment-probe": {
     name: "comment-probe",
@@ -147,12 +168,15 @@ export const CHECKS = {
     reason: "timing_dependent",
     probe: true,
     async run(e, c) {
-      const v = await loadProbe(e.task, e.lists!, {
+      const r = await loadProbe(e.task, e.lists!, {
         ...probeOptions(e, c),
         parse: c.parserFor(e.parser),
         cpus: c.loadProbeCpus!,
       });
-      return verdictOutcome(v, "timing_dependent");
+      // Tests that fail only under load leave the lists (as flaky tests do); the instance stays while
+      // FAIL_TO_PASS has tests left.
+      if (r.loadFlaky.length) e.lists = { ...e.lists!, ...r.lists, load_flaky: r.loadFlaky };
+      return verdictOutcome(r.verdict, "timing_dependent");
     },
   },
   judge: {
@@ -194,6 +218,7 @@ export const GATES = {
   validate: [
     "static",
     "state-runs",
+    "base-state",
     "grade",
     "exit-code-cross-check",
     "leak-probe",

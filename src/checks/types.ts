@@ -2,7 +2,14 @@
 
 import type { OutputParser } from "../harness/run-state.ts";
 import type { Model, Usage } from "../model/model.ts";
-import type { CheckVerdict, ReasonCode, StateRun, Task } from "../records/index.ts";
+import type {
+  BaseStateInfo,
+  CheckVerdict,
+  ReasonCode,
+  StateRun,
+  Task,
+  TestCategories,
+} from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 
 /** What a gate knows of the verifier under test, growing as checks run. */
@@ -19,10 +26,22 @@ export interface Evidence {
   installScript?: string;
   /** Repository files, for the judge. */
   files?: readonly string[];
-  /** Runs made so far, both states. */
+  /** The script listing the tests without running them, where the runner can (the base state reads it). */
+  listScript?: string;
+  /** Runs made so far: buggy and resolved, and base when the base state was run. */
   runs: StateRun[];
-  /** FAIL_TO_PASS / PASS_TO_PASS / flaky, once graded. */
-  lists?: { FAIL_TO_PASS: string[]; PASS_TO_PASS: string[]; flaky: string[] };
+  /** How the base state was learnt, once the base-state check ran. */
+  baseState?: BaseStateInfo;
+  /** The tests a listing at the base commit named (when the base state was listed, not run). */
+  baseListed?: string[];
+  /** FAIL_TO_PASS / PASS_TO_PASS / flaky, once graded; the categories they came from; load-flaky tests. */
+  lists?: {
+    FAIL_TO_PASS: string[];
+    PASS_TO_PASS: string[];
+    flaky: string[];
+    categories?: TestCategories;
+    load_flaky?: string[];
+  };
   /** Verdicts made earlier on this very image and script (the agent's probes): a passing one is not redone. */
   prior: CheckVerdict[];
   /** Model tokens and money the checks spent (the judge). */
@@ -34,7 +53,7 @@ export interface GateContext {
   parserFor: (name: string) => OutputParser;
   /** The judge's model; without one the judge is skipped. */
   model?: Model;
-  /** Runs per state that `state-runs` tops the evidence up to (default 3). */
+  /** Runs per state that `state-runs` (and `base-state`, when it runs the base) tops the evidence up to (default 3). */
   runsPerState?: number;
   testTimeoutMs: number;
   /** CPU quota of the load probe (0: the probe is off). */

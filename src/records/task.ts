@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Language, RepoName, Sha } from "./common.ts";
+import { Quality } from "./statement.ts";
 
 /** A candidate split into fix patch and test patch, with a problem statement. */
 export const Task = z.object({
@@ -17,6 +18,13 @@ export const Task = z.object({
   /** Where the problem statement came from: the linked issues, or the PR's own title and body. */
   problem_statement_source: z.enum(["issue", "pr"]),
   hints_text: z.string().default(""),
+  /**
+   * The PR's own title and body, kept beside `problem_statement` (which holds the linked issues' text when
+   * there is one): the statement writer reads both. Absent in records made before it existed.
+   */
+  pr_text: z.string().optional(),
+  /** The PR quality filter's verdicts and score (src/mine/quality.ts). */
+  quality: Quality.optional(),
   language: Language,
   languages: z.array(Language),
   test_files: z.array(z.string()),

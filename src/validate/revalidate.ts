@@ -41,6 +41,7 @@ export function builtOf(inst: Instance, task: Task, env: Environment, rebuilt: b
     dockerfile: inst.dockerfile,
     evaluation_script: inst.evaluation_script,
     parser: inst.parser,
+    ...(inst.list_script ? { list_script: inst.list_script } : {}),
     runs: [],
     checks: [],
     provenance: { ...inst.builder, prompt_tokens: 0, completion_tokens: 0, usd: 0 },

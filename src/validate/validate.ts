@@ -29,9 +29,10 @@ export type ValidationOutcome =
 
 /**
  * Validation (DESIGN §3): the validate gate (src/checks/gate.ts) on a built environment — static checks of
- * evaluation.sh, N runs per state in fresh containers of the image built from its Dockerfile, grading into
+ * evaluation.sh, N runs per state in fresh containers of the image built from its Dockerfile, the base state
+ * (not needed, listed or run: src/checks/base-state.ts), grading into Multi-SWE-bench's categories and
  * FAIL_TO_PASS / PASS_TO_PASS / flaky, the exit-code cross-check, then the probes (leak, comment, no-tests,
- * load) — and the Instance assembled from what it found.
+ * load) and, with a model, the LLM judge — and the Instance assembled from what it found.
  */
 export async function validate(built: Built, o: ValidateOptions): Promise<ValidationOutcome> {
   const started = Date.now();
@@ -43,6 +44,7 @@ export async function validate(built: Built, o: ValidateOptions): Promise<Valida
     parser: built.parser,
     image: built.image,
     installScript: built.install_script,
+    listScript: built.list_script,
     runs: [...built.runs],
     prior: built.checks,
   });
@@ -71,6 +73,7 @@ export async function validate(built: Built, o: ValidateOptions): Promise<Valida
     runsPerState: n,
     runs: e.runs,
     lists: e.lists!,
+    baseState: e.baseState,
     verdicts: g.verdicts,
     usage: e.usage,
     validateMs: Date.now() - started,
