@@ -37,16 +37,17 @@ const PACKAGE_PLACES: { ecosystem: Extract<Place, { kind: "package" }>["ecosyste
   { ecosystem: "maven", at: /\.m2\/repository\/(?:.+\/)?([^/]+)\/[^/]+\/[^/]+$/ },
 ];
 
-/** A package name as the ecosystems compare them (PEP 503 for Python; Go's !x escapes undone). */
+/** A package name as the ecosystems compare them (PEP 503 for Python; Go's !x escapes and /vN undone). */
 export function normName(name: string): string {
-  return name
+  const n = name
     .replace(/!([a-z])/g, (_, c: string) => c.toUpperCase())
     .replace(/\.(dist-info|egg-info)$/, "")
     .replace(/-\d[\w.+]*$/, "")
     .replace(/\.py$/, "")
     .replace(/\/v\d+$/, "")
-    .toLowerCase()
-    .replace(/[-_.]+/g, "-");
+    .toLowerCase();
+  // A Go module path keeps its dots (github.com/…); other names compare with -, _ and . alike.
+  return /^[^@][^/]*\.[^/]*\//.test(n) ? n : n.replace(/[-_.]+/g, "-");
 }
 
 /** Where a file found by the search lives. */

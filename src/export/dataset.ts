@@ -11,10 +11,11 @@ import { Instance } from "../records/index.ts";
 
 /**
  * How a column is derived from an Instance field: copied ("string"), JSON-encoded ("json"), copied when
- * the field is set and "" when it is not ("optional"; "" reads back as unset), or computed from the whole
+ * the field is set and "" when it is not ("optional"; "" reads back as unset), JSON-encoded when set and ""
+ * when not ("optional-json"), or computed from the whole
  * instance for other people's loaders ("derived", see DERIVED; read back only where it adds information).
  */
-type ColumnKind = "string" | "json" | "optional" | "derived";
+type ColumnKind = "string" | "json" | "optional" | "optional-json" | "derived";
 
 /** Columns computed from the instance, for consumers that run it without our code (docs/dataset.md). */
 const DERIVED = {
@@ -40,6 +41,9 @@ export const DATASET_COLUMNS = [
   ["environment_setup_commit", "string"],
   ["language", "string"],
   ["problem_statement_source", "optional"],
+  ["original_problem_statement", "optional"],
+  ["statement", "optional-json"],
+  ["quality", "optional-json"],
   ["image", "string"],
   ["image_name", "derived"],
   ["dockerfile", "string"],
@@ -52,6 +56,7 @@ export const DATASET_COLUMNS = [
   ["builder", "json"],
   ["cost", "json"],
   ["generated_test_patch", "optional"],
+  ["list_script", "optional"],
 ] as const satisfies readonly (readonly [keyof Instance | keyof typeof DERIVED, ColumnKind])[];
 
 export type DatasetColumn = (typeof DATASET_COLUMNS)[number][0];
@@ -65,7 +70,12 @@ export function instanceToRow(inst: Instance): DatasetRow {
       continue;
     }
     const value = inst[name as keyof Instance];
-    row[name] = kind === "json" ? JSON.stringify(value) : value === undefined ? "" : String(value);
+    row[name] =
+      value === undefined && kind !== "json"
+        ? ""
+        : kind === "json" || kind === "optional-json"
+          ? JSON.stringify(value)
+          : String(value);
   }
   return row;
 }
@@ -95,10 +105,13 @@ export function rowToInstance(raw: unknown, where = "row"): Instance {
   const decoded: Record<string, unknown> = { ...obj };
   for (const [name, kind] of DATASET_COLUMNS) {
     const v = obj[name];
-    if (kind === "optional" && (v === "" || v === null)) delete decoded[name];
+    if ((kind === "optional" || kind === "optional-json") && (v === "" || v === null)) {
+      delete decoded[name];
+      continue;
+    }
     // eval_script is ours to derive; image_name is kept where it names something else than `image`.
     if (name === "eval_script" || (name === "image_name" && (!v || v === obj.image))) delete decoded[name];
-    if (kind === "json" && typeof v === "string") {
+    if ((kind === "json" || kind === "optional-json") && typeof v === "string") {
       try {
         decoded[name] = JSON.parse(v);
       } catch {

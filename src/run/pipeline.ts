@@ -93,6 +93,8 @@ export async function runPipeline(
     since: o.since,
     maxFiles: o.maxFiles,
     maxLines: o.maxLines,
+    // The PR quality filter's LLM checks, when a model is configured (its rules always run).
+    model: o.model,
   });
   o.onEvent?.({ type: "mined", tasks: mined.tasks, rejections: mined.rejections, skipped: mined.skipped });
   const gitDir = source.git?.dir;

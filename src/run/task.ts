@@ -12,6 +12,7 @@ import { parserFor } from "../harness/parse-run.ts";
 import type { Model } from "../model/model.ts";
 import type { Environment, Instance, ReasonCode, Rejection, Stage, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
+import { settleStatement } from "../statement/settle.ts";
 import { causeOf, saysDiskFull } from "../util/causes.ts";
 import { log } from "../util/log.ts";
 import { validate } from "../validate/validate.ts";
@@ -36,6 +37,11 @@ export interface TaskOptions {
   registry?: string;
   /** Keep the scratch build context of each task (default: removed once the task ends). */
   keepWork?: boolean;
+  /**
+   * Let the model write problem statements and judge them for leaks (default true when a model is
+   * configured); false: statements are kept or templated and checked by the rules only (src/statement/).
+   */
+  writeStatements?: boolean;
 }
 
 /**
@@ -55,6 +61,7 @@ export const TASK_OPTION_KEYS = [
   "agentBudget",
   "registry",
   "keepWork",
+  "writeStatements",
 ] as const satisfies readonly (keyof TaskOptions)[];
 type Unlisted = Exclude<keyof TaskOptions, (typeof TASK_OPTION_KEYS)[number]>;
 const everyKeyListed: [Unlisted] extends [never] ? true : Unlisted = true;
@@ -181,10 +188,23 @@ async function buildAndValidate(
       testTimeoutMs: o.testTimeoutMs,
       skipProbes: o.skipProbes,
       loadProbeCpus: o.skipProbes ? 0 : o.loadProbeCpus,
+      // The LLM judge of the verifier on every instance when a model is configured, whoever built it.
+      judge: ctx.model,
       signal: ctx.signal,
     });
-    if (v.ok)
-      return { ...(await validated(v.instance, b.built.environment, ctx, o)), environmentIfAbsent: pass > 0 };
+    if (v.ok) {
+      const s = await settleStatement(v.instance, task, {
+        model: o.writeStatements === false ? undefined : ctx.model,
+        signal: ctx.signal,
+      });
+      if (s.ok)
+        return {
+          ...(await validated(s.instance, b.built.environment, ctx, o)),
+          environmentIfAbsent: pass > 0,
+        };
+      await ctx.sandbox.removeImage(b.built.image).catch(() => {});
+      return rejection(task, "validate", s.reason, s.detail);
+    }
     // The task's own image only: a shared environment image stays for the next tasks.
     await ctx.sandbox.removeImage(b.built.image).catch(() => {});
     // An environment built at another commit (tasks out of order, --retry, workers) can carry that

@@ -1,10 +1,7 @@
-import { resolve } from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { renderFunnelSummary } from "../../export/funnel.ts";
 import { SourceError } from "../../mine/errors.ts";
-import { isCloneUrl } from "../../mine/git.ts";
-import { GitSource } from "../../mine/git-source.ts";
 import { BullQueue } from "../../queue/bullmq.ts";
 import { runIdOf } from "../../run/dispatch.ts";
 import { runPipeline } from "../../run/pipeline.ts";
@@ -12,13 +9,12 @@ import { createSandbox } from "../../sandbox/index.ts";
 import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
+import { openSource, type SourceFlags } from "./source.ts";
 
-interface RunOpts {
+interface RunOpts extends SourceFlags {
   builder?: string;
   model?: string;
   baseUrl?: string;
-  runDir?: string;
-  repoName?: string;
   limit?: string;
   since?: string;
   runs: string;
@@ -38,6 +34,7 @@ interface RunOpts {
   registry?: string;
   minFreeDisk: string;
   progress?: boolean;
+  statementWriter?: boolean;
 }
 
 const int = (v: string, name: string) => {
@@ -51,9 +48,22 @@ export function registerRun(program: Command): void {
   const cmd = program
     .command("run")
     .description("Mine a repository's merged PRs, build and validate environments, and export the dataset")
-    .argument("<repo>", "local repository path or clone URL")
+    .argument("<repo>", "local repository path or clone URL (owner/name with --github)")
     .option("--run-dir <dir>", "run folder (default: ./runs/<owner__name>)")
     .option("--repo-name <owner/name>", "name to record for the repository")
+    .option(
+      "--github",
+      "list PRs through the GitHub API (GITHUB_TOKEN): PR bodies, linked issues and their comments; diffs from a clone",
+    )
+    .option("--api-url <url>", "with --github: API base URL (GitHub Enterprise); default GITHUB_API_URL")
+    .option(
+      "--clone-url <url|path>",
+      "with --github: where to clone from (default: the repository given, else https://github.com/<repo>.git)",
+    )
+    .option(
+      "--no-statement-writer",
+      "with a model: do not let it write problem statements (they are kept or templated, checked by rules)",
+    )
     .option("--limit <n>", "mine at most this many merged PRs (newest first)")
     .option("--since <date>", "only PRs merged since this date")
     .option("--keep-work", "keep each task's build context")
@@ -62,15 +72,15 @@ export function registerRun(program: Command): void {
     .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)");
   addBuildOptions(cmd).action(async (repo: string, opts: RunOpts) => {
     const { model, builder } = builderOf(opts);
-    let source: GitSource;
+    let opened: Awaited<ReturnType<typeof openSource>>;
     try {
-      source = await GitSource.open(repo, { repoName: opts.repoName });
+      opened = await openSource(repo, opts);
     } catch (e) {
       if (e instanceof SourceError)
         throw new CliError(e.message, e.kind === "unavailable" ? Exit.unavailable : Exit.input);
       throw e;
     }
-    const runDir = resolve(opts.runDir ?? `runs/${source.repo.replace("/", "__")}`);
+    const { source, runDir, location } = opened;
     const store = new SqliteStore(`${runDir}/store.sqlite`);
     let sandbox: ReturnType<typeof createSandbox>;
     try {
@@ -100,7 +110,7 @@ export function registerRun(program: Command): void {
         runDir,
         workers: int(opts.workers ?? "1", "--workers"),
         queue,
-        location: isCloneUrl(repo) ? repo : resolve(repo),
+        location,
         registry: opts.registry,
         limit: opts.limit ? int(opts.limit, "--limit") : undefined,
         since: opts.since,
@@ -112,6 +122,7 @@ export function registerRun(program: Command): void {
         loadProbeCpus: cpus(opts.loadProbeCpus, "--load-probe-cpus"),
         reuse: opts.reuse,
         keepWork: opts.keepWork,
+        writeStatements: opts.statementWriter,
         minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),
         only: opts.only?.split(",").map((s) => s.trim()),
         onEvent: (e) => {
