@@ -19,9 +19,10 @@ export interface FixFacts {
 }
 
 const IDENT = /[A-Za-z_][A-Za-z0-9_]*/g;
-/** snake_case, camelCase, PascalCase with an inner capital, or letters with digits: a name, not a word. */
-const CODE_SHAPED =
-  /^(?=.{4,})(?:_*[A-Za-z0-9]+_[A-Za-z0-9_]*|[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*|[A-Za-z]+\d+\w*)$/;
+/** snake_case, camelCase, PascalCase with an inner capital: a name, not a word (nor "utf8", "rfc8089"). */
+const CODE_SHAPED = /^(?=.{4,})(?:_*[A-Za-z0-9]+_[A-Za-z0-9_]*|[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*)$/;
+/** A line that is only a comment: its words are prose, not names the fix introduces. */
+const COMMENT = /^\s*(?:\/\/|#|\/\*|\*|--|;)/;
 const MIN_ADDED_LINE = 20;
 
 /** The sections of a unified diff by file (`b/` path). */
@@ -65,7 +66,7 @@ export function fixFacts(
   );
   const inTests = new Set(task.test_patch.match(IDENT) ?? []);
   const identifiers = new Set<string>();
-  for (const l of added)
+  for (const l of added.filter((x) => !COMMENT.test(x)))
     for (const id of l.match(IDENT) ?? [])
       if (CODE_SHAPED.test(id) && !before.has(id) && !inTests.has(id) && !/^_+\w*_+$/.test(id))
         identifiers.add(id);
@@ -147,7 +148,7 @@ export const RELEASE_TITLE = new RegExp(
 
 /** The statement gate: "ok", or why the statement says nothing about the behaviour. */
 export function gateVerdict(statement: string, o: { minWords?: number } = {}): string {
-  const min = o.minWords ?? 4;
+  const min = o.minWords ?? 3;
   const text = statement.trim();
   if (!text) return "empty";
   const words = contentWords(text);

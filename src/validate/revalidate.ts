@@ -124,8 +124,14 @@ export async function revalidate(
     return { id, ok: false, reason: v.reason };
   }
   const rebuilt = !!o.rebuildFrom || inst.validation.image_rebuilt;
+  // The statement the instance was settled with (written, templated or kept) stays.
+  const { problem_statement, problem_statement_source, original_problem_statement, statement } = inst;
   store.putInstance({
     ...v.instance,
+    problem_statement,
+    ...(problem_statement_source ? { problem_statement_source } : {}),
+    ...(original_problem_statement ? { original_problem_statement } : {}),
+    ...(statement ? { statement } : {}),
     ...(inst.image_name ? { image_name: inst.image_name } : {}),
     validation: { ...v.instance.validation, image_rebuilt: rebuilt },
     builder: inst.builder,

@@ -21,6 +21,7 @@ interface BuildOpts {
   skipProbes?: boolean;
   loadProbeCpus: string;
   reuse?: boolean;
+  statementWriter?: boolean;
   workers: string;
   retry?: boolean;
   registry?: string;
@@ -67,6 +68,7 @@ export function registerBuild(program: Command): void {
             skipProbes: opts.skipProbes,
             loadProbeCpus: cpus(opts.loadProbeCpus, "--load-probe-cpus"),
             reuse: opts.reuse,
+            writeStatements: opts.statementWriter,
             registry: opts.registry,
             testTimeoutMs: Number(opts.testTimeout) * 1000,
             buildTimeoutMs: Number(opts.buildTimeout) * 1000,

@@ -60,10 +60,7 @@ export function registerRun(program: Command): void {
       "--clone-url <url|path>",
       "with --github: where to clone from (default: the repository given, else https://github.com/<repo>.git)",
     )
-    .option(
-      "--no-statement-writer",
-      "with a model: do not let it write problem statements (they are kept or templated, checked by rules)",
-    )
+
     .option("--limit <n>", "mine at most this many merged PRs (newest first)")
     .option("--since <date>", "only PRs merged since this date")
     .option("--keep-work", "keep each task's build context")
