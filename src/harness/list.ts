@@ -33,12 +33,25 @@ const goLister: Lister = {
   covers: (listed, name) => listed.has(name) || listed.has(name.split("/")[0]!),
 };
 
-/** `pytest --collect-only -q` prints one node id per line, as the run's summary names them. */
+/**
+ * `pytest --collect-only -q` prints one node id per line, as the run's summary names them. At the base
+ * commit a test file the PR adds is not there yet, and pytest given a path that does not exist collects
+ * nothing at all: the listing keeps only the paths that exist (and lists nothing when none does).
+ */
+const pytestExisting = (python: string) =>
+  [
+    "keep=(); paths=0",
+    'for a in "$@"; do case "$a" in *.py|*.py::*) [ -e "${a%%::*}" ] && { keep+=("$a"); paths=1; };; *) keep+=("$a");; esac; done',
+    '[ "$paths" = 1 ] || exit 5',
+    `exec ${python} -m pytest --collect-only -q "\${keep[@]}"`,
+  ].join("; ");
+
 const pytestLister: Lister = {
-  command: (test) =>
-    /python -m pytest /.test(test)
-      ? test.replace(/python -m pytest /, "python -m pytest --collect-only -q ")
-      : undefined,
+  command: (test) => {
+    const m = /^(.*?)((?:\S*\/)?python3?) -m pytest (.*)$/s.exec(test);
+    if (!m || m[2]!.includes("'")) return undefined;
+    return `${m[1]}bash -c '${pytestExisting(m[2]!)}' sweu-list ${m[3]}`;
+  },
   parse: (out) =>
     lines(out)
       .map((l) => l.trim())
