@@ -10,7 +10,7 @@ import { testLeaf } from "../harness/grade.ts";
 export interface FixFacts {
   /** Paths of the non-test files the fix changes. */
   files: string[];
-  /** Code-shaped identifiers the fix introduces that the tests do not use. */
+  /** Code-shaped identifiers on the fix's added lines, not on its removed or context lines, that the tests do not use. */
   identifiers: string[];
   /** Lines the fix adds (trimmed, long enough to be its own). */
   addedLines: string[];
@@ -92,7 +92,8 @@ export function leakFindings(statement: string, f: FixFacts): string[] {
       out.push(`names the file ${base}, which the fix changes`);
   }
   for (const id of f.identifiers)
-    if (word(id).test(text)) out.push(`names \`${id}\`, an identifier the fix introduces`);
+    if (word(id).test(text))
+      out.push(`names \`${id}\`, an identifier of the fix's added code (not of the tests)`);
   for (const line of f.addedLines)
     if (flat.includes(squash(line)))
       out.push(`quotes a line the fix adds: ${JSON.stringify(line.slice(0, 80))}`);

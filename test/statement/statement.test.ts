@@ -101,10 +101,10 @@ describe("the rule-based leak check", () => {
   it("flags each kind of leak, and not the API the tests call", () => {
     expect(leakFindings(CLEAN, facts)).toEqual([]);
     expect(leakFindings(LEAKS_NAME, facts)).toEqual([
-      "names `_apply_upper_bound`, an identifier the fix introduces",
+      "names `_apply_upper_bound`, an identifier of the fix's added code (not of the tests)",
     ]);
     expect(leakFindings(LEAKS_LINE, facts)).toEqual([
-      "names `upper_bounded`, an identifier the fix introduces",
+      "names `upper_bounded`, an identifier of the fix's added code (not of the tests)",
       'quotes a line the fix adds: "return max(lo, upper_bounded)"',
     ]);
     expect(leakFindings("See calc/ops.py, and ops.py; test_clamp_high fails", facts)).toEqual([
@@ -176,7 +176,7 @@ describe("settling a statement without a model", () => {
     expect(s.instance.statement).toMatchObject({
       original_source: "pr",
       flags: ["leaks"],
-      leaks: ["names `_apply_upper_bound`, an identifier the fix introduces"],
+      leaks: ["names `_apply_upper_bound`, an identifier of the fix's added code (not of the tests)"],
       attempts: 0,
     });
   });
@@ -220,7 +220,7 @@ describe("the writer, through the scripted OpenAI-protocol server", () => {
     expect(s.instance.original_problem_statement).toBe(ORIGINAL);
     expect(s.instance.statement).toMatchObject({ attempts: 2, flags: [], leaks: [] });
     expect(s.instance.statement?.refused).toEqual([
-      "attempt 1: names `_apply_upper_bound`, an identifier the fix introduces",
+      "attempt 1: names `_apply_upper_bound`, an identifier of the fix's added code (not of the tests)",
     ]);
     // The writer saw the issue/PR text, the fix and FAIL_TO_PASS; the second request carries the refusal.
     const first = server.requests[0]!.messages.map((x) => x.content).join("\n");
@@ -269,7 +269,7 @@ describe("the writer, through the scripted OpenAI-protocol server", () => {
     expect(s.instance.statement).toMatchObject({ attempts: 3, flags: ["writer_failed", "leaks"] });
     expect(s.instance.statement?.refused).toEqual([
       "attempt 1: the statement is empty",
-      "attempt 2: names `_apply_upper_bound`, an identifier the fix introduces",
+      "attempt 2: names `_apply_upper_bound`, an identifier of the fix's added code (not of the tests)",
       "attempt 3: the statement is empty",
     ]);
   });
