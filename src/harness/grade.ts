@@ -191,15 +191,34 @@ export function listsOf(c: TestCategories): { fail_to_pass: string[]; pass_to_pa
 /**
  * Tests the test patch names, by the last part of their name ("pkg/test_x.py::TestC::test_m[1]" → test_m,
  * "TestFoo/new_case" → new_case, "Suite › does x" → does x): it appears in a line the patch adds or removes,
- * or in a hunk header (the function the hunk is in). Such a test is the PR's own even when it existed at the
- * base commit (the PR changed it).
+ * or in the header of a hunk that changes the code of the function the header names (a hunk that only adds
+ * a new function after it does not). Such a test is the PR's own even when it existed at the base commit
+ * (the PR changed it).
  */
 export function namedByPatch(testPatch: string): (name: string) => boolean {
   const changed: string[] = [];
+  let header: string | undefined;
   for (const line of testPatch.split("\n")) {
-    if (line.startsWith("+++ ") || line.startsWith("--- ")) continue;
-    if (line.startsWith("+") || line.startsWith("-")) changed.push(line.slice(1));
-    else if (line.startsWith("@@")) changed.push(line.replace(/^@@[^@]*@@/, ""));
+    if (line.startsWith("+++ ") || line.startsWith("--- ") || line.startsWith("diff --git ")) {
+      header = undefined;
+      continue;
+    }
+    if (line.startsWith("@@")) {
+      header = line.replace(/^@@[^@]*@@/, "");
+      continue;
+    }
+    const sign = line[0];
+    if (sign !== "+" && sign !== "-" && sign !== " ") continue;
+    const text = line.slice(1);
+    // An unindented line that is not a closing bracket starts another top-level item: the header's
+    // function ends before it.
+    if (/^\S/.test(text) && !/^[)}\]]+[;,)]*\s*$|^end\b/.test(text)) header = undefined;
+    if (sign === " ") continue;
+    changed.push(text);
+    if (header !== undefined && text.trim() && !/^\s*[)}\]]+[;,)]*\s*$/.test(text)) {
+      changed.push(header);
+      header = undefined;
+    }
   }
   const text = changed.join("\n");
   const words = new Set(text.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []);

@@ -140,6 +140,27 @@ describe("tests a test patch names", () => {
     expect(named("TestSum/three_numbers")).toBe(true); // "three numbers" in the source
     expect(named("TestAdd")).toBe(false);
   });
+  it("not by the header of a hunk that only adds a new function after the one it names", () => {
+    const appended = [
+      "diff --git a/calc/calc_test.go b/calc/calc_test.go",
+      "--- a/calc/calc_test.go",
+      "+++ b/calc/calc_test.go",
+      "@@ -12,3 +12,9 @@ func TestClampLow(t *testing.T) {",
+      '\t\tt.Fatal("Clamp(-5, 0, 10) != 0")',
+      "\t}",
+      " }",
+      "+",
+      "+func TestSum(t *testing.T) {",
+      "+\tif Sum(1, 2, 3) != 6 {",
+      "+\t}",
+      "+}",
+      "",
+    ].join("\n");
+    // git writes the context lines with a leading space; the test's tabs follow it.
+    const patch = appended.replace(/^\t/gm, " \t");
+    expect(namedByPatch(patch)("TestClampLow")).toBe(false);
+    expect(namedByPatch(patch)("TestSum")).toBe(true);
+  });
   it("leaves of runner-native names", () => {
     expect(testLeaf("tests/test_x.py::TestC::test_m[1-2]")).toBe("test_m");
     expect(testLeaf("TestFoo/new_case")).toBe("new_case");
