@@ -1,12 +1,12 @@
-import { join } from "node:path";
 import type { Command } from "commander";
 import { SourceError } from "../../mine/errors.ts";
 import { formatFunnel, mineFunnel } from "../../mine/funnel.ts";
 import { mine } from "../../mine/mine.ts";
 import type { Source } from "../../mine/source.ts";
 import { modelFromConfig } from "../../model/openai.ts";
-import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { assertFolderHolds, type OpenRun, openRunFolder } from "../run-folder.ts";
+import { graceOnInterrupt, interruption } from "../signals.ts";
 import { openSource, type SourceFlags } from "./source.ts";
 
 interface MineFlags extends SourceFlags {
@@ -17,12 +17,13 @@ interface MineFlags extends SourceFlags {
   since?: string;
   maxFiles?: string;
   maxLines?: string;
+  wait?: boolean;
 }
 
 const int = (name: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new CliError(`${name} must be a non-negative integer`, Exit.usage);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${name} must be a positive integer`, Exit.usage);
   return n;
 };
 
@@ -66,6 +67,7 @@ export function registerMine(program: Command): void {
       "model of the PR quality filter's LLM checks (default SWEU_MODEL; rules always run)",
     )
     .option("--base-url <url>", "OpenAI-compatible endpoint of that model (default SWEU_MODEL_BASE_URL)")
+    .option("--no-wait", "fail at once (exit 4) when another process holds the run folder")
     .action(async (target: string, f: MineFlags) => {
       const opts = {
         model: modelFromConfig({ model: f.model, baseURL: f.baseUrl }),
@@ -74,24 +76,22 @@ export function registerMine(program: Command): void {
         maxLines: int("--max-lines", f.maxLines),
         since: f.since,
       };
-      if (f.since !== undefined && Number.isNaN(Date.parse(f.since))) {
-        throw new CliError(`--since: not a date: ${f.since}`, Exit.usage);
-      }
       const started = Date.now();
       let source: Source | undefined;
-      let store: SqliteStore | undefined;
+      let folder: OpenRun | undefined;
+      // At a signal, mining stops between candidates and the funnel is printed before the process exits.
+      graceOnInterrupt(3000);
       try {
         const opened = await openSource(target, f);
         source = opened.source;
-        store = new SqliteStore(join(opened.runDir, "store.sqlite"));
-        const controller = new AbortController();
-        const onSignal = () => controller.abort();
-        process.once("SIGINT", onSignal);
+        const clone = (source as Source & { git?: { dir: string } }).git?.dir;
+        folder = await openRunFolder(opened.runDir, { verb: "mine", create: true, wait: f.wait });
+        const store = folder.store;
+        await assertFolderHolds(store, opened.runDir, source.repo, clone);
+        const controller = { signal: interruption };
         const run = await mine(source, store, { ...opts, signal: controller.signal });
         // `build --run-dir` finds the clone here (as after `run`), without --repo.
-        const clone = (source as Source & { git?: { dir: string } }).git?.dir;
         if (clone) store.setMeta(`git_dir:${source.repo}`, clone);
-        process.off("SIGINT", onSignal);
         const funnel = mineFunnel(store, source.repo);
         const seconds = (Date.now() - started) / 1000;
         if (f.json) {
@@ -110,7 +110,7 @@ export function registerMine(program: Command): void {
         throw e;
       } finally {
         await source?.close();
-        store?.close();
+        folder?.close();
       }
     });
 }
