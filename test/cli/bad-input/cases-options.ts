@@ -34,6 +34,7 @@ const BAD_VALUES: [string, string, string, RegExp][] = [
   ["mine", "--repo-name", "bad name", /expected owner\/name/],
   ["mine", "--repo-name", "../..", /expected owner\/name/],
   ["mine", "--api-url", "not a url", /expected a URL/],
+  ["mine", "--base-url", "ftp://x", /expected a http: or https: URL/],
   ["run", "--runs", "0", /expected a whole number from 1/],
   ["run", "--runs", "abc", /expected a whole number/],
   ["run", "--since", "notadate", /expected a date/],
@@ -44,6 +45,7 @@ const BAD_VALUES: [string, string, string, RegExp][] = [
   ["run", "--repo-name", "bad name", /expected owner\/name/],
   ["run", "--queue", "a:b", /expected a queue name/],
   ["run", "--base-url", "ftp://x", /expected a http: or https: URL/],
+  ["run", "--api-url", "not a url", /expected a URL/],
   ["run", "--min-free-disk", "lots", /not a size/],
   ["run", "--builder", "magic", /expected one of recipe, agent, cascade/],
   ["build", "--runs", "0", /expected a whole number from 1/],
@@ -121,6 +123,12 @@ const USAGE: [string, string, (c: Ctx) => string[], RegExp][] = [
   ],
   ["run", "two repositories", (c) => ["run", c.fx.repo, c.fx.other], /too many arguments/],
   ["mine", "--github with a path", (c) => ["mine", c.fx.repo, "--github"], /--github expects owner\/name/],
+  [
+    "run",
+    "--github with a repository that has no origin",
+    (c) => ["run", c.fx.repo, "--github", "--run-dir", join(c.dir, "new-run"), "--no-progress"],
+    /--github expects owner\/name/,
+  ],
 ];
 
 const usageCases: Case[] = USAGE.map(([verb, name, argv, what]) => ({
