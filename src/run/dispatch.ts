@@ -45,12 +45,23 @@ export function applyBuildResult(store: Store, r: BuildJobResult): void {
   });
 }
 
-/** A trajectory that came back from another work folder goes where the run keeps them. */
-function keepTrajectory(runDir: string, id: string, text: string | undefined): void {
+/** A trajectory and build logs that came back from another work folder go where the run keeps them. */
+export function keepTrajectory(
+  runDir: string,
+  id: string,
+  r: Pick<BuildJobResult, "trajectory" | "logs">,
+): void {
   const path = join(runDir, "trajectories", `${id}.jsonl`);
-  if (!text || existsSync(path)) return;
-  mkdirSync(join(runDir, "trajectories"), { recursive: true });
-  writeFileSync(path, text);
+  if (r.trajectory && !existsSync(path)) {
+    mkdirSync(join(runDir, "trajectories"), { recursive: true });
+    writeFileSync(path, r.trajectory);
+  }
+  for (const [name, text] of Object.entries(r.logs ?? {})) {
+    const log = join(runDir, "work", id, name);
+    if (existsSync(log)) continue;
+    mkdirSync(join(runDir, "work", id), { recursive: true });
+    writeFileSync(log, text);
+  }
 }
 
 export async function dispatchTasks(
@@ -109,7 +120,7 @@ function collect(
   }
   try {
     applyBuildResult(store, value);
-    keepTrajectory(o.runDir, r.id, value.trajectory);
+    keepTrajectory(o.runDir, r.id, value);
   } catch (e) {
     if (causeOf(e) !== "disk_full") throw e;
     s.failed++;

@@ -5,7 +5,6 @@
  * single writer of the run's records.
  */
 import { type ExportResult, exportRun } from "../export/index.ts";
-import { mine } from "../mine/mine.ts";
 import type { Source } from "../mine/source.ts";
 import type { Model } from "../model/model.ts";
 import { MemoryQueue } from "../queue/memory.ts";
@@ -20,6 +19,7 @@ import { dispatchTasks } from "./dispatch.ts";
 import type { PipelineEvent } from "./events.ts";
 import { jobHandlers } from "./jobs.ts";
 import { defaultLimits, limiters, limitSandbox } from "./limits.ts";
+import { mineWithinBudget } from "./mine-budget.ts";
 import type { TaskOptions } from "./task.ts";
 
 export type { PipelineEvent } from "./events.ts";
@@ -88,7 +88,8 @@ export async function runPipeline(
   sandbox: Sandbox,
   o: PipelineOptions,
 ): Promise<PipelineSummary> {
-  const mined = await mine(source, store, {
+  // The budget is the run's: a rerun of the same command finishes what the first mined (src/run/mine-budget.ts).
+  const mined = await mineWithinBudget(source, store, {
     limit: o.limit,
     since: o.since,
     maxFiles: o.maxFiles,
