@@ -19,6 +19,8 @@ export interface GitHubClientOptions {
   retryBaseMs?: number;
   /** Longest rate-limit wait accepted before giving up, in seconds (default 900). */
   maxRateLimitWait?: number;
+  /** Told each time a rate limit makes the client wait (kind: "rate limit", "secondary rate limit", "429"). */
+  onWait?: (kind: string, seconds: number) => void;
 }
 
 /** Plain 429s (not secondary, not an exhausted quota) honour retry-after: handled before the other plugins. */
@@ -46,6 +48,7 @@ function retryAfter429(octokit: Octokit, options: { [option: string]: unknown })
         const after = retryAfterSeconds(headers) ?? 60; // GitHub: "wait at least one minute"
         log.warn({ after, attempt }, "GitHub answered 429 Too Many Requests");
         if (attempt >= cfg.retries || after > cfg.maxWait) throw e;
+        cfg.onWait?.("429", after);
         await new Promise((r) => setTimeout(r, after * cfg.baseMs));
       }
     }
@@ -56,6 +59,7 @@ interface RetryAfter429 {
   retries: number;
   baseMs: number;
   maxWait: number;
+  onWait?: (kind: string, seconds: number) => void;
 }
 
 const SECONDARY = /\bsecondary rate\b/i;
@@ -123,17 +127,21 @@ export function makeGitHubClient(opts: GitHubClientOptions = {}): GitHubClient {
     },
     // 429 is left to retryAfter429 (which honours retry-after); the retry plugin would back off blindly.
     retry: { retries, retryAfterBaseValue: base, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
-    retryAfter429: { retries, baseMs: base, maxWait },
+    retryAfter429: { retries, baseMs: base, maxWait, onWait: opts.onWait },
     throttle: {
       retryAfterBaseValue: base,
       fallbackSecondaryRateRetryAfter: 60,
       onRateLimit: (after: number, _o: unknown, _k: unknown, count: number) => {
         log.warn({ after, count }, "GitHub rate limit reached");
-        return count < retries && after <= maxWait;
+        const wait = count < retries && after <= maxWait;
+        if (wait) opts.onWait?.("rate limit", after);
+        return wait;
       },
       onSecondaryRateLimit: (after: number, _o: unknown, _k: unknown, count: number) => {
         log.warn({ after, count }, "GitHub secondary rate limit");
-        return count < retries && after <= maxWait;
+        const wait = count < retries && after <= maxWait;
+        if (wait) opts.onWait?.("secondary rate limit", after);
+        return wait;
       },
     },
   });

@@ -5,3 +5,4 @@ export * from "./environment.ts";
 export * from "./instance.ts";
 export * from "./rejection.ts";
 export * from "./task.ts";
+export * from "./universe.ts";

@@ -103,7 +103,7 @@ export async function runPipeline(
 }
 
 /** The in-process queue and its handlers: `workers` tasks at once, resources capped, waiting out a full disk. */
-async function localQueue(store: Store, sandbox: Sandbox, o: PipelineOptions): Promise<JobQueue> {
+export async function localQueue(store: Store, sandbox: Sandbox, o: PipelineOptions): Promise<JobQueue> {
   await sandbox.reapOrphans();
   await ensureBaseImage(sandbox);
   const workers = o.workers ?? 1;
