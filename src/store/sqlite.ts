@@ -236,6 +236,21 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ ...r, ...(by.get(r.repo) ?? { tasks: 0, pending: 0, language: null }) }));
   }
 
+  languageCounts(): RepoCounts[] {
+    const rows = this.db
+      .prepare(
+        `SELECT t.language AS language, COUNT(*) AS tasks,
+           SUM(EXISTS (SELECT 1 FROM records i WHERE i.kind = 'instance' AND i.id = t.id)) AS instances,
+           SUM(EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = t.id AND r.stage IN ('build', 'validate'))) AS failed,
+           SUM(NOT EXISTS (SELECT 1 FROM records r WHERE r.id = t.id AND r.kind IN ('rejection', 'instance'))) AS pending
+         FROM records t WHERE t.kind = 'task'
+           AND NOT EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = t.id AND r.stage IN ('mine', 'split'))
+         GROUP BY t.language ORDER BY tasks DESC, t.language`,
+      )
+      .all() as { language: string; tasks: number; instances: number; failed: number; pending: number }[];
+    return rows.map((r) => ({ repo: r.language, candidates: 0, mined_out: 0, ...r }));
+  }
+
   listMeta(prefix: string): [string, string][] {
     const rows = this.db
       .prepare("SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key")

@@ -65,6 +65,8 @@ export interface Store {
   funnel(repo?: string): FunnelCounts;
   /** Counts per repository, in one pass (a run over many repositories). */
   repoCounts(): RepoCounts[];
+  /** The same counts per language of the tasks (`language` is the language; `mined_out` is 0). */
+  languageCounts(): RepoCounts[];
 
   /** Small key/value area for run state (cursors, ETags, settings). */
   getMeta(key: string): string | undefined;
