@@ -1,0 +1,312 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import cliProgress from "cli-progress";
+import type { Command } from "commander";
+import { exportUniverse } from "../../export/index.ts";
+import { makeGitHubClient } from "../../mine/github-client.ts";
+import { BullQueue } from "../../queue/bullmq.ts";
+import type { Budgets, InputNote } from "../../records/index.ts";
+import { runIdOf } from "../../run/dispatch.ts";
+import { createSandbox } from "../../sandbox/index.ts";
+import { SqliteStore } from "../../store/sqlite.ts";
+import { readConfig, writeConfig } from "../../store/universe.ts";
+import { checkWithApi, dedupe, type Listing, readRepoList } from "../../universe/inputs.ts";
+import { type SearchQuery, searchRepositories } from "../../universe/search.ts";
+import {
+  recordListing,
+  runUniverse,
+  type UniverseEvent,
+  type UniverseProgress,
+} from "../../universe/universe.ts";
+import { CliError, Exit } from "../exit-codes.ts";
+import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
+
+interface UniverseOpts {
+  repos?: string;
+  searchLanguage?: string;
+  searchStars?: string;
+  searchPushedSince?: string;
+  searchLicense?: string;
+  searchTopic?: string;
+  searchMax?: string;
+  apiUrl?: string;
+  maxPrs?: string;
+  maxBuilds?: string;
+  maxMinutes?: string;
+  since?: string;
+  runDir: string;
+  mining: string;
+  window?: string;
+  redis?: string;
+  queue?: string;
+  progress?: boolean;
+  builder?: string;
+  model?: string;
+  baseUrl?: string;
+  runs: string;
+  maxAttempts: string;
+  testTimeout: string;
+  buildTimeout: string;
+  sandbox: string;
+  skipProbes?: boolean;
+  loadProbeCpus: string;
+  reuse?: boolean;
+  workers: string;
+  registry?: string;
+  minFreeDisk: string;
+  json?: boolean;
+}
+
+const positive = (v: string | undefined, name: string): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CliError(`${name} must be a positive number, got "${v}"`, Exit.usage);
+  return n;
+};
+const int = (v: string | undefined, name: string) => {
+  const n = positive(v, name);
+  if (n !== undefined && !Number.isInteger(n))
+    throw new CliError(`${name} must be an integer, got "${v}"`, Exit.usage);
+  return n;
+};
+
+/** The budgets of the run: as stored; a flag given with another value is a new budget (said so). */
+function settleBudgets(store: SqliteStore, o: UniverseOpts, inputs: string[]): Budgets {
+  const given: Budgets = {
+    prs: int(o.maxPrs, "--max-prs"),
+    builds: int(o.maxBuilds, "--max-builds"),
+    wall_ms:
+      o.maxMinutes === undefined ? undefined : Math.round(positive(o.maxMinutes, "--max-minutes")! * 60_000),
+  };
+  const stored = readConfig(store);
+  const budgets: Budgets = { ...(stored?.budgets ?? {}) };
+  for (const k of ["prs", "builds", "wall_ms"] as const) {
+    if (given[k] === undefined || given[k] === budgets[k]) continue;
+    if (stored)
+      process.stderr.write(
+        `budget ${k}: ${budgets[k] ?? "none"} → ${given[k]} per repository (a new budget)\n`,
+      );
+    budgets[k] = given[k];
+  }
+  writeConfig(store, {
+    budgets,
+    created_at: stored?.created_at ?? new Date().toISOString(),
+    inputs: [...new Set([...(stored?.inputs ?? []), ...inputs])],
+  });
+  return budgets;
+}
+
+async function listInputs(
+  o: UniverseOpts,
+  say: (s: string) => void,
+): Promise<{ listing: Listing; inputs: string[] }> {
+  const listing: Listing = { repos: [], notes: [] };
+  const inputs: string[] = [];
+  const api = () =>
+    makeGitHubClient({
+      token: process.env.GITHUB_TOKEN,
+      baseUrl: o.apiUrl ?? process.env.GITHUB_API_URL,
+      onWait: (kind, s) => {
+        say(`GitHub ${kind}: waiting ${s} s`);
+        listing.notes.push({
+          from: "github",
+          input: kind,
+          kind: "rate_limited",
+          detail: `waited ${s} s (${new Date().toISOString()})`,
+        });
+      },
+    });
+  if (o.repos) {
+    if (!existsSync(o.repos)) throw new CliError(`--repos: no such file: ${o.repos}`, Exit.input);
+    const l = await readRepoList(o.repos);
+    // owner/name and GitHub URLs are checked with the API when one is configured (renamed, not found, private).
+    if (o.apiUrl || process.env.GITHUB_TOKEN || process.env.GITHUB_API_URL)
+      await checkWithApi(api(), l, (r) => r.input === r.name || /github\.com[/:]/i.test(r.input));
+    listing.repos.push(...l.repos);
+    listing.notes.push(...l.notes);
+    inputs.push(`file ${resolve(o.repos)}`);
+  }
+  const q: SearchQuery = {
+    language: o.searchLanguage,
+    stars: o.searchStars,
+    pushedSince: o.searchPushedSince,
+    license: o.searchLicense,
+    topic: o.searchTopic,
+  };
+  if (Object.values(q).some((v) => v !== undefined)) {
+    const s = await searchRepositories(api(), q, { max: int(o.searchMax, "--search-max") ?? 100 });
+    say(`search: ${s.total} repositories match, ${s.repos.length} taken (${s.requests} API requests)`);
+    listing.repos.push(...s.repos);
+    listing.notes.push(...s.notes);
+    inputs.push(`search ${JSON.stringify(q)}`);
+  }
+  dedupe(listing);
+  return { listing, inputs };
+}
+
+function line(e: UniverseEvent): string | undefined {
+  if (e.type === "note") return noteLine(e.note);
+  if (e.type === "infra") return `infrastructure: ${e.kind} at ${e.where}: ${e.detail} → ${e.action}`;
+  if (e.type === "paused") return `paused: ${e.why}`;
+  if (e.type === "resumed") return `resumed after ${Math.round(e.ms / 1000)} s`;
+  if (e.type === "repo" && e.status !== "mining")
+    return `${e.repo}: ${e.status}${e.tasks !== undefined ? ` (${e.tasks} tasks to build)` : ""}${e.detail ? `: ${e.detail}` : ""}`;
+  return undefined;
+}
+
+const noteLine = (n: InputNote) => `input ${n.from} ${JSON.stringify(n.input)}: ${n.kind}: ${n.detail}`;
+
+export function eta(p: UniverseProgress, now = Date.now()): string {
+  const left = Math.max(0, p.expected - p.done);
+  if (left === 0) return "0s";
+  if (p.session.done === 0) return "—";
+  const s = (((now - p.session.startedAt) / p.session.done) * left) / 1000;
+  return s >= 3600 ? `${(s / 3600).toFixed(1)}h` : s >= 60 ? `${Math.round(s / 60)}m` : `${Math.round(s)}s`;
+}
+
+export function registerUniverse(program: Command): void {
+  const cmd = program
+    .command("universe")
+    .description(
+      "A run over many repositories (a list, a GitHub search): budgets per repository, fair turns, one dataset",
+    )
+    .option(
+      "--repos <file>",
+      "repositories, one per line: a local path, a clone URL or owner/name (# comments)",
+    )
+    .option("--search-language <lang>", "GitHub search: language")
+    .option("--search-stars <n|range>", "GitHub search: stars (100 means >=100; 10..500; >1000)")
+    .option("--search-pushed-since <date>", "GitHub search: pushed at or after this date")
+    .option("--search-license <key>", "GitHub search: license key, e.g. mit")
+    .option("--search-topic <topic>", "GitHub search: topic")
+    .option("--search-max <n>", "GitHub search: repositories to take at most (default 100)")
+    .option("--api-url <url>", "GitHub API base URL (default GITHUB_API_URL or api.github.com)")
+    .option("--max-prs <n>", "per repository: merged PRs mined at most")
+    .option("--max-builds <n>", "per repository: tasks built and validated at most")
+    .option("--max-minutes <m>", "per repository: wall time of its tasks at most")
+    .option("--since <date>", "only PRs merged since this date")
+    .option("--run-dir <dir>", "run folder", "runs/universe")
+    .option("--mining <n>", "repositories mined at once", "2")
+    .option("--window <n>", "with --redis: jobs outstanding in the queue at most")
+    .option("--redis <url>", "distributed: hand tasks to `swe-universe worker` processes on this Redis")
+    .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)")
+    .option("--no-progress", "no progress bar");
+  addBuildOptions(cmd).action(async (o: UniverseOpts) => {
+    const { model, builder } = builderOf(o);
+    if (
+      !o.repos &&
+      !o.searchLanguage &&
+      !o.searchTopic &&
+      !o.searchStars &&
+      !o.searchLicense &&
+      !o.searchPushedSince
+    )
+      throw new CliError("nothing to run over: pass --repos FILE and/or --search-* options", Exit.usage);
+    if (o.since !== undefined && Number.isNaN(Date.parse(o.since)))
+      throw new CliError(`--since: not a date: ${o.since}`, Exit.usage);
+    const runDir = resolve(o.runDir);
+    const store = new SqliteStore(join(runDir, "store.sqlite"));
+    const showBar = o.progress !== false && !o.json && process.stderr.isTTY;
+    let bar: cliProgress.SingleBar | undefined;
+    const say = (s: string) => process.stderr.write(`${bar ? "\n" : ""}${s}\n`);
+    const sandbox = (() => {
+      try {
+        return createSandbox(o.sandbox);
+      } catch (e) {
+        throw new CliError((e as Error).message, Exit.unavailable);
+      }
+    })();
+    const queue = o.redis
+      ? new BullQueue({ url: o.redis, queue: o.queue, runId: runIdOf(store) })
+      : undefined;
+    try {
+      const { listing, inputs } = await listInputs(o, say);
+      const budgets = settleBudgets(store, o, inputs);
+      recordListing(store, listing, (n) => say(noteLine(n)));
+      if (showBar)
+        bar = new cliProgress.SingleBar(
+          {
+            format:
+              "{bar} {value}/{total} tasks | {instances} instances | repos {mined}/{repos} mined, {rdone} done | ETA {eta}",
+            stream: process.stderr,
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+      bar?.start(1, 0, { instances: 0, mined: 0, repos: 0, rdone: 0, eta: "—" });
+      let last = 0;
+      const s = await runUniverse(store, sandbox, {
+        runDir,
+        budgets,
+        since: o.since,
+        queue,
+        workers: int(o.workers, "--workers"),
+        window: int(o.window, "--window"),
+        miningConcurrency: int(o.mining, "--mining"),
+        builder,
+        model,
+        registry: o.registry,
+        runsPerState: int(o.runs, "--runs"),
+        maxAttempts: int(o.maxAttempts, "--max-attempts"),
+        testTimeoutMs: int(o.testTimeout, "--test-timeout")! * 1000,
+        buildTimeoutMs: int(o.buildTimeout, "--build-timeout")! * 1000,
+        skipProbes: o.skipProbes,
+        loadProbeCpus: cpus(o.loadProbeCpus, "--load-probe-cpus"),
+        reuse: o.reuse,
+        minFreeDisk: size(o.minFreeDisk, "--min-free-disk"),
+        onEvent: (e) => {
+          if (e.type === "progress") {
+            const p = e.progress;
+            const payload = {
+              instances: p.instances,
+              mined: p.reposMined,
+              repos: p.repos,
+              rdone: p.reposDone,
+              eta: eta(p),
+            };
+            if (bar) {
+              bar.setTotal(Math.max(1, p.expected));
+              bar.update(p.done, payload);
+            } else if (!o.json && Date.now() - last > 10_000) {
+              last = Date.now();
+              process.stderr.write(
+                `progress: ${p.done}/${p.expected} tasks, ${p.instances} instances, repos ${p.reposMined}/${p.repos} mined, ${p.reposDone} done, ETA ${payload.eta}\n`,
+              );
+            }
+            return;
+          }
+          if (e.type === "task-end") {
+            if (!bar && !o.json)
+              process.stderr.write(
+                `  ${e.id}: ${e.outcome === "instance" ? "instance" : `rejected (${e.reason})`} in ${(e.ms / 1000).toFixed(1)}s\n`,
+              );
+            return;
+          }
+          const text = line(e);
+          if (text && !o.json) say(text);
+        },
+      });
+      bar?.stop();
+      bar = undefined;
+      const ex = exportUniverse(store, runDir);
+      const f = ex.funnel;
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ runDir, ...s, files: ex.files, funnel: f }, null, 2)}\n`);
+      } else {
+        process.stdout.write(
+          `\n${f.repositories.length} repositories: ${f.candidates} candidates → ${f.tasks} tasks → ${f.built} built → ${f.instances} instances` +
+            (f.built ? ` (yield ${((f.instances / f.built) * 100).toFixed(1)}%)` : "") +
+            `\nthis session: built ${s.built}, ${s.instances} new instances, ${s.rejected} rejected, ${s.failed} left pending by failures` +
+            `\ndataset: ${join(runDir, "data")} (${ex.files.shards.length} shards), ${ex.files.jsonl}\nfunnel:  ${ex.files.funnelMd}\nreport:  ${ex.files.html}\n`,
+        );
+      }
+      if (f.repositories.length === 0) process.exitCode = Exit.input;
+    } finally {
+      bar?.stop();
+      await queue?.close();
+      store.close();
+      await sandbox.cleanup();
+    }
+  });
+}
