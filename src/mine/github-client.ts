@@ -5,6 +5,7 @@ import { Octokit } from "@octokit/core";
 import { paginateRest } from "@octokit/plugin-paginate-rest";
 import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
+import Bottleneck from "bottleneck";
 import { log } from "../util/log.ts";
 
 export interface GitHubClientOptions {
@@ -21,6 +22,8 @@ export interface GitHubClientOptions {
   maxRateLimitWait?: number;
   /** Told each time a rate limit makes the client wait (kind: "rate limit", "secondary rate limit", "429"). */
   onWait?: (kind: string, seconds: number) => void;
+  /** Least time between two search requests (default the throttling plugin's 2 s; tests shorten it). */
+  searchMinMs?: number;
 }
 
 /** Plain 429s (not secondary, not an exhausted quota) honour retry-after: handled before the other plugins. */
@@ -129,6 +132,9 @@ export function makeGitHubClient(opts: GitHubClientOptions = {}): GitHubClient {
     retry: { retries, retryAfterBaseValue: base, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
     retryAfter429: { retries, baseMs: base, maxWait, onWait: opts.onWait },
     throttle: {
+      ...(opts.searchMinMs !== undefined
+        ? { search: new Bottleneck.Group({ id: "sweu-search", maxConcurrent: 1, minTime: opts.searchMinMs }) }
+        : {}),
       retryAfterBaseValue: base,
       fallbackSecondaryRateRetryAfter: 60,
       onRateLimit: (after: number, _o: unknown, _k: unknown, count: number) => {

@@ -13,13 +13,14 @@ import { modelFromConfig } from "../model/openai.ts";
 import { HostShortage } from "../queue/bullmq.ts";
 import type { JobHandler } from "../queue/queue.ts";
 import type { Environment, Task } from "../records/index.ts";
-import { ensureBaseImage } from "../sandbox/base-image.ts";
+import { baseImageTag, ensureBaseImage } from "../sandbox/base-image.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
 import { InfraError } from "../util/causes.ts";
 import { run } from "../util/exec.ts";
 import type { DiskGuard } from "./disk.ts";
+import { pushImage, registryRef } from "./push.ts";
 import {
   type EnvironmentIndex,
   readBuildLogs,
@@ -167,7 +168,7 @@ export function buildTaskHandler(ctx: WorkerContext): JobHandler {
     const started = Date.now();
     const gitDir = await openSource(data, workDir, sources);
     environments.learn(data.environments);
-    baseImage ??= ensureBaseImage(ctx.sandbox);
+    baseImage ??= sharedBaseImage(ctx.sandbox, data.options.registry);
     baseImage.catch(() => {
       baseImage = undefined;
     });
@@ -195,6 +196,19 @@ export function buildTaskHandler(ctx: WorkerContext): JobHandler {
       await ctx.disk.afterFull(r.detail ?? "", jc.signal);
     }
   };
+}
+
+/**
+ * The base image, through the registry when the run has one: a worker that finds it there pulls it instead
+ * of bootstrapping its own; one that made it pushes it for the others.
+ */
+async function sharedBaseImage(sandbox: Sandbox, registry: string | undefined): Promise<string> {
+  const tag = baseImageTag();
+  if (!registry || (await sandbox.imageExists(tag))) return ensureBaseImage(sandbox);
+  if ((await sandbox.pull(registryRef(tag, registry), { as: tag, timeoutMs: 20 * 60_000 })).ok) return tag;
+  const made = await ensureBaseImage(sandbox);
+  await pushImage(sandbox, made, registry, { attempts: 1 });
+  return made;
 }
 
 function withTrajectory(r: TaskResult, workDir: string, id: string, started: number): BuildJobResult {
