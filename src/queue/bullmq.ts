@@ -200,6 +200,7 @@ export class BullQueue implements JobQueue {
       if (ended && outstanding.size === 0) finish();
     });
     const failed = new Set((await this.tasks.getFailed(0, -1)).map((j) => j.id));
+    const resubmit = new Set<string>();
     const sweep = setInterval(() => void this.sweep(outstanding, deliver), this.o.sweepMs ?? 2000);
     const onAbort = () => {
       finish();
@@ -217,7 +218,10 @@ export class BullQueue implements JobQueue {
         if (outstanding.has(j.id)) continue;
         outstanding.set(j.id, j);
         const key = this.key(j.id);
-        if (failed.delete(key)) await (await this.tasks.getJob(key))?.remove().catch(() => {});
+        // A job of this id that failed for good (earlier, or in this feed before it was handed out again).
+        if (failed.delete(key) || resubmit.has(j.id))
+          await (await this.tasks.getJob(key))?.remove().catch(() => {});
+        resubmit.add(j.id);
         const e = this.envelope(j);
         await this.tasks.add(e.name, e.data, e.opts);
         ro.onEnqueued?.(1);

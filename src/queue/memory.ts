@@ -45,7 +45,8 @@ export class MemoryQueue implements JobQueue {
 
   async feed(feed: JobFeed, onResult: (r: JobResult) => void | Promise<void>, ro: FeedOptions = {}) {
     const signal = ro.signal ? AbortSignal.any([ro.signal, this.closing.signal]) : this.closing.signal;
-    const seen = new Set<string>();
+    // A job id runs once at a time; the feed may hand an id out again once its result is in (a retry).
+    const running = new Set<string>();
     // Results are written one at a time, in completion order.
     let writing: Promise<void> = Promise.resolve();
     const deliver = (r: JobResult) => {
@@ -57,9 +58,10 @@ export class MemoryQueue implements JobQueue {
       while (!signal.aborted) {
         const job = await Promise.race([feed.next(), stop]);
         if (!job || signal.aborted) return;
-        if (seen.has(job.id)) continue;
-        seen.add(job.id);
+        if (running.has(job.id)) continue;
+        running.add(job.id);
         await this.runOne(job, deliver, ro, signal);
+        running.delete(job.id);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.o.concurrency ?? 1) }, lane));

@@ -1,0 +1,73 @@
+/** Small repositories for universe tests, and a stand-in build job (the sandbox left out). */
+import type { Instance, Task } from "../../src/records/index.ts";
+import type { BuildJobData, BuildJobResult } from "../../src/run/jobs.ts";
+import { TestRepo } from "../helpers/repos.ts";
+
+/** A repository with `n` squash-merged PRs #1..#n, each changing a module and its test (each a task). */
+export function prsRepo(n: number, prefix = "sweu-u-"): TestRepo {
+  const r = new TestRepo(prefix);
+  r.commit("Initial", {
+    "m.py": "X = 0\n",
+    "test_m.py": "from m import X\n\ndef test_x():\n    assert X == 0\n",
+  });
+  for (let i = 1; i <= n; i++)
+    r.squashPr(i, `Change ${i}`, `Fixes #${100 + i}.`, {
+      "m.py": `X = ${i}\n`,
+      "test_m.py": `from m import X\n\ndef test_x():\n    assert X == ${i}\n`,
+    });
+  return r;
+}
+
+export function standIn(t: Task, wallMs = 50): Instance {
+  return {
+    instance_id: t.instance_id,
+    repo: t.repo,
+    base_commit: t.base_commit,
+    patch: t.patch,
+    test_patch: t.test_patch,
+    problem_statement: t.problem_statement,
+    hints_text: t.hints_text,
+    created_at: t.created_at,
+    version: "0.1",
+    FAIL_TO_PASS: ["test_m.py::test_x"],
+    PASS_TO_PASS: [],
+    environment_setup_commit: t.base_commit,
+    language: t.language,
+    image: `localhost/sweu.eval.${t.instance_id.toLowerCase()}:latest`,
+    dockerfile: "FROM scratch\n",
+    evaluation_script: "#!/bin/bash\npytest\n",
+    parser: "pytest",
+    environment_key: `k-${t.repo}`,
+    validation: {
+      runs_per_state: 1,
+      runs: [],
+      fail_to_pass: ["test_m.py::test_x"],
+      pass_to_pass: [],
+      flaky: [],
+      image_rebuilt: true,
+    },
+    checks: [],
+    builder: { kind: "recipe", name: "stand-in", attempts: 1 },
+    cost: { wall_ms: wallMs, build_ms: 0, validate_ms: 0, prompt_tokens: 0, completion_tokens: 0, usd: 0 },
+  };
+}
+
+/** A build job that answers at once: an instance for odd PR numbers, a rejection for even ones. */
+export function standInResult(d: unknown): BuildJobResult {
+  const { task } = d as BuildJobData;
+  if (task.number % 2 === 0)
+    return {
+      outcome: "rejected",
+      rejection: {
+        id: task.instance_id,
+        repo: task.repo,
+        number: task.number,
+        stage: "validate",
+        reason: "buggy_passes",
+        detail: "stand-in",
+        at: new Date().toISOString(),
+      },
+      ms: 40,
+    };
+  return { outcome: "instance", instance: standIn(task), ms: 50 };
+}
