@@ -57,8 +57,8 @@ describe("a universe run (in-process queue, stand-in build jobs)", () => {
     ]);
     expect(store.repoCounts().find((c) => c.repo === "acme/big")).toMatchObject({
       pending: 3,
-      instances: 3,
-      failed: 2,
+      instances: 2,
+      failed: 3,
     });
     const again = await runUniverse(store, noSandbox, o);
     expect(again.built).toBe(0);
