@@ -5,41 +5,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { instanceToRow } from "../../src/export/dataset.ts";
 import { writeHfDataset } from "../../src/export/hf.ts";
-import { exportUniverse } from "../../src/export/index.ts";
-import { MemoryQueue } from "../../src/queue/memory.ts";
-import type { Sandbox } from "../../src/sandbox/sandbox.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { recordListing, runUniverse } from "../../src/universe/universe.ts";
 import { consumerPython } from "../helpers/consumers.ts";
 import { spawnCli } from "../queue/cli.ts";
-import { prsRepo, standInResult } from "../universe/helpers.ts";
-
-/** A universe run folder of stand-in outcomes over `repos` (name → PRs). */
-export async function standInRun(repos: Record<string, number>): Promise<string> {
-  const runDir = mkdtempSync(join(tmpdir(), "sweu-uexp-"));
-  const store = new SqliteStore(join(runDir, "store.sqlite"));
-  recordListing(store, {
-    repos: Object.entries(repos).map(([name, n], i) => ({
-      name,
-      from: `l:${i + 1}`,
-      input: name,
-      location: prsRepo(n).dir,
-    })),
-    notes: [
-      {
-        from: "l:9",
-        input: "acme/calc",
-        kind: "duplicate",
-        detail: "acme/calc is already listed (l:1): kept once",
-      },
-    ],
-  });
-  const queue = new MemoryQueue({ handlers: { "build-task": async (d) => standInResult(d) } });
-  await runUniverse(store, {} as Sandbox, { runDir, budgets: {}, queue });
-  exportUniverse(store, runDir);
-  store.close();
-  return runDir;
-}
+import { standInRun } from "../universe/helpers.ts";
 
 function python(code: string): string {
   const r = spawnSync(consumerPython(), ["-c", code], { encoding: "utf8", timeout: 300_000 });

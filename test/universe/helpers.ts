@@ -1,6 +1,14 @@
 /** Small repositories for universe tests, and a stand-in build job (the sandbox left out). */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { exportUniverse } from "../../src/export/index.ts";
+import { MemoryQueue } from "../../src/queue/memory.ts";
 import type { Instance, Task } from "../../src/records/index.ts";
 import type { BuildJobData, BuildJobResult } from "../../src/run/jobs.ts";
+import type { Sandbox } from "../../src/sandbox/sandbox.ts";
+import { SqliteStore } from "../../src/store/sqlite.ts";
+import { recordListing, runUniverse } from "../../src/universe/universe.ts";
 import { TestRepo } from "../helpers/repos.ts";
 
 /** A repository with `n` squash-merged PRs #1..#n, each changing a module and its test (each a task). */
@@ -70,4 +78,31 @@ export function standInResult(d: unknown): BuildJobResult {
       ms: 40,
     };
   return { outcome: "instance", instance: standIn(task), ms: 50 };
+}
+
+/** A universe run folder of stand-in outcomes over `repos` (name → PRs). */
+export async function standInRun(repos: Record<string, number>): Promise<string> {
+  const runDir = mkdtempSync(join(tmpdir(), "sweu-uexp-"));
+  const store = new SqliteStore(join(runDir, "store.sqlite"));
+  recordListing(store, {
+    repos: Object.entries(repos).map(([name, n], i) => ({
+      name,
+      from: `l:${i + 1}`,
+      input: name,
+      location: prsRepo(n).dir,
+    })),
+    notes: [
+      {
+        from: "l:9",
+        input: "acme/calc",
+        kind: "duplicate",
+        detail: "acme/calc is already listed (l:1): kept once",
+      },
+    ],
+  });
+  const queue = new MemoryQueue({ handlers: { "build-task": async (d) => standInResult(d) } });
+  await runUniverse(store, {} as Sandbox, { runDir, budgets: {}, queue });
+  exportUniverse(store, runDir);
+  store.close();
+  return runDir;
 }
