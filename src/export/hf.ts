@@ -4,8 +4,17 @@
  * means), and `dataset.jsonl` beside it with the same rows. `datasets.load_dataset(<folder>)` reads the
  * card's config; `load_dataset("json", data_files=".../dataset.jsonl")` reads the JSONL.
  */
-import { existsSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
 import { writeFileAtomic } from "./atomic.ts";
 import { COLUMN_DOCS, DATASET_COLUMNS, type DatasetRow } from "./dataset.ts";
 import { datasetParquet } from "./parquet.ts";
@@ -59,13 +68,29 @@ export function writeHfDataset(outDir: string, rows: readonly DatasetRow[], o: H
   for (const f of existsSync(dataDir) ? readdirSync(dataDir) : [])
     if (SHARD.test(f) && !names.includes(f)) rmSync(join(dataDir, f), { force: true });
   const jsonl = join(outDir, "dataset.jsonl");
-  writeFileAtomic(jsonl, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  writeLinesAtomic(jsonl, rows);
   const card = join(outDir, "README.md");
   writeFileAtomic(card, datasetCard(rows.length, o));
   return { card, jsonl, shards: names.map((n) => join(dataDir, n)) };
 }
 
 const pad = (n: number) => String(n).padStart(5, "0");
+
+/** JSON lines written row by row to a temp file, then renamed (the whole text is never in memory at once). */
+function writeLinesAtomic(path: string, rows: readonly unknown[]): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.dataset.jsonl.tmp-${process.pid}`);
+  const fd = openSync(tmp, "w");
+  try {
+    for (const r of rows) writeSync(fd, `${JSON.stringify(r)}\n`);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+}
 
 /** The dataset card: the configs `datasets` reads, the features, and the meaning of each column. */
 export function datasetCard(count: number, o: HfOptions = {}): string {

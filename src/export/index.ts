@@ -54,7 +54,7 @@ export interface UniverseExport extends Omit<ExportResult, "files" | "funnel"> {
  */
 export function exportUniverse(store: Store, outDir: string, title = "swe-universe run"): UniverseExport {
   const { instances, retired } = writeFolders(store, outDir);
-  const report = computeUniverseReport(store);
+  const report = computeUniverseReport(store, instances);
   const repos = report.repositories.filter((r) => r.instances > 0).length;
   const hf = writeHfDataset(outDir, instances.map(instanceToRow), {
     title,

@@ -4,7 +4,7 @@
  * rejection reasons, and what happened to the inputs and the infrastructure. Written as funnel.json,
  * funnel.md and report.html (src/export/report-html.ts) next to the dataset.
  */
-import type { InfraCount, InputNote, RepoState } from "../records/index.ts";
+import type { InfraCount, InputNote, Instance, RepoState } from "../records/index.ts";
 import type { RepoCounts, Store } from "../store/store.ts";
 import { readInfra, readNotes, readRepos } from "../store/universe.ts";
 import { computeFunnel, type FunnelReport, renderFunnelMarkdown } from "./funnel.ts";
@@ -56,8 +56,10 @@ function repoRow(c: RepoCounts, s: RepoState | undefined, wallByRepo: Map<string
   };
 }
 
-export function computeUniverseReport(store: Store): UniverseReport {
-  const instances = store.listInstances();
+export function computeUniverseReport(
+  store: Store,
+  instances: readonly Instance[] = store.listInstances(),
+): UniverseReport {
   const base = computeFunnel(store, instances);
   const states = new Map(readRepos(store).map((r) => [r.name, r]));
   const wallByRepo = new Map<string, number>();

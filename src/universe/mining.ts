@@ -12,7 +12,7 @@ import type { Store } from "../store/store.ts";
 import { causeOf, saysSourceBroken } from "../util/causes.ts";
 
 export type Mined =
-  | { ok: true; gitDir: string; pending: Task[]; tasks: number; rejections: number; skipped: number }
+  | { ok: true; gitDir: string; pending: string[]; tasks: number; rejections: number; skipped: number }
   | { ok: false; status: "input_error" | "unavailable"; kind: InputNote["kind"]; detail: string };
 
 /** What a failure to clone or read a repository says about it. */
@@ -33,12 +33,13 @@ export function classifySourceError(msg: string, inputFault: boolean): Extract<M
   return { ok: false, status: "unavailable", kind: "unreachable", detail };
 }
 
-/** A repository's buildable tasks without an outcome, newest PR first. */
-export function pendingTasks(store: Store, repo: string): Task[] {
+/** A repository's buildable tasks without an outcome, newest PR first (their ids: tasks stay in the store). */
+export function pendingTasks(store: Store, repo: string): string[] {
   return store
     .listTasks(repo)
-    .filter((t) => !t.needs_generated_tests && store.outcome(t.instance_id) === "task")
-    .sort((a, b) => b.number - a.number);
+    .filter((t: Task) => !t.needs_generated_tests && store.outcome(t.instance_id) === "task")
+    .sort((a, b) => b.number - a.number)
+    .map((t) => t.instance_id);
 }
 
 export async function mineRepo(

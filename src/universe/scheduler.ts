@@ -5,16 +5,14 @@
  * `next()` waits while nothing can be handed out but something may change it (tasks under way, mining not
  * finished, a pause), and ends (undefined) when nothing ever can.
  */
-import type { Task } from "../records/index.ts";
-
 export interface LaneBudget {
   builds?: number;
   wallMs?: number;
 }
 
-interface Lane {
+interface Lane<T> {
   name: string;
-  pending: Task[];
+  pending: T[];
   /** Index of the next pending task (pending is consumed from the front). */
   head: number;
   inFlight: number;
@@ -27,10 +25,11 @@ interface Lane {
   inRing: boolean;
 }
 
-export class FairScheduler {
-  private readonly lanes = new Map<string, Lane>();
+/** Hands out items of type T (tasks, or their ids) per repository. */
+export class FairScheduler<T = unknown> {
+  private readonly lanes = new Map<string, Lane<T>>();
   /** Repositories that may have a task to hand out, in turn order. */
-  private ring: Lane[] = [];
+  private ring: Lane<T>[] = [];
   private cursor = 0;
   private waiters: (() => void)[] = [];
   private pausedFor: string | undefined;
@@ -59,7 +58,7 @@ export class FairScheduler {
   }
 
   /** Tasks of a repository to hand out (after mining), in the order given. */
-  addTasks(name: string, tasks: readonly Task[]): void {
+  addTasks(name: string, tasks: readonly T[]): void {
     const l = this.lane(name);
     l.pending.push(...tasks);
     this.enter(l);
@@ -97,7 +96,7 @@ export class FairScheduler {
    * A task handed out came back: `built` when it now has an outcome (an instance or a rejection), with the
    * wall time it took; `requeue` puts it back (the machine failed, not the task).
    */
-  settle(name: string, o: { built: boolean; ms?: number; requeue?: Task }): void {
+  settle(name: string, o: { built: boolean; ms?: number; requeue?: T }): void {
     const l = this.lane(name);
     l.inFlight--;
     this.inFlight--;
@@ -109,7 +108,7 @@ export class FairScheduler {
   }
 
   /** The next task, in fair turns; undefined when no task will ever be handed out in this run. */
-  async next(): Promise<Task | undefined> {
+  async next(): Promise<T | undefined> {
     for (;;) {
       if (!this.pausedFor) {
         const t = this.take();
@@ -143,10 +142,10 @@ export class FairScheduler {
     return { done: l.done, spentMs: l.spentMs, inFlight: l.inFlight };
   }
 
-  private take(): Task | undefined {
+  private take(): T | undefined {
     while (this.ring.length) {
       if (this.cursor >= this.ring.length) this.cursor = 0;
-      const l = this.ring[this.cursor]!;
+      const l = this.ring[this.cursor] as Lane<T>;
       const why = this.holds(l);
       if (why !== "ok") {
         // Out of the ring until something changes for it (a settle, new tasks); budgets end it for good.
@@ -155,7 +154,7 @@ export class FairScheduler {
         this.ring.splice(this.cursor, 1);
         continue;
       }
-      const t = l.pending[l.head++]!;
+      const t = l.pending[l.head++] as T;
       if (l.head > 1024 && l.head * 2 > l.pending.length) {
         l.pending = l.pending.slice(l.head);
         l.head = 0;
@@ -169,7 +168,7 @@ export class FairScheduler {
   }
 
   /** Whether a lane can hand out a task now, else why not. */
-  private holds(l: Lane): "ok" | "empty" | "blocked" | "builds" | "wall_ms" | "busy" {
+  private holds(l: Lane<T>): "ok" | "empty" | "blocked" | "builds" | "wall_ms" | "busy" {
     if (l.blocked) return "blocked";
     if (l.head >= l.pending.length) return "empty";
     if (this.budget.wallMs !== undefined && l.spentMs >= this.budget.wallMs) return "wall_ms";
@@ -178,7 +177,7 @@ export class FairScheduler {
     return "ok";
   }
 
-  private enter(l: Lane): void {
+  private enter(l: Lane<T>): void {
     if (l.inRing || l.blocked || l.stopped) return;
     if (l.head >= l.pending.length) return;
     l.inRing = true;
@@ -186,7 +185,7 @@ export class FairScheduler {
     this.wake();
   }
 
-  private lane(name: string): Lane {
+  private lane(name: string): Lane<T> {
     const l = this.lanes.get(name);
     if (!l) throw new Error(`unknown repository ${name}`);
     return l;

@@ -11,7 +11,7 @@
  */
 import type { Model } from "../model/model.ts";
 import type { JobFeed, JobNotice, JobQueue, JobResult, JobSpec } from "../queue/queue.ts";
-import type { Budgets, InputNote, RepoState, Task } from "../records/index.ts";
+import type { Budgets, InputNote, RepoState } from "../records/index.ts";
 import { applyBuildResult, keepTrajectory } from "../run/dispatch.ts";
 import type { BuildJobData, BuildJobResult } from "../run/jobs.ts";
 import { localQueue } from "../run/pipeline.ts";
@@ -120,10 +120,11 @@ export async function runUniverse(
 }
 
 class Universe {
-  private readonly sched: FairScheduler;
+  /** Hands out task ids (the tasks themselves stay in the store until their turn). */
+  private readonly sched: FairScheduler<string>;
   private readonly repos = new Map<string, RepoState>();
   private readonly gitDirs = new Map<string, string>();
-  private readonly handed = new Map<string, Task>();
+  private readonly handed = new Map<string, { repo: string }>();
   private readonly summary: UniverseSummary = { repos: [], built: 0, instances: 0, rejected: 0, failed: 0 };
   private readonly started = Date.now();
   private sessionDone = 0;
@@ -137,7 +138,7 @@ class Universe {
     this.store = store;
     this.sandbox = sandbox;
     this.o = o;
-    this.sched = new FairScheduler({ builds: o.budgets.builds, wallMs: o.budgets.wall_ms });
+    this.sched = new FairScheduler<string>({ builds: o.budgets.builds, wallMs: o.budgets.wall_ms });
     this.engineWaitMs = o.engineBackoffMs ?? 30_000;
   }
 
@@ -215,9 +216,10 @@ class Universe {
   }
 
   private async next(): Promise<JobSpec | undefined> {
-    const t = await this.sched.next();
-    if (!t) return undefined;
-    this.handed.set(t.instance_id, t);
+    const id = await this.sched.next();
+    if (!id) return undefined;
+    const t = this.store.getTask(id)!;
+    this.handed.set(id, { repo: t.repo });
     const r = this.repos.get(t.repo)!;
     const remote = !!this.o.queue;
     const data: BuildJobData = {
@@ -244,7 +246,7 @@ class Universe {
     const task = this.handed.get(r.id);
     if (!task) return;
     this.handed.delete(r.id);
-    if (!r.ok) return this.failed(task, r);
+    if (!r.ok) return this.failed(r.id, task.repo, r);
     const v = r.value as BuildJobResult;
     const now = this.store.outcome(r.id);
     if (now === "instance" || (now === "rejected" && this.store.getRejection(r.id)?.stage !== "mine")) {
@@ -278,9 +280,8 @@ class Universe {
   }
 
   /** A job that failed for the machine's reasons: by its cause, the repository is named or the run pauses. */
-  private failed(task: Task, r: Extract<JobResult, { ok: false }>): void {
+  private failed(id: string, repo: string, r: Extract<JobResult, { ok: false }>): void {
     const first = r.error.split("\n")[0] ?? "";
-    const repo = task.repo;
     if (r.cause === "source") {
       this.sched.settle(repo, { built: false });
       if (this.repos.get(repo)?.status !== "input_error") {
@@ -293,7 +294,7 @@ class Universe {
       return;
     }
     if (r.cause === "engine" || r.cause === "disk_full") {
-      this.sched.settle(repo, { built: false, requeue: task });
+      this.sched.settle(repo, { built: false, requeue: id });
       this.infra(r.cause, r.id, first, "the task goes back to the queue; the run pauses");
       this.pauseFor(`the container engine failed (${first})`, this.engineWaitMs);
       this.engineWaitMs = Math.min(this.engineWaitMs * 2, 600_000);

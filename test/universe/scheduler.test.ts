@@ -7,7 +7,7 @@ const task = (repo: string, n: number) =>
 const tasks = (repo: string, n: number) => Array.from({ length: n }, (_, i) => task(repo, n - i));
 
 /** Hand out and settle every task, as a queue with `lanes` slots would; returns the order handed out. */
-async function drain(s: FairScheduler, lanes = 1, ms = 10): Promise<string[]> {
+async function drain(s: FairScheduler<Task>, lanes = 1, ms = 10): Promise<string[]> {
   const order: string[] = [];
   await Promise.all(
     Array.from({ length: lanes }, async () => {
@@ -25,7 +25,7 @@ async function drain(s: FairScheduler, lanes = 1, ms = 10): Promise<string[]> {
 
 describe("fair turns across repositories", () => {
   it("a large repository gets one turn in R and cannot starve the rest", async () => {
-    const s = new FairScheduler();
+    const s = new FairScheduler<Task>();
     for (const r of ["big/a", "small/b", "small/c"]) s.addRepo(r);
     s.addTasks("big/a", tasks("big/a", 100));
     s.addTasks("small/b", tasks("small/b", 2));
@@ -40,7 +40,7 @@ describe("fair turns across repositories", () => {
   });
 
   it("a repository mined later joins the turns at once", async () => {
-    const s = new FairScheduler();
+    const s = new FairScheduler<Task>();
     s.addRepo("big/a");
     s.addRepo("late/b");
     s.addTasks("big/a", tasks("big/a", 50));
@@ -54,7 +54,7 @@ describe("fair turns across repositories", () => {
   });
 
   it("budgets: tasks built (counting tasks under way and earlier sessions) and wall time per repository", async () => {
-    const s = new FairScheduler({ builds: 3, wallMs: 25 });
+    const s = new FairScheduler<Task>({ builds: 3, wallMs: 25 });
     s.addRepo("a/x", { done: 1 }); // one built in an earlier session of the same run
     s.addRepo("b/y");
     s.addTasks("a/x", tasks("a/x", 10));
@@ -71,7 +71,7 @@ describe("fair turns across repositories", () => {
   });
 
   it("a blocked repository hands out nothing more; a requeued task comes back first; a pause holds everything", async () => {
-    const s = new FairScheduler();
+    const s = new FairScheduler<Task>();
     s.addRepo("a/x");
     s.addRepo("b/y");
     s.addTasks("a/x", tasks("a/x", 3));
@@ -102,7 +102,7 @@ describe("fair turns across repositories", () => {
   });
 
   it("waits while mining goes on, and ends when nothing ever can be handed out", async () => {
-    const s = new FairScheduler();
+    const s = new FairScheduler<Task>();
     s.addRepo("a/x");
     const p = s.next();
     setTimeout(() => {
