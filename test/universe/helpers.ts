@@ -106,3 +106,58 @@ export async function standInRun(repos: Record<string, number>): Promise<string>
   store.close();
   return runDir;
 }
+
+/** A Python package whose two squash-merged PRs (#1, #2) leave the manifests alone: they share one environment. */
+export function textopsProject(): TestRepo {
+  const r = new TestRepo("sweu-textops-");
+  const ops = (shout: boolean, words: boolean) =>
+    [
+      "def shout(s):",
+      shout ? "    return s.upper() + '!'" : "    return s.upper()",
+      "",
+      "def words(s):",
+      words ? "    return len(s.split())" : "    return len(s.split(' '))",
+      "",
+    ].join("\n");
+  const tests = (extra: string[]) =>
+    [
+      "from textops.ops import shout, words",
+      "",
+      "def test_base():",
+      "    assert shout('a').startswith('A')",
+      "",
+      ...extra,
+    ].join("\n");
+  r.commit("Initial", {
+    "pyproject.toml": [
+      "[build-system]",
+      'requires = ["setuptools>=61"]',
+      'build-backend = "setuptools.build_meta"',
+      "[project]",
+      'name = "textops"',
+      'version = "0.1.0"',
+      "[project.optional-dependencies]",
+      'test = ["pytest"]',
+      "",
+    ].join("\n"),
+    "textops/__init__.py": "",
+    "textops/ops.py": ops(false, false),
+    "tests/test_ops.py": tests([]),
+  });
+  r.squashPr(1, "shout adds an exclamation mark", "", {
+    "textops/ops.py": ops(true, false),
+    "tests/test_ops.py": tests(["def test_shout():", "    assert shout('hi') == 'HI!'", ""]),
+  });
+  r.squashPr(2, "words ignores repeated spaces", "", {
+    "textops/ops.py": ops(true, true),
+    "tests/test_ops.py": tests([
+      "def test_shout():",
+      "    assert shout('hi') == 'HI!'",
+      "",
+      "def test_words():",
+      "    assert words('a  b') == 2",
+      "",
+    ]),
+  });
+  return r;
+}
