@@ -24,6 +24,8 @@ export interface DispatchSummary {
   failed: number;
   /** Instances whose image push was refused. */
   notPushed: number;
+  /** Set when the repository itself turned out broken (git cannot read its objects): said once, tasks pending. */
+  sourceError?: string;
 }
 
 export interface DispatchOptions extends TaskOptions {
@@ -83,14 +85,21 @@ export async function dispatchTasks(
     const data: BuildJobData = { task, location: o.location, repoName: task.repo, options };
     return { id: task.instance_id, name: "build-task", data };
   });
-  await queue.run(jobs, (r) => collect(store, r, s, o, started), {
-    signal: o.signal,
-    // A queue that knows when a job starts says so; the others' jobs count as started once handed over.
-    onStarted: start,
-    onEnqueued: () => {
-      if (!queue.reportsStarts) for (const j of jobs) start(j.id);
+  // A broken source fails every task the same way: the in-process queue stops handing them out.
+  const stop = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
+  await queue.run(
+    jobs,
+    (r) => collect(store, r, s, o, started, () => queue.kind === "memory" && stop.abort()),
+    {
+      signal,
+      // A queue that knows when a job starts says so; the others' jobs count as started once handed over.
+      onStarted: start,
+      onEnqueued: () => {
+        if (!queue.reportsStarts) for (const j of jobs) start(j.id);
+      },
     },
-  });
+  );
   return s;
 }
 
@@ -100,15 +109,19 @@ function collect(
   s: DispatchSummary,
   o: DispatchOptions,
   started: Map<string, number>,
+  brokenSource: () => void,
 ): void {
   const ms = Date.now() - (started.get(r.id) ?? Date.now());
   if (!r.ok) {
     s.failed++;
-    log.error(
-      { id: r.id, err: r.error.split("\n")[0] },
-      "job failed on every attempt; the task stays pending",
-    );
-    o.onEvent?.({ type: "task-end", id: r.id, outcome: "rejected", reason: "sandbox_error", ms });
+    const detail = r.error.split("\n")[0] ?? "";
+    log.debug({ id: r.id, err: r.error }, "job failed on every attempt; the task stays pending");
+    if (r.cause === "source") {
+      if (s.sourceError) return; // named once
+      s.sourceError = detail.replace(/^\w*Error: /, "");
+      brokenSource();
+    }
+    o.onEvent?.({ type: "task-failed", id: r.id, ...(r.cause ? { cause: r.cause } : {}), detail });
     return;
   }
   const value = r.value as BuildJobResult;

@@ -145,10 +145,12 @@ async function openSource(
   let lacking = await missing();
   if (lacking.length && (isCloneUrl(where) || data.cloneUrl)) {
     const from = isCloneUrl(where) ? "origin" : data.cloneUrl!;
+    await git.close(); // its object reader would not see what the fetch brings
     await run("git", ["--git-dir", git.dir, "fetch", "--quiet", from, ...lacking], { timeoutMs: 600_000 });
-    await git.close(); // its object reader started before the fetch
     lacking = await missing();
   }
+  // The long-lived reader is not needed between jobs (and would keep the process alive after the last).
+  await git.close();
   if (lacking.length)
     throw new InfraError(
       `the source repository of ${data.repoName} is broken: unable to find ${lacking.join(", ")} in ${where}`,

@@ -55,6 +55,10 @@ export interface PipelineSummary {
   built: number;
   instances: number;
   rejected: number;
+  /** Tasks left pending because the machine failed (not the task). */
+  failed: number;
+  /** The repository is broken (git cannot read its objects): its tasks stay pending (src/run/dispatch.ts). */
+  sourceError?: string;
   export: ExportResult;
 }
 
@@ -133,19 +137,28 @@ export async function buildPending(
     .filter((t) => !o.only || o.only.includes(t.instance_id));
   let instances = 0;
   let rejected = 0;
+  let failed = 0;
+  let sourceError: string | undefined;
   if (pending.length) {
     for (const t of pending) if (writesTests(store, t, o)) store.deleteRejection(t.instance_id);
     const queue = o.queue ?? (await localQueue(store, sandbox, o));
     try {
       const s = await dispatchTasks(store, queue, pending, { ...o, location: o.location ?? o.gitDir });
-      instances = s.instances;
-      rejected = s.rejected;
+      ({ instances, rejected, failed, sourceError } = s);
     } finally {
       if (!o.queue) await queue.close();
     }
   }
   const exported = exportRun(store, o.runDir);
-  return { mined, built: pending.length, instances, rejected, export: exported };
+  return {
+    mined,
+    built: pending.length,
+    instances,
+    rejected,
+    failed,
+    ...(sourceError ? { sourceError } : {}),
+    export: exported,
+  };
 }
 
 /** A task without tests of its own (mined as no_test_change) that the agent can build by writing tests. */

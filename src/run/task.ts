@@ -248,7 +248,10 @@ function sharedImages(sandbox: Sandbox, registry: string): NonNullable<TaskConte
 
 /** The line of a git error that names what is missing. */
 function firstGitError(msg: string): string {
-  return (msg.split("\n").find((l) => saysSourceBroken(l)) ?? msg.split("\n")[0] ?? "").trim().slice(0, 300);
+  const line = msg.split("\n").find((l) => saysSourceBroken(l)) ?? msg.split("\n")[0] ?? "";
+  // git's own words, without the command line that carried them.
+  const at = Math.max(line.lastIndexOf("fatal: "), line.lastIndexOf("error: "));
+  return (at >= 0 ? line.slice(at) : line).trim().slice(0, 300);
 }
 
 /** The trajectory a task wrote, to send back with its result when it ran elsewhere. */

@@ -127,6 +127,11 @@ export function registerRun(program: Command): void {
             process.stderr.write(`${bar ? "\n" : ""}paused: ${e.why}\n`);
           } else if (e.type === "resumed") {
             process.stderr.write(`resumed after ${(e.ms / 1000).toFixed(0)}s: disk space is back\n`);
+          } else if (e.type === "task-failed") {
+            bar?.increment(1, { instances, id: e.id });
+            // A broken repository is said once, at the end.
+            if (!opts.json && e.cause !== "source")
+              process.stderr.write(`${bar ? "\n" : ""}  ${e.id}: not built, stays pending: ${e.detail}\n`);
           } else {
             if (e.outcome === "instance") instances++;
             bar?.increment(1, { instances, id: e.id });
@@ -138,6 +143,13 @@ export function registerRun(program: Command): void {
         },
       });
       bar?.stop();
+      if (summary.sourceError) {
+        // An input error, said once: every task of the repository stays pending for the same command later.
+        process.stderr.write(
+          `swe-universe: ${summary.sourceError}. Its tasks stay pending: repair the clone (or give its URL) and run the same command again.\n`,
+        );
+        process.exitCode = Exit.input;
+      }
       const f = summary.export.funnel;
       if (opts.json) {
         process.stdout.write(
