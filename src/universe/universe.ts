@@ -176,6 +176,7 @@ class Universe {
       if (!this.o.queue) await queue.close();
     }
     for (const r of this.repos.values()) this.closeRepo(r.name);
+    this.progress(true);
     this.summary.repos = readRepos(this.store);
     return this.summary;
   }
@@ -373,8 +374,14 @@ class Universe {
     this.o.onEvent?.(e);
   }
 
-  private progress(): void {
+  private lastProgress = 0;
+
+  /** What the progress display shows, at most four times a second (it walks every repository). */
+  private progress(force = false): void {
     if (!this.o.onEvent) return;
+    const now = Date.now();
+    if (!force && now - this.lastProgress < 250) return;
+    this.lastProgress = now;
     let mined = 0;
     let done = 0;
     let expected = 0;
