@@ -194,22 +194,15 @@ export function registerUniverse(program: Command): void {
     .option("--no-progress", "no progress bar");
   addBuildOptions(cmd).action(async (o: UniverseOpts) => {
     const { model, builder } = builderOf(o);
-    if (
-      !o.repos &&
-      !o.searchLanguage &&
-      !o.searchTopic &&
-      !o.searchStars &&
-      !o.searchLicense &&
-      !o.searchPushedSince
-    )
+    const searching =
+      o.searchLanguage ?? o.searchTopic ?? o.searchStars ?? o.searchLicense ?? o.searchPushedSince;
+    if (!o.repos && !searching)
       throw new CliError("nothing to run over: pass --repos FILE and/or --search-* options", Exit.usage);
     if (o.since !== undefined && Number.isNaN(Date.parse(o.since)))
       throw new CliError(`--since: not a date: ${o.since}`, Exit.usage);
     const runDir = resolve(o.runDir);
     const store = new SqliteStore(join(runDir, "store.sqlite"));
-    const showBar = o.progress !== false && !o.json && process.stderr.isTTY;
-    let bar: cliProgress.SingleBar | undefined;
-    const say = (s: string) => process.stderr.write(`${bar ? "\n" : ""}${s}\n`);
+    const view = progressView(o);
     const sandbox = (() => {
       try {
         return createSandbox(o.sandbox);
@@ -221,74 +214,21 @@ export function registerUniverse(program: Command): void {
       ? new BullQueue({ url: o.redis, queue: o.queue, runId: runIdOf(store) })
       : undefined;
     try {
-      const { listing, inputs } = await listInputs(o, say);
+      const { listing, inputs } = await listInputs(o, view.say);
       const budgets = settleBudgets(store, o, inputs);
-      recordListing(store, listing, (n) => say(noteLine(n)));
-      if (showBar)
-        bar = new cliProgress.SingleBar(
-          {
-            format:
-              "{bar} {value}/{total} tasks | {instances} instances | repos {mined}/{repos} mined, {rdone} done | ETA {eta}",
-            stream: process.stderr,
-            hideCursor: true,
-          },
-          cliProgress.Presets.shades_classic,
-        );
-      bar?.start(1, 0, { instances: 0, mined: 0, repos: 0, rdone: 0, eta: "—" });
-      let last = 0;
+      recordListing(store, listing, (n) => view.say(noteLine(n)));
+      view.start();
       const s = await runUniverse(store, sandbox, {
+        ...buildOptions(o),
         runDir,
         budgets,
         since: o.since,
         queue,
-        workers: int(o.workers, "--workers"),
-        window: int(o.window, "--window"),
-        miningConcurrency: int(o.mining, "--mining"),
         builder,
         model,
-        registry: o.registry,
-        runsPerState: int(o.runs, "--runs"),
-        maxAttempts: int(o.maxAttempts, "--max-attempts"),
-        testTimeoutMs: int(o.testTimeout, "--test-timeout")! * 1000,
-        buildTimeoutMs: int(o.buildTimeout, "--build-timeout")! * 1000,
-        skipProbes: o.skipProbes,
-        loadProbeCpus: cpus(o.loadProbeCpus, "--load-probe-cpus"),
-        reuse: o.reuse,
-        minFreeDisk: size(o.minFreeDisk, "--min-free-disk"),
-        onEvent: (e) => {
-          if (e.type === "progress") {
-            const p = e.progress;
-            const payload = {
-              instances: p.instances,
-              mined: p.reposMined,
-              repos: p.repos,
-              rdone: p.reposDone,
-              eta: eta(p),
-            };
-            if (bar) {
-              bar.setTotal(Math.max(1, p.expected));
-              bar.update(p.done, payload);
-            } else if (!o.json && Date.now() - last > 10_000) {
-              last = Date.now();
-              process.stderr.write(
-                `progress: ${p.done}/${p.expected} tasks, ${p.instances} instances, repos ${p.reposMined}/${p.repos} mined, ${p.reposDone} done, ETA ${payload.eta}\n`,
-              );
-            }
-            return;
-          }
-          if (e.type === "task-end") {
-            if (!bar && !o.json)
-              process.stderr.write(
-                `  ${e.id}: ${e.outcome === "instance" ? "instance" : `rejected (${e.reason})`} in ${(e.ms / 1000).toFixed(1)}s\n`,
-              );
-            return;
-          }
-          const text = line(e);
-          if (text && !o.json) say(text);
-        },
+        onEvent: view.onEvent,
       });
-      bar?.stop();
-      bar = undefined;
+      view.stop();
       const ex = exportUniverse(store, runDir);
       const f = ex.funnel;
       if (o.json) {
@@ -303,10 +243,88 @@ export function registerUniverse(program: Command): void {
       }
       if (f.repositories.length === 0) process.exitCode = Exit.input;
     } finally {
-      bar?.stop();
+      view.stop();
       await queue?.close();
       store.close();
       await sandbox.cleanup();
     }
   });
+}
+
+/** The task options and the coordinator's own, from the flags. */
+function buildOptions(o: UniverseOpts) {
+  return {
+    workers: int(o.workers, "--workers"),
+    window: int(o.window, "--window"),
+    miningConcurrency: int(o.mining, "--mining"),
+    registry: o.registry,
+    runsPerState: int(o.runs, "--runs"),
+    maxAttempts: int(o.maxAttempts, "--max-attempts"),
+    testTimeoutMs: int(o.testTimeout, "--test-timeout")! * 1000,
+    buildTimeoutMs: int(o.buildTimeout, "--build-timeout")! * 1000,
+    skipProbes: o.skipProbes,
+    loadProbeCpus: cpus(o.loadProbeCpus, "--load-probe-cpus"),
+    reuse: o.reuse,
+    minFreeDisk: size(o.minFreeDisk, "--min-free-disk"),
+  };
+}
+
+/**
+ * What the run shows while it goes: a progress bar with an ETA for the whole run on a terminal (else a
+ * progress line every 10 s and a line per task), and one line per note, repository and failure.
+ */
+function progressView(o: UniverseOpts) {
+  let bar: cliProgress.SingleBar | undefined;
+  let last = 0;
+  const say = (s: string) => process.stderr.write(`${bar ? "\n" : ""}${s}\n`);
+  const progress = (p: UniverseProgress) => {
+    const payload = {
+      instances: p.instances,
+      mined: p.reposMined,
+      repos: p.repos,
+      rdone: p.reposDone,
+      eta: eta(p),
+    };
+    if (bar) {
+      bar.setTotal(Math.max(1, p.expected));
+      bar.update(p.done, payload);
+    } else if (!o.json && Date.now() - last > 10_000) {
+      last = Date.now();
+      process.stderr.write(
+        `progress: ${p.done}/${p.expected} tasks, ${p.instances} instances, repos ${p.reposMined}/${p.repos} mined, ${p.reposDone} done, ETA ${payload.eta}\n`,
+      );
+    }
+  };
+  return {
+    say,
+    start() {
+      if (o.progress === false || o.json || !process.stderr.isTTY) return;
+      bar = new cliProgress.SingleBar(
+        {
+          format:
+            "{bar} {value}/{total} tasks | {instances} instances | repos {mined}/{repos} mined, {rdone} done | ETA {eta}",
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(1, 0, { instances: 0, mined: 0, repos: 0, rdone: 0, eta: "—" });
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+    onEvent(e: UniverseEvent) {
+      if (e.type === "progress") return progress(e.progress);
+      if (e.type === "task-end") {
+        if (!bar && !o.json)
+          process.stderr.write(
+            `  ${e.id}: ${e.outcome === "instance" ? "instance" : `rejected (${e.reason})`} in ${(e.ms / 1000).toFixed(1)}s\n`,
+          );
+        return;
+      }
+      const text = line(e);
+      if (text && !o.json) say(text);
+    },
+  };
 }
