@@ -103,15 +103,17 @@ async function listInputs(
 ): Promise<{ listing: Listing; inputs: string[] }> {
   const listing: Listing = { repos: [], notes: [] };
   const inputs: string[] = [];
+  let waits = 0;
   const api = () =>
     makeGitHubClient({
       token: process.env.GITHUB_TOKEN,
       baseUrl: o.apiUrl ?? process.env.GITHUB_API_URL,
       onWait: (kind, s) => {
+        waits++;
         say(`GitHub ${kind}: waiting ${s} s`);
         listing.notes.push({
           from: "github",
-          input: kind,
+          input: `${kind} #${waits}`,
           kind: "rate_limited",
           detail: `waited ${s} s (${new Date().toISOString()})`,
         });
