@@ -113,7 +113,7 @@ async function listInputs(
         say(`GitHub ${kind}: waiting ${s} s`);
         listing.notes.push({
           from: "github",
-          input: `${kind} #${waits}`,
+          input: `${kind} #${waits} at ${new Date().toISOString()}`,
           kind: "rate_limited",
           detail: `waited ${s} s (${new Date().toISOString()})`,
         });
