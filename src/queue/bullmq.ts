@@ -202,9 +202,14 @@ export class BullQueue implements JobQueue {
     const failed = new Set((await this.tasks.getFailed(0, -1)).map((j) => j.id));
     const resubmit = new Set<string>();
     const sweep = setInterval(() => void this.sweep(outstanding, deliver), this.o.sweepMs ?? 2000);
+    let unblock!: (v: undefined) => void;
+    const stopped = new Promise<undefined>((r) => {
+      unblock = r;
+    });
     const onAbort = () => {
       finish();
       room?.();
+      unblock(undefined);
     };
     ro.signal?.addEventListener("abort", onAbort, { once: true });
     try {
@@ -213,7 +218,7 @@ export class BullQueue implements JobQueue {
           await new Promise<void>((r) => {
             room = r;
           });
-        const j = await feed.next();
+        const j = await Promise.race([feed.next(), stopped]);
         if (!j || ro.signal?.aborted) break;
         if (outstanding.has(j.id)) continue;
         outstanding.set(j.id, j);

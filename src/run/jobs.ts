@@ -6,6 +6,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { SourceError } from "../mine/errors.ts";
 import { isCloneUrl } from "../mine/git.ts";
 import { GitSource } from "../mine/git-source.ts";
 import type { Model } from "../model/model.ts";
@@ -135,7 +136,17 @@ async function openSource(
     source.catch(() => sources.delete(key));
     sources.set(key, source);
   }
-  const git = (await source).git;
+  const git = (
+    await source.catch((e: unknown) => {
+      // Not a repository here, or a URL that serves none: the source, not the task (unreachable: retried).
+      if (e instanceof SourceError && e.kind === "input")
+        throw new InfraError(
+          `the source repository of ${data.repoName} cannot be used: ${e.message}`,
+          "source",
+        );
+      throw e;
+    })
+  ).git;
   const { base_commit: base, resolved_commit: resolved } = data.task;
   const missing = async () => {
     const out: string[] = [];
