@@ -32,6 +32,8 @@ export interface DispatchOptions extends TaskOptions {
   runDir: string;
   /** Where the jobs' handlers reach the repository (a clone URL, or a path they can read). */
   location: string;
+  /** A clone URL for workers that do not have `location` (another machine), and for missing commits. */
+  cloneUrl?: string;
   signal?: AbortSignal;
   onEvent?: (e: PipelineEvent) => void;
 }
@@ -82,7 +84,13 @@ export async function dispatchTasks(
     o.onEvent?.({ type: "task-start", id, index: index.get(id) ?? 0, total: pending.length });
   };
   const jobs = pending.map((task) => {
-    const data: BuildJobData = { task, location: o.location, repoName: task.repo, options };
+    const data: BuildJobData = {
+      task,
+      location: o.location,
+      ...(o.cloneUrl ? { cloneUrl: o.cloneUrl } : {}),
+      repoName: task.repo,
+      options,
+    };
     return { id: task.instance_id, name: "build-task", data };
   });
   // A broken source fails every task the same way: the in-process queue stops handing them out.

@@ -87,7 +87,7 @@ export async function diskGuard(
  * that have none yet.
  */
 export async function runPipeline(
-  source: Source & { git?: { dir: string } },
+  source: Source & { git?: { dir: string; originUrl?: () => Promise<string | undefined> } },
   store: Store,
   sandbox: Sandbox,
   o: PipelineOptions,
@@ -103,7 +103,9 @@ export async function runPipeline(
   const gitDir = source.git?.dir;
   if (!gitDir) throw new Error(`source ${source.kind} has no local clone to build from`);
   store.setMeta(`git_dir:${source.repo}`, gitDir);
-  return buildPending(store, sandbox, { ...o, repo: source.repo, gitDir }, mined);
+  // Workers on other machines fetch the repository from its origin when the location is a path of ours.
+  const cloneUrl = o.queue ? await source.git?.originUrl?.() : undefined;
+  return buildPending(store, sandbox, { ...o, repo: source.repo, gitDir, cloneUrl }, mined);
 }
 
 /** The in-process queue and its handlers: `workers` tasks at once, resources capped, waiting out a full disk. */
@@ -128,7 +130,7 @@ export async function localQueue(store: Store, sandbox: Sandbox, o: PipelineOpti
 export async function buildPending(
   store: Store,
   sandbox: Sandbox,
-  o: PipelineOptions & { repo?: string; gitDir: string },
+  o: PipelineOptions & { repo?: string; gitDir: string; cloneUrl?: string },
   mined: PipelineSummary["mined"] = { tasks: 0, rejections: 0, skipped: 0 },
 ): Promise<PipelineSummary> {
   const pending = store
