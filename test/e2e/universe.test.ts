@@ -131,10 +131,11 @@ describe("universe run: three repositories, two workers that share only Redis an
         "uni",
         "--registry",
         reg,
-      ].concat(["--runs", "1", "--skip-probes", "--no-progress", "--max-prs", "5"]),
+      ].concat(["--runs", "1", "--skip-probes", "--no-progress", "--max-prs", "5", "--mining", "1"]),
     );
     procs.push(coord);
-    // The first worker alone builds the first task (textops #2, newest first) and pushes its environment.
+    // Mined one at a time, textops first: the first worker alone builds its newest task (#2) and pushes the
+    // environment #1 shares.
     await w1.waitFor(/done acme__/, 900_000);
     // Then the second machine, and a third whose registry is unreachable for it (blocked in its registries.conf).
     const w2 = worker("w2", storage("w2"));
