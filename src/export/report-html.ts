@@ -78,6 +78,13 @@ const SCRIPT = `
 const D = JSON.parse(document.getElementById("data").textContent);
 Chart.defaults.animation = false;
 Chart.defaults.maintainAspectRatio = false;
+// A plot with nothing to show says so instead of an empty frame.
+Chart.register({ id: "empty", afterDraw(c) {
+  if (c.data.labels.length) return;
+  const { ctx, chartArea: a } = c;
+  ctx.save(); ctx.fillStyle = "#78909c"; ctx.font = "14px system-ui, sans-serif"; ctx.textAlign = "center";
+  ctx.fillText("nothing to show yet", (a.left + a.right) / 2, (a.top + a.bottom) / 2); ctx.restore();
+} });
 const bar = (id, labels, datasets, o = {}) => new Chart(document.getElementById(id), {
   type: "bar",
   data: { labels, datasets },
