@@ -3,11 +3,12 @@
  * its budget (src/run/mine-budget.ts), and say what it came to. A repository that cannot be used is named
  * once, by what is wrong with it, and never stops the others.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { SourceError } from "../mine/errors.ts";
 import { GitSource } from "../mine/git-source.ts";
 import type { InputNote, RepoState, Task } from "../records/index.ts";
-import { mineWithinBudget } from "../run/mine-budget.ts";
+import { mineBudget, mineWithinBudget } from "../run/mine-budget.ts";
 import type { Store } from "../store/store.ts";
 import { causeOf, saysSourceBroken } from "../util/causes.ts";
 
@@ -48,8 +49,14 @@ export async function mineRepo(
   o: { runDir: string; prs?: number; since?: string; signal?: AbortSignal },
 ): Promise<Mined> {
   let source: GitSource;
+  // A repository mined to its budget in an earlier session is read from its clone here (no fetch).
+  const clone = store.getMeta(`git_dir:${r.name}`);
+  const settled = mineBudget(store, r.name)?.complete && o.prs !== undefined && clone && existsSync(clone);
   try {
-    source = await GitSource.open(r.location, { repoName: r.name, cacheDir: join(o.runDir, "repos") });
+    source = await GitSource.open(settled ? clone : r.location, {
+      repoName: r.name,
+      cacheDir: join(o.runDir, "repos"),
+    });
   } catch (e) {
     if (!(e instanceof SourceError)) throw e;
     return classifySourceError(e.message, e.kind === "input");
