@@ -75,11 +75,11 @@ export interface WorkerContext {
   /** The agent's model; else one from SWEU_MODEL and friends. */
   model?: Model;
   /**
-   * What a refused image push does to a job: a worker hands it back and pauses (another worker, or this one
-   * later, pushes; the dataset names only registry images), the in-process queue records the instance as not
-   * pushed (its image is here: `swe-universe push` sends it later). Default "record".
+   * Whether this handler may hand a job back (a worker: another takes it) when the job's options ask for it
+   * on a refused push (TaskOptions.pushRefused). The in-process queue never does: the image is here, the
+   * instance is recorded as not pushed and the run pauses until the registry answers.
    */
-  onPushRefused?: "hand-back" | "record";
+  canHandBack?: boolean;
   /** How image pushes are retried (tests shorten it). */
   push?: { attempts?: number; backoffMs?: number };
 }
@@ -199,7 +199,7 @@ export function buildTaskHandler(ctx: WorkerContext): JobHandler {
     for (;;) {
       await ctx.disk?.ready(jc.signal);
       const r = await runTask(data.task, tctx, data.options);
-      if (r.push && !r.push.ok && ctx.onPushRefused === "hand-back")
+      if (r.push && !r.push.ok && ctx.canHandBack && data.options.pushRefused === "hand-back")
         throw new HostShortage(`registry push refused on this worker: ${r.push.error}`, "registry");
       if (r.outcome !== "disk_full") return withTrajectory(r, workDir, data.task.instance_id, started);
       if (ctx.onDiskFull !== "wait" || !ctx.disk || jc.signal.aborted)

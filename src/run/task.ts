@@ -34,6 +34,12 @@ export interface TaskOptions {
   agentBudget?: Partial<Budget>;
   /** Push validated images to HOST/PREFIX; refusals are recorded, not fatal. */
   registry?: string;
+  /**
+   * What a refused push does on a worker: "record" (default: the instance is kept as not pushed, for
+   * `swe-universe push` on the machine that has the image) or "hand-back" (the job goes back to the queue
+   * and the worker pauses: a universe run's dataset names only registry images).
+   */
+  pushRefused?: "record" | "hand-back";
   /** Keep the scratch build context of each task (default: removed once the task ends). */
   keepWork?: boolean;
 }
@@ -54,6 +60,7 @@ export const TASK_OPTION_KEYS = [
   "builder",
   "agentBudget",
   "registry",
+  "pushRefused",
   "keepWork",
 ] as const satisfies readonly (keyof TaskOptions)[];
 type Unlisted = Exclude<keyof TaskOptions, (typeof TASK_OPTION_KEYS)[number]>;

@@ -229,7 +229,11 @@ class Universe {
       location: remote ? (r.clone_url ?? r.location) : (this.gitDirs.get(t.repo) ?? r.location),
       ...(r.clone_url ? { cloneUrl: r.clone_url } : {}),
       repoName: t.repo,
-      options: taskOptionsOf(this.o),
+      // A worker elsewhere hands a job back on a refused push: the dataset names only registry images.
+      options: {
+        ...taskOptionsOf(this.o),
+        ...(remote && this.o.registry ? { pushRefused: "hand-back" as const } : {}),
+      },
       ...(remote ? { environments: this.recentEnvironments(t.repo) } : {}),
     };
     return { id: t.instance_id, name: "build-task", data };

@@ -78,7 +78,7 @@ export function registerWorker(program: Command): void {
         concurrency: Math.floor(positive(opts.concurrency, "--concurrency")),
         lockMs: positive(opts.lockTimeout, "--lock-timeout") * 1000,
         limiter,
-        handlers: jobHandlers({ sandbox, workDir: resolve(opts.workDir), onPushRefused: "hand-back" }),
+        handlers: jobHandlers({ sandbox, workDir: resolve(opts.workDir), canHandBack: true }),
         shortage: () => disk.shortage() ?? registry(),
         shortageCheckMs: Math.min(disk.checkMs, 5_000),
         onShortage: (kind) => {
