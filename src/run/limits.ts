@@ -87,6 +87,7 @@ export function limitSandbox(sb: Sandbox, l: Limiters): Sandbox {
     engine: sb.engine,
     build: (spec) => l.builds.with(() => sb.build(spec)),
     imageExists: (tag) => sb.imageExists(tag),
+    ping: (o) => sb.ping(o),
     pull: (ref, o) => sb.pull(ref, o),
     push: (image, ref, o) => sb.push(image, ref, o),
     imageSize: (tag) => sb.imageSize(tag),

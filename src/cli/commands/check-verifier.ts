@@ -5,6 +5,7 @@ import { modelFromConfig } from "../../model/openai.ts";
 import { ensureImage, pullable } from "../../sandbox/image.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { assertEngineAnswers } from "../preflight.ts";
 
 interface Opts {
   script?: string;
@@ -38,6 +39,7 @@ export function registerCheckVerifier(program: Command): void {
         throw new CliError(e instanceof Error ? e.message : String(e), Exit.input);
       }
       const sandbox = o.image ? createSandbox(o.sandbox) : undefined;
+      if (sandbox) await assertEngineAnswers(sandbox);
       try {
         // A missing image would fail the first probe as a crash, exiting like a "hacked" verdict.
         // Pulled when it is not here; a registry out of reach is exit 4, a local tag that is gone exit 3.
