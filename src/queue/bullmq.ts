@@ -352,6 +352,18 @@ function resultsQueues(url: string) {
   };
 }
 
+/** A notice to the coordinator (a worker short of something); its first line only, lost quietly if Redis is. */
+async function tellCoordinator(results: Queue, n: JobNotice): Promise<void> {
+  const notice: JobNotice = { ...n, detail: n.detail.split("\n")[0]! };
+  await results.add("notice", notice, { removeOnComplete: true }).catch(() => {});
+}
+
+/** The result of a job that failed for good, with the typed cause when the error carries one. */
+function failure(env: Envelope, job: Job, e: unknown): JobResult {
+  const cause = causeOf(e);
+  return { id: env.id, name: job.name, ok: false, error: errorText(e), ...(cause ? { cause } : {}) };
+}
+
 /** Run a handler until it returns or the worker shuts down (the abort rejects at once). */
 function runHandler(handler: JobHandler, env: Envelope, job: Job, signal: AbortSignal): Promise<unknown> {
   const aborted = new Promise<never>((_, reject) =>
@@ -377,11 +389,7 @@ export function startWorker(o: WorkerOptions): WorkerHandle {
     const env = job.data as Envelope;
     await job.moveToWait(token);
     o.onEvent?.({ type: "returned", id: env.id, detail: why.split("\n")[0] });
-    const notice: JobNotice = { id: env.id, worker: WORKER_NAME, kind, detail: why.split("\n")[0]! };
-    await results
-      .get(env.results)
-      .add("notice", notice, { removeOnComplete: true })
-      .catch(() => {});
+    await tellCoordinator(results.get(env.results), { id: env.id, worker: WORKER_NAME, kind, detail: why });
     if (!paused) {
       o.onEvent?.({ type: "paused", id: env.id, detail: why.split("\n")[0] });
       worker.pause(true);
@@ -410,15 +418,7 @@ export function startWorker(o: WorkerOptions): WorkerHandle {
     }
     const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     o.onEvent?.({ type: "failed", id: env.id, detail: errorText(e).split("\n")[0] });
-    const cause = causeOf(e);
-    const result: JobResult = {
-      id: env.id,
-      name: job.name,
-      ok: false,
-      error: errorText(e),
-      ...(cause ? { cause } : {}),
-    };
-    if (last) await results.get(env.results).add("result", result, { removeOnComplete: true });
+    if (last) await results.get(env.results).add("result", failure(env, job, e), { removeOnComplete: true });
     throw e;
   };
 
