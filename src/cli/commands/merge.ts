@@ -3,9 +3,9 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { exportUniverse } from "../../export/index.ts";
 import { type MergeResult, mergeFiles, mergeStore } from "../../export/merge.ts";
-import { openRunStore, STORE_FILE } from "../../export/run-dir.ts";
-import { SqliteStore } from "../../store/sqlite.ts";
+import { STORE_FILE } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { openRunFolder, openRunReadOnly } from "../run-folder.ts";
 
 export function registerMerge(program: Command): void {
   program
@@ -19,12 +19,14 @@ export function registerMerge(program: Command): void {
       for (const d of dirs)
         if (!existsSync(join(d, STORE_FILE)))
           throw new CliError(`no run folder at ${d} (no ${STORE_FILE})`, Exit.input);
-      const into = new SqliteStore(join(out, STORE_FILE));
+      // The merged folder is written (locked, like any run folder); the others are only read.
+      const folder = await openRunFolder(out, { verb: "merge", create: true });
+      const into = folder.store;
       const r: MergeResult = { folders: 0, candidates: 0, instances: 0, conflicts: [] };
       try {
         for (const d of dirs) {
           if (resolve(d) === out) continue;
-          const src = openRunStore(resolve(d))!;
+          const src = openRunReadOnly(resolve(d))!;
           try {
             mergeStore(into, src, d, r);
           } finally {
@@ -47,7 +49,7 @@ export function registerMerge(program: Command): void {
             `dataset: ${join(out, "data")} (${ex.files.shards.length} shards), ${ex.files.jsonl}\nreport:  ${ex.files.html}\n`,
         );
       } finally {
-        into.close();
+        folder.close();
       }
     });
 }

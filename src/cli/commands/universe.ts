@@ -8,7 +8,7 @@ import { BullQueue } from "../../queue/bullmq.ts";
 import type { Budgets, InputNote } from "../../records/index.ts";
 import { runIdOf } from "../../run/dispatch.ts";
 import { createSandbox } from "../../sandbox/index.ts";
-import { SqliteStore } from "../../store/sqlite.ts";
+import type { SqliteStore } from "../../store/sqlite.ts";
 import { readConfig, writeConfig } from "../../store/universe.ts";
 import { checkWithApi, dedupe, type Listing, readRepoList } from "../../universe/inputs.ts";
 import { type SearchQuery, searchRepositories } from "../../universe/search.ts";
@@ -17,9 +17,14 @@ import {
   runUniverse,
   type UniverseEvent,
   type UniverseProgress,
+  type UniverseSummary,
 } from "../../universe/universe.ts";
 import { CliError, Exit } from "../exit-codes.ts";
-import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
+import { parsed } from "../options.ts";
+import { assertEngineAnswers, assertRedisReachable } from "../preflight.ts";
+import { openRunFolder } from "../run-folder.ts";
+import { interruption } from "../signals.ts";
+import { addBuildOptions, builderOf } from "./build-options.ts";
 
 interface UniverseOpts {
   repos?: string;
@@ -55,29 +60,19 @@ interface UniverseOpts {
   registry?: string;
   minFreeDisk: string;
   json?: boolean;
+  wait?: boolean;
 }
 
-const positive = (v: string | undefined, name: string): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new CliError(`${name} must be a positive number, got "${v}"`, Exit.usage);
-  return n;
-};
-const int = (v: string | undefined, name: string) => {
-  const n = positive(v, name);
-  if (n !== undefined && !Number.isInteger(n))
-    throw new CliError(`${name} must be an integer, got "${v}"`, Exit.usage);
-  return n;
-};
+/** An option's value, already checked by src/cli/options.ts (undefined when not given). */
+const num = (key: string, v: string | undefined): number | undefined =>
+  v === undefined ? undefined : parsed<number>(key, v);
 
 /** The budgets of the run: as stored; a flag given with another value is a new budget (said so). */
 function settleBudgets(store: SqliteStore, o: UniverseOpts, inputs: string[]): Budgets {
   const given: Budgets = {
-    prs: int(o.maxPrs, "--max-prs"),
-    builds: int(o.maxBuilds, "--max-builds"),
-    wall_ms:
-      o.maxMinutes === undefined ? undefined : Math.round(positive(o.maxMinutes, "--max-minutes")! * 60_000),
+    prs: num("maxPrs", o.maxPrs),
+    builds: num("maxBuilds", o.maxBuilds),
+    wall_ms: o.maxMinutes === undefined ? undefined : Math.round(num("maxMinutes", o.maxMinutes)! * 60_000),
   };
   const stored = readConfig(store);
   const budgets: Budgets = { ...(stored?.budgets ?? {}) };
@@ -120,7 +115,6 @@ async function listInputs(
       },
     });
   if (o.repos) {
-    if (!existsSync(o.repos)) throw new CliError(`--repos: no such file: ${o.repos}`, Exit.input);
     const l = await readRepoList(o.repos);
     // owner/name and GitHub URLs are checked with the API when one is configured (renamed, not found, private).
     if (o.apiUrl || process.env.GITHUB_TOKEN || process.env.GITHUB_API_URL)
@@ -137,7 +131,7 @@ async function listInputs(
     topic: o.searchTopic,
   };
   if (Object.values(q).some((v) => v !== undefined)) {
-    const s = await searchRepositories(api(), q, { max: int(o.searchMax, "--search-max") ?? 100 });
+    const s = await searchRepositories(api(), q, { max: num("searchMax", o.searchMax) ?? 100 });
     say(`search: ${s.total} repositories match, ${s.repos.length} taken (${s.requests} API requests)`);
     listing.repos.push(...s.repos);
     listing.notes.push(...s.notes);
@@ -200,21 +194,9 @@ export function registerUniverse(program: Command): void {
       o.searchLanguage ?? o.searchTopic ?? o.searchStars ?? o.searchLicense ?? o.searchPushedSince;
     if (!o.repos && !searching)
       throw new CliError("nothing to run over: pass --repos FILE and/or --search-* options", Exit.usage);
-    if (o.since !== undefined && Number.isNaN(Date.parse(o.since)))
-      throw new CliError(`--since: not a date: ${o.since}`, Exit.usage);
-    const runDir = resolve(o.runDir);
-    const store = new SqliteStore(join(runDir, "store.sqlite"));
+    const { runDir, sandbox, folder, queue } = await openUniverse(o);
+    const store = folder.store;
     const view = progressView(o);
-    const sandbox = (() => {
-      try {
-        return createSandbox(o.sandbox);
-      } catch (e) {
-        throw new CliError((e as Error).message, Exit.unavailable);
-      }
-    })();
-    const queue = o.redis
-      ? new BullQueue({ url: o.redis, queue: o.queue, runId: runIdOf(store) })
-      : undefined;
     try {
       const { listing, inputs } = await listInputs(o, view.say);
       const budgets = settleBudgets(store, o, inputs);
@@ -228,46 +210,70 @@ export function registerUniverse(program: Command): void {
         queue,
         builder,
         model,
+        signal: interruption,
         onEvent: view.onEvent,
       });
       view.stop();
-      const ex = exportUniverse(store, runDir);
-      const f = ex.funnel;
-      if (o.json) {
-        process.stdout.write(`${JSON.stringify({ runDir, ...s, files: ex.files, funnel: f }, null, 2)}\n`);
-      } else {
-        process.stdout.write(
-          `\n${f.repositories.length} repositories: ${f.candidates} candidates → ${f.tasks} tasks → ${f.built} built → ${f.instances} instances` +
-            (f.built ? ` (yield ${((f.instances / f.built) * 100).toFixed(1)}%)` : "") +
-            `\nthis session: built ${s.built}, ${s.instances} new instances, ${s.rejected} rejected, ${s.failed} left pending by failures` +
-            `\ndataset: ${join(runDir, "data")} (${ex.files.shards.length} shards), ${ex.files.jsonl}\nfunnel:  ${ex.files.funnelMd}\nreport:  ${ex.files.html}\n`,
-        );
-      }
+      const f = printSummary(store, runDir, s, !!o.json);
       if (f.repositories.length === 0) process.exitCode = Exit.input;
     } finally {
       view.stop();
       await queue?.close();
-      store.close();
+      folder.close();
       await sandbox.cleanup();
     }
   });
 }
 
+/** Export the run's dataset, funnel and report, and say where they are; returns the funnel. */
+function printSummary(store: SqliteStore, runDir: string, s: UniverseSummary, json: boolean) {
+  const ex = exportUniverse(store, runDir);
+  const f = ex.funnel;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ runDir, ...s, files: ex.files, funnel: f }, null, 2)}\n`);
+    return f;
+  }
+  process.stdout.write(
+    `\n${f.repositories.length} repositories: ${f.candidates} candidates → ${f.tasks} tasks → ${f.built} built → ${f.instances} instances` +
+      (f.built ? ` (yield ${((f.instances / f.built) * 100).toFixed(1)}%)` : "") +
+      `\nthis session: built ${s.built}, ${s.instances} new instances, ${s.rejected} rejected, ${s.failed} left pending by failures` +
+      `\ndataset: ${join(runDir, "data")} (${ex.files.shards.length} shards), ${ex.files.jsonl}\nfunnel:  ${ex.files.funnelMd}\nreport:  ${ex.files.html}\n`,
+  );
+  return f;
+}
+
+/**
+ * What the run needs before it starts, each checked before anything is created: Redis (with --redis), the
+ * engine, then the run folder (created, locked; it holds many repositories, so no one-repository check).
+ */
+async function openUniverse(o: UniverseOpts) {
+  if (o.redis) await assertRedisReachable(o.redis);
+  if (o.repos && !existsSync(o.repos)) throw new CliError(`--repos: no such file: ${o.repos}`, Exit.input);
+  const runDir = resolve(o.runDir);
+  const sandbox = createSandbox(o.sandbox);
+  await assertEngineAnswers(sandbox);
+  const folder = await openRunFolder(runDir, { verb: "universe", create: true, wait: o.wait });
+  const queue = o.redis
+    ? new BullQueue({ url: o.redis, queue: o.queue, runId: runIdOf(folder.store) })
+    : undefined;
+  return { runDir, sandbox, folder, queue };
+}
+
 /** The task options and the coordinator's own, from the flags. */
 function buildOptions(o: UniverseOpts) {
   return {
-    workers: int(o.workers, "--workers"),
-    window: int(o.window, "--window"),
-    miningConcurrency: int(o.mining, "--mining"),
+    workers: num("workers", o.workers),
+    window: num("window", o.window),
+    miningConcurrency: num("mining", o.mining),
     registry: o.registry,
-    runsPerState: int(o.runs, "--runs"),
-    maxAttempts: int(o.maxAttempts, "--max-attempts"),
-    testTimeoutMs: int(o.testTimeout, "--test-timeout")! * 1000,
-    buildTimeoutMs: int(o.buildTimeout, "--build-timeout")! * 1000,
+    runsPerState: num("runs", o.runs),
+    maxAttempts: num("maxAttempts", o.maxAttempts),
+    testTimeoutMs: num("testTimeout", o.testTimeout)! * 1000,
+    buildTimeoutMs: num("buildTimeout", o.buildTimeout)! * 1000,
     skipProbes: o.skipProbes,
-    loadProbeCpus: cpus(o.loadProbeCpus, "--load-probe-cpus"),
+    loadProbeCpus: num("loadProbeCpus", o.loadProbeCpus),
     reuse: o.reuse,
-    minFreeDisk: size(o.minFreeDisk, "--min-free-disk"),
+    minFreeDisk: num("minFreeDisk", o.minFreeDisk),
   };
 }
 
