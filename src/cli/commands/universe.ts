@@ -215,7 +215,12 @@ export function registerUniverse(program: Command): void {
       });
       view.stop();
       const f = printSummary(store, runDir, s, !!o.json);
-      if (f.repositories.length === 0) process.exitCode = Exit.input;
+      if (f.repositories.length === 0) {
+        process.stderr.write(
+          `swe-universe: no repository to run over: each of the ${f.inputs.notes.length} input(s) named above is unusable\n`,
+        );
+        process.exitCode = Exit.input;
+      }
     } finally {
       view.stop();
       await queue?.close();
@@ -296,7 +301,7 @@ function progressView(o: UniverseOpts) {
     if (bar) {
       bar.setTotal(Math.max(1, p.expected));
       bar.update(p.done, payload);
-    } else if (!o.json && Date.now() - last > 10_000) {
+    } else if (!o.json && p.expected > 0 && Date.now() - last > 10_000) {
       last = Date.now();
       process.stderr.write(
         `progress: ${p.done}/${p.expected} tasks, ${p.instances} instances, repos ${p.reposMined}/${p.repos} mined, ${p.reposDone} done, ETA ${payload.eta}\n`,
