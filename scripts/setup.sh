@@ -31,7 +31,8 @@ if ! (command -v docker >/dev/null && docker info >/dev/null 2>&1); then
 fi
 # debootstrap builds a base image where no registry answers.
 BASE_PKGS+=(debootstrap)
-if [ "${SWEU_SETUP_TEST:-0}" = 1 ]; then BASE_PKGS+=(redis-server python3 python3-venv docker-registry); fi
+# chromium: CI renders the HTML report in it (headless, driven by playwright-core).
+if [ "${SWEU_SETUP_TEST:-0}" = 1 ]; then BASE_PKGS+=(redis-server python3 python3-venv docker-registry chromium); fi
 apt_install "${BASE_PKGS[@]}"
 
 # 2. Node 24 LTS. The system Node may be older; the npm package node@24 carries a real binary.

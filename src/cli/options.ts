@@ -37,6 +37,16 @@ export function nonNegative(max: number): OptionParser {
   };
 }
 
+/** A number more than 0 and at most `max` (decimals allowed): minutes of a budget. */
+export function positive(max: number): OptionParser {
+  return (text) => {
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isFinite(n) || n <= 0 || n > max)
+      throw new Error(`expected a number more than 0 and at most ${max}`);
+    return n;
+  };
+}
+
 /** A duration in seconds: a positive number, at most 30 days. */
 export const seconds: OptionParser = (text) => {
   const n = Number(text);
@@ -155,6 +165,19 @@ export const OPTION_TYPES: Record<string, OptionParser> = {
   registry: nonEmpty,
   image: nonEmpty,
   model: nonEmpty,
+  // universe: its inputs, the budgets per repository, the coordinator
+  repos: nonEmpty,
+  searchLanguage: matching(/^[\w.+#-][\w .+#-]{0,49}$/, "a language name such as go or c++"),
+  searchStars: matching(/^(\d+|\d+\.\.\d+|[<>]=?\d+)$/, "a number of stars: 100, 10..500, >1000"),
+  searchPushedSince: date,
+  searchLicense: matching(/^[\w.-]{1,100}$/, "a license key such as mit or apache-2.0"),
+  searchTopic: matching(/^[a-z0-9][a-z0-9-]{0,49}$/i, "a GitHub topic: letters, digits, -"),
+  searchMax: count(1, 100_000),
+  maxPrs: count(),
+  maxBuilds: count(),
+  maxMinutes: positive(MAX_SECONDS / 60),
+  mining: count(1, 64),
+  window: count(1, 100_000),
 };
 
 /** Check every option value of the command about to run; a usage error (exit 2) names the first bad one. */

@@ -60,6 +60,38 @@ export const DATASET_COLUMNS = [
 ] as const satisfies readonly (readonly [keyof Instance | keyof typeof DERIVED, ColumnKind])[];
 
 export type DatasetColumn = (typeof DATASET_COLUMNS)[number][0];
+
+/** What each column holds, for dataset cards (docs/dataset.md says the same at more length). */
+export const COLUMN_DOCS: Record<DatasetColumn, string> = {
+  instance_id: "`owner__repo-NUMBER`",
+  repo: "`owner/repo`",
+  base_commit: "the commit the PR applies to",
+  patch: "gold patch (the PR's non-test changes)",
+  test_patch: "the PR's test changes",
+  problem_statement: "from the linked issues, else the PR's title and body",
+  hints_text: "comments on the linked issues written before the PR was opened",
+  created_at: "the PR's creation time (ISO 8601)",
+  version: "version label of the environment",
+  FAIL_TO_PASS: "JSON list of test names: fail on every buggy run, pass on every resolved run",
+  PASS_TO_PASS: "JSON list of test names passing in every run of both states",
+  environment_setup_commit: "the commit the environment was installed from",
+  language: "`python`, `javascript`, `typescript`, `go`, `java`, `rust`, …",
+  problem_statement_source: "`issue` (from the linked issues) or `pr` (the PR's own title and body)",
+  image: "the local tag the image was built under",
+  image_name: "the image to pull: its registry reference once pushed, else the local tag",
+  dockerfile: "the Dockerfile of that image",
+  evaluation_script:
+    "`evaluation.sh`, the verifier our harness runs (it applies the test patch and gives a nonce)",
+  eval_script: "self-contained verifier: run in /testbed after applying a patch; exit 0 = resolved",
+  parser: "name of the log parser that reads evaluation.sh's output",
+  environment_key: "content key of the environment (instances with equal keys share an image)",
+  validation: "JSON: runs per state, each run's exit code, duration, per-test results, log tail; flaky tests",
+  checks: "JSON list: each hacking/leakage check with its verdict and reasons",
+  builder: 'JSON: `{kind: "recipe"|"model", name, attempts}`',
+  cost: "JSON: `{wall_ms, build_ms, validate_ms, prompt_tokens, completion_tokens, usd}`",
+  generated_test_patch:
+    "the tests the building agent wrote when the PR had none (then equal to test_patch); empty otherwise",
+};
 export type DatasetRow = Record<DatasetColumn, string>;
 
 export function instanceToRow(inst: Instance): DatasetRow {

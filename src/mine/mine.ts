@@ -3,6 +3,7 @@ import type { Candidate } from "../records/candidate.ts";
 import type { Rejection } from "../records/rejection.ts";
 import type { Task } from "../records/task.ts";
 import type { Store } from "../store/store.ts";
+import { saysSourceBroken } from "../util/causes.ts";
 import { MissingCommitError, SourceError } from "./errors.ts";
 import { assessQuality } from "./quality.ts";
 import type { ListOptions, Source } from "./source.ts";
@@ -110,6 +111,9 @@ async function outcomeOf(source: Source, c: Candidate, opts: SplitOptions): Prom
   } catch (e) {
     if (e instanceof SourceError) throw e;
     const detail = (e instanceof Error ? e.message : String(e)).slice(0, 1000);
+    // git cannot read the repository's own objects: the clone is broken, not the candidate.
+    if (saysSourceBroken(detail) && !(e instanceof MissingCommitError))
+      throw new SourceError("input", `the repository ${c.repo} is broken: ${detail.split("\n")[0]}`);
     const reason = e instanceof MissingCommitError ? ("no_base_commit" as const) : ("source_error" as const);
     return { rejection: { reason, detail } };
   }

@@ -6,3 +6,4 @@ export * from "./instance.ts";
 export * from "./rejection.ts";
 export * from "./statement.ts";
 export * from "./task.ts";
+export * from "./universe.ts";

@@ -136,6 +136,13 @@ export function registerRun(program: Command): void {
       });
       progress.stop();
       printSummary(source.repo, runDir, summary, !!opts.json);
+      if (summary.sourceError) {
+        // An input error, said once: every task of the repository stays pending for the same command later.
+        process.stderr.write(
+          `swe-universe: ${summary.sourceError}. Its tasks stay pending: repair the clone (or give its URL) and run the same command again.\n`,
+        );
+        process.exitCode = Exit.input;
+      }
     } finally {
       progress.stop();
       await queue?.close();
@@ -170,7 +177,12 @@ function runProgress(opts: RunOpts): { onEvent: (e: PipelineEvent) => void; stop
       if (!bar && !opts.json) say(`[${e.index + 1}/${e.total}] ${e.id} …\n`);
     } else if (e.type === "paused") say(`${bar ? "\n" : ""}paused: ${e.why}\n`);
     else if (e.type === "resumed") say(`resumed after ${(e.ms / 1000).toFixed(0)}s: disk space is back\n`);
-    else {
+    else if (e.type === "task-failed") {
+      bar?.increment(1, { instances, id: e.id });
+      // A broken repository is said once, at the end.
+      if (!opts.json && e.cause !== "source")
+        say(`${bar ? "\n" : ""}  ${e.id}: not built, stays pending: ${e.detail}\n`);
+    } else {
       if (e.outcome === "instance") instances++;
       bar?.increment(1, { instances, id: e.id });
       const what = e.outcome === "instance" ? "instance" : `rejected (${e.reason})`;
