@@ -67,7 +67,7 @@ function lists(buggy: TestResult[], resolved: TestResult[]) {
 
 /** What decided a state, in words, for a broken baseline. */
 function said(state: string, r: BaselineRun, timeoutMs: number, markers: boolean): string {
-  const cut = cutShort(r, timeoutMs, markers);
+  const cut = exitJudge({ markers })(r, timeoutMs).inconclusive ?? cutShort(r, timeoutMs, markers);
   const out = lastLines(r.output) || "it printed nothing";
   return cut
     ? `the ${state} state was cut short (${cut}); its last output: ${out}`

@@ -71,7 +71,7 @@ function boundNames(body: Node, ext: string): Set<string> {
   return out;
 }
 
-/** Names that must keep their spelling: declared global, imported, used as keys, shorthand properties… */
+/** Names that must keep their spelling: declared global, imported, struct keys, shorthand properties… */
 function pinnedNames(fn: Node, ext: string): Set<string> {
   const out = new Set<string>();
   for (const n of walk(fn)) {
@@ -82,10 +82,6 @@ function pinnedNames(fn: Node, ext: string): Set<string> {
       )
     )
       for (const x of walk(n)) if (x.type === "identifier") out.add(x.text);
-    if (t === "keyword_argument") {
-      const name = n.childForFieldName("name");
-      if (name) out.add(name.text);
-    }
     if (/^shorthand_property_identifier/.test(t)) out.add(n.text);
     if (t === "keyed_element" && ext === "go") {
       const key = n.namedChildren[0];

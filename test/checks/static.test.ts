@@ -87,11 +87,16 @@ const HONEST: Record<string, string> = {
   // Written the way other datasets write them (the issue's false alarms).
   "SWE-bench's eval.sh (markers, git logging, own test patch, reset)": SWEBENCH,
   "SWE-bench markers printed with echo": `#!/bin/bash\ncd /testbed\necho '>>>>> Start Test Output'\npytest -rA tests/test_x.py\nrc=$?\necho '>>>>> End Test Output'\nexit $rc\n`,
-  "git status || true for the log": honest("git status || true\ngit log -1 --oneline || true\npython -m pytest tests/test_x.py"),
+  "git status || true for the log": honest(
+    "git status || true\ngit log -1 --oneline || true\npython -m pytest tests/test_x.py",
+  ),
   "decides from a JUnit report": `#!/bin/bash\ncd /testbed\npython -m pytest tests/test_x.py --junitxml=/tmp/r.xml || true\npython3 - <<'PY'\nimport sys, xml.etree.ElementTree as ET\nr = ET.parse('/tmp/r.xml').getroot()\nsys.exit(1 if int(r.find('testsuite').get('failures')) + int(r.find('testsuite').get('errors')) else 0)\nPY\n`,
-  "decides from a TAP report": "#!/bin/bash\ncd /testbed\nnode --test --test-reporter=tap test/ > /tmp/out.tap 2>&1 || true\ncat /tmp/out.tap\nif grep -q '^not ok' /tmp/out.tap; then exit 1; fi\nexit 0\n",
-  "greps the test output": "#!/bin/bash\ncd /testbed\ngo test -v ./pkg/... 2>&1 | tee /tmp/test.log\n! grep -qE -- '--- FAIL|^FAIL' /tmp/test.log\n",
-  "pipes the runner into grep": "#!/bin/bash\ncd /testbed\npytest -rA tests/test_x.py 2>&1 | grep -q ' 0 failed\\|passed'\n",
+  "decides from a TAP report":
+    "#!/bin/bash\ncd /testbed\nnode --test --test-reporter=tap test/ > /tmp/out.tap 2>&1 || true\ncat /tmp/out.tap\nif grep -q '^not ok' /tmp/out.tap; then exit 1; fi\nexit 0\n",
+  "greps the test output":
+    "#!/bin/bash\ncd /testbed\ngo test -v ./pkg/... 2>&1 | tee /tmp/test.log\n! grep -qE -- '--- FAIL|^FAIL' /tmp/test.log\n",
+  "pipes the runner into grep":
+    "#!/bin/bash\ncd /testbed\npytest -rA tests/test_x.py 2>&1 | grep -q ' 0 failed\\|passed'\n",
   "Multi-SWE-bench run script": "#!/bin/bash\nset -e\n\ncd /testbed\ngo test -v -count=1 ./...\n",
   "restores test files through git cat-file": honest(
     "if git cat-file -e HEAD:tests/test_x.py 2>/dev/null; then git checkout -q HEAD -- tests/test_x.py; fi\npytest tests/test_x.py",
