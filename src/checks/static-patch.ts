@@ -17,13 +17,17 @@ const GIT_REMOTE = /^(?:clone|fetch|pull|ls-remote|submodule|remote)$/;
 const urls = (cmd: string) => words(cmd).filter((w) => /^(?:https?|git|ssh):\/\/|^git@/.test(w));
 const host = (u: string) => /^(?:\w+:\/\/)?(?:[^@/]+@)?([^/:]+)/.exec(u)?.[1] ?? "";
 
-/** A URL that serves the task's repository or raw source from a code host. */
-function upstreamUrl(u: string, ctx: StaticContext): boolean {
+/**
+ * A URL that serves the task's repository or its raw files. Where the repository is not known (or only by a
+ * local name), any repository a code host serves to `git` is taken for it, and raw files, archives and API
+ * reads of a code host are its files.
+ */
+function upstreamUrl(u: string, ctx: StaticContext, git = false): boolean {
   const repo = ctx.repo?.toLowerCase();
-  if (repo && !repo.startsWith("local/") && u.toLowerCase().includes(repo)) return true;
-  if (!CODE_HOST.test(host(u))) return false;
-  // Without a known repository: raw files, archives and API reads of a code host are the fix's source.
-  return !repo || /githubusercontent|codeload|\/raw\/|\/archive\/|\/blob\/|api\.github\.com\/repos/.test(u);
+  const known = !!repo && !repo.startsWith("local/");
+  if (known && u.toLowerCase().includes(repo)) return true;
+  if (!CODE_HOST.test(host(u)) || known) return false;
+  return git || /githubusercontent|codeload|\/raw\/|\/archive\/|\/blob\/|api\.github\.com\/repos/.test(u);
 }
 
 function gitRemote(cmd: string): { sub: string; url?: string } | undefined {
@@ -43,7 +47,7 @@ export const upstream: StaticRule = {
   test: (lines, ctx) =>
     eachCommand(lines, (cmd) => {
       const g = gitRemote(cmd);
-      if (g && (!g.url || upstreamUrl(g.url, ctx)))
+      if (g && (!g.url || upstreamUrl(g.url, ctx, true)))
         return `git ${g.sub}${g.url ? ` ${g.url}` : ""} fetches the repository, where the fix is`;
       const tool = words(cmd)[0] ?? "";
       const u = NET.test(tool) ? urls(cmd).find((x) => upstreamUrl(x, ctx)) : undefined;
@@ -59,7 +63,7 @@ export const network: StaticRule = {
     const out = eachCommand(lines, (cmd) => {
       const ws = words(cmd);
       const g = gitRemote(cmd);
-      if (g?.url && !upstreamUrl(g.url, ctx)) return `git ${g.sub} ${g.url} reaches a remote`;
+      if (g?.url && !upstreamUrl(g.url, ctx, true)) return `git ${g.sub} ${g.url} reaches a remote`;
       if (NET.test(ws[0] ?? "") && !urls(cmd).some((u) => upstreamUrl(u, ctx)))
         return `${ws[0]} reaches the network${urls(cmd)[0] ? ` (${urls(cmd)[0]})` : ""}`;
       if (INSTALL.test(cmd))
