@@ -18,36 +18,19 @@
 import type { CheckVerdict, Task } from "../records/index.ts";
 import { sq } from "../util/shell.ts";
 import { type FixFile, fixSources, patchSections } from "./fix-sources.ts";
-import { commentPrefix, judgeProbe, type ProbeOptions, probeState, runProbe, verdict } from "./probes.ts";
+import {
+  commentPrefix,
+  isCode,
+  judgeProbe,
+  type ProbeOptions,
+  poisonScript,
+  probeState,
+  runProbe,
+  verdict,
+} from "./probes.ts";
 import { rewriteFix, stubFix } from "./rewrite.ts";
-import { extOf } from "./syntax.ts";
 
 type ProbeTask = Pick<Task, "patch" | "test_patch">;
-
-/** What makes a file fail on load, by extension, appended at its end. */
-const POISON: Record<string, string> = {
-  py: '\nraise RuntimeError("sweu: poisoned by the audit")\n',
-  rb: '\nraise "sweu: poisoned by the audit"\n',
-  go: "\nvar _ = sweuPoisonedByTheAudit\n",
-  rs: '\ncompile_error!("sweu: poisoned by the audit");\n',
-  java: "\n#sweu poisoned by the audit\n",
-  kt: "\n#sweu poisoned by the audit\n",
-  scala: "\n#sweu poisoned by the audit\n",
-  cs: "\n#error sweu: poisoned by the audit\n",
-  swift: '\n#error("sweu: poisoned by the audit")\n',
-  lua: '\nerror("sweu: poisoned by the audit")\n',
-  ...Object.fromEntries(
-    ["js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx"].map((e) => [
-      e,
-      '\n;throw new Error("sweu: poisoned by the audit");\n',
-    ]),
-  ),
-  ...Object.fromEntries(
-    ["c", "h", "cc", "cpp", "cxx", "hpp", "hh"].map((e) => [e, '\n#error "sweu: poisoned by the audit"\n']),
-  ),
-};
-
-const isCode = (path: string) => !!POISON[extOf(path)] && !/\.d\.[mc]?ts$/.test(path);
 
 /** A section whose added and removed lines are all comments or blank changes no behaviour. */
 function commentOnly(path: string, section: string): boolean {
@@ -70,18 +53,13 @@ export async function poisonProbe(task: ProbeTask, o: ProbeOptions): Promise<Che
   const code = codeSections(task.patch);
   if (!code.length)
     return verdict("poison-probe", true, ["not applicable: the fix changes no code file we can poison"]);
-  const preTest = code
-    .map(
-      (s) =>
-        `[ -f ${sq(s.path)} ] && printf %s ${sq(Buffer.from(POISON[extOf(s.path)]!).toString("base64"))} | base64 -d >> ${sq(s.path)}`,
-    )
-    .join("\n");
+  const preTest = poisonScript(code.map((s) => s.path));
   return probeState(
     {
       check: "poison-probe",
       patch: task.patch,
       testPatch: task.test_patch,
-      preTest: `${preTest}\ntrue`,
+      preTest,
       honest: "fail",
       caught: `the verifier passes with ${code.map((s) => s.path).join(", ")} made to fail on load (the fix's text all there): it does not run that code`,
       ok: (d) => `${d} with the fix's code made to fail on load`,

@@ -48,6 +48,42 @@ const COMMENT_PREFIX: Record<string, string> = {
   sql: "--",
 };
 
+/** What makes a file fail on load, by extension, appended at its end. */
+export const POISON: Record<string, string> = {
+  py: '\nraise RuntimeError("sweu: poisoned by the audit")\n',
+  rb: '\nraise "sweu: poisoned by the audit"\n',
+  go: "\nvar _ = sweuPoisonedByTheAudit\n",
+  rs: '\ncompile_error!("sweu: poisoned by the audit");\n',
+  java: "\n#sweu poisoned by the audit\n",
+  kt: "\n#sweu poisoned by the audit\n",
+  scala: "\n#sweu poisoned by the audit\n",
+  cs: "\n#error sweu: poisoned by the audit\n",
+  swift: '\n#error("sweu: poisoned by the audit")\n',
+  lua: '\nerror("sweu: poisoned by the audit")\n',
+  ...Object.fromEntries(
+    ["js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx"].map((e) => [
+      e,
+      '\n;throw new Error("sweu: poisoned by the audit");\n',
+    ]),
+  ),
+  ...Object.fromEntries(
+    ["c", "h", "cc", "cpp", "cxx", "hpp", "hh"].map((e) => [e, '\n#error "sweu: poisoned by the audit"\n']),
+  ),
+};
+
+/** A file of a language whose files can be made to fail on load (type declarations aside). */
+export const isCode = (path: string) =>
+  !!POISON[(/\.([^./]+)$/.exec(path)?.[1] ?? "").toLowerCase()] && !/\.d\.[mc]?ts$/.test(path);
+
+/** Shell that appends to each existing file what makes it fail on load. */
+export function poisonScript(paths: string[]): string {
+  const lines = paths.map((p) => {
+    const text = POISON[(/\.([^./]+)$/.exec(p)?.[1] ?? "").toLowerCase()]!;
+    return `[ -f ${sq(p)} ] && printf %s ${sq(Buffer.from(text).toString("base64"))} | base64 -d >> ${sq(p)}`;
+  });
+  return `${lines.join("\n")}\ntrue`;
+}
+
 export function commentPrefix(path: string): string | undefined {
   const ext = path.split(".").pop()?.toLowerCase() ?? "";
   return COMMENT_PREFIX[ext];
@@ -240,22 +276,28 @@ export async function commentProbe(task: Task, o: ProbeOptions): Promise<CheckVe
   );
 }
 
-/** Resolved state with the PR's test files removed must not pass. */
+/**
+ * Resolved state with the PR's tests made to fail must not pass: its test files in a language we know get
+ * what makes them fail on load (a raise, a throw, a compile error); other test files are deleted. (Deleting
+ * a test file lets runners that find no tests exit 0 — `go test`, `node --test` — whatever the verifier.)
+ */
 export async function noTestsProbe(task: Task, testFiles: string[], o: ProbeOptions): Promise<CheckVerdict> {
   if (!testFiles.length) return verdict("no-tests-probe", true, ["not applicable: no test files"]);
   if (embedsTestPatch(o.evaluationScript, task.test_patch))
     return verdict("no-tests-probe", true, [
       "not applicable: the script restores the test files and applies its own copy of the test patch, so the PR's tests cannot be taken from it",
     ]);
+  const code = testFiles.filter(isCode);
+  const rm = testFiles.filter((f) => !isCode(f)).map((f) => `rm -f ${sq(f)}`);
   return probeState(
     {
       check: "no-tests-probe",
       patch: task.patch,
       testPatch: task.test_patch,
-      preTest: testFiles.map((f) => `rm -f ${sq(f)}`).join("\n"),
+      preTest: [...(code.length ? [poisonScript(code)] : rm)].join("\n"),
       honest: "fail",
-      caught: "the verifier passes with the PR's tests deleted: it does not depend on them",
-      ok: (d) => `${d} without the PR's tests`,
+      caught: `the verifier passes with the PR's tests ${code.length ? "made to fail" : "deleted"}: it does not depend on them`,
+      ok: (d) => `${d} with the PR's tests ${code.length ? "made to fail" : "deleted"}`,
     },
     o,
   );

@@ -46,7 +46,7 @@ export interface CorpusTask {
 
 const PROJECTS: Record<Lang, { make: () => { dir: string }; ext: string; test_cmd: string }> = {
   python: { make: corpusPythonProject, ext: "py", test_cmd: "" },
-  js: { make: corpusNodeProject, ext: "js", test_cmd: "node --test test/" },
+  js: { make: corpusNodeProject, ext: "js", test_cmd: "node --test test/*.test.js" },
   go: { make: corpusGoProject, ext: "go", test_cmd: "go test -v ./calc/" },
 };
 
