@@ -79,19 +79,30 @@ const str = (rec: Record<string, unknown>, k: string) =>
 export function readAuditInput(dir: string, scriptPath?: string): AuditInput {
   const tj = join(dir, "task.json");
   if (!existsSync(tj)) throw new Error(`${dir} has no task.json (expected an instance or task folder)`);
-  let rec: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    rec = JSON.parse(readFileSync(tj, "utf8"));
+    parsed = JSON.parse(readFileSync(tj, "utf8").replace(/^\uFEFF/, ""));
   } catch (e) {
     throw new Error(`${tj} is not JSON: ${(e as Error).message}`);
   }
-  if (!rec || typeof rec !== "object" || Array.isArray(rec)) throw new Error(`${tj} is not a JSON object`);
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new Error(
+      `${tj} holds ${parsed === null ? "null" : Array.isArray(parsed) ? "a list" : `a ${typeof parsed}`}, not a task (a JSON object with instance_id and patch)`,
+    );
+  const rec = parsed as Record<string, unknown>;
   const script = scriptPath
     ? readFileSync(scriptPath, "utf8")
     : existsSync(join(dir, "evaluation.sh"))
       ? readFileSync(join(dir, "evaluation.sh"), "utf8")
       : str(rec, "evaluation_script");
-  if (!script.trim()) throw new Error(`no verifier: ${dir} has no evaluation.sh; pass --script FILE`);
+  if (!script.trim()) {
+    const where = scriptPath ?? join(dir, "evaluation.sh");
+    throw new Error(
+      scriptPath || existsSync(where)
+        ? `the verifier ${where} is empty`
+        : `no verifier: ${dir} has no evaluation.sh; pass --script FILE`,
+    );
+  }
   const patch = str(rec, "patch");
   if (!str(rec, "instance_id") || !patch) throw new Error(`${tj} lacks instance_id or patch`);
   const test = presentTestFiles({ test_patch: str(rec, "test_patch") } as Task);

@@ -45,7 +45,9 @@ export async function baselineRun(sandbox: Sandbox, spec: StateSpec, limits?: Li
   try {
     const raw = await runInContainer(c, spec);
     // From /: the image's working directory may be the very /testbed that is gone.
-    const after = await c.exec("test -d /testbed/.git", { workdir: "/", timeoutMs: 30_000 }).catch(() => undefined);
+    const after = await c
+      .exec("test -d /testbed/.git", { workdir: "/", timeoutMs: 30_000 })
+      .catch(() => undefined);
     return { ...raw, ...(after?.exitCode === 1 ? { testbedGone: true } : {}) };
   } finally {
     await c.remove();

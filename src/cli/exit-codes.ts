@@ -9,7 +9,10 @@ export const Exit = {
   input: 3,
   /** Something outside: container engine missing, network or API unreachable, rate-limited. */
   unavailable: 4,
+  /** Stopped by SIGINT (Ctrl-C). */
   interrupted: 130,
+  /** Stopped by SIGTERM (a supervisor, `timeout`, a CI cancel). */
+  terminated: 143,
 } as const;
 
 /** An error that knows its exit code and says plainly what is wrong. */

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { isDiskFull } from "../run/disk.ts";
 import { registerBuild } from "./commands/build.ts";
 import { registerCheckVerifier } from "./commands/check-verifier.ts";
 import { registerEvaluate } from "./commands/evaluate.ts";
@@ -12,14 +11,29 @@ import { registerRun } from "./commands/run.ts";
 import { registerTrajectories } from "./commands/trajectories.ts";
 import { registerValidate } from "./commands/validate.ts";
 import { registerWorker } from "./commands/worker.ts";
-import { CliError, Exit } from "./exit-codes.ts";
+import { report } from "./errors.ts";
+import { Exit } from "./exit-codes.ts";
+import { checkOptions } from "./options.ts";
+import { installSignals, interruptedBy, stopNow, stoppedCleanly } from "./signals.ts";
+
+/** Commander's own errors (unknown option, missing argument) as one line, with where to read more. */
+function oneLineError(text: string, write: (s: string) => void): void {
+  const line =
+    text
+      .replace(/^error: /, "")
+      .trim()
+      .split("\n")[0] ?? "";
+  write(`swe-universe: ${line} (see --help)\n`);
+}
 
 export function makeProgram(): Command {
   const program = new Command("swe-universe")
     .description("Turn merged pull requests into verified software-engineering environments")
     .version("0.1.0")
-    .showHelpAfterError()
+    .configureOutput({ outputError: oneLineError })
     .exitOverride();
+  // Every option value of every verb is checked before the verb runs (src/cli/options.ts).
+  program.hook("preAction", (_root, action) => checkOptions(action));
   registerMine(program);
   registerBuild(program);
   registerValidate(program);
@@ -34,6 +48,7 @@ export function makeProgram(): Command {
   return program;
 }
 
+/** Run one command line; returns the exit code (errors mapped at one boundary, src/cli/errors.ts). */
 export async function main(argv: string[]): Promise<number> {
   const program = makeProgram();
   try {
@@ -49,27 +64,25 @@ export async function main(argv: string[]): Promise<number> {
         return Exit.ok;
       return Exit.usage;
     }
-    if (e instanceof CliError) {
-      process.stderr.write(`swe-universe: ${e.message}\n`);
-      return e.exitCode;
-    }
-    const text = e instanceof Error ? `${e.message} ${(e as { code?: string }).code ?? ""}` : String(e);
-    if (isDiskFull(text)) {
-      // Mining and export write outside any task; what was committed before stays. Free space and rerun.
-      process.stderr.write(
-        `swe-universe: the disk is full (${text.trim().split("\n")[0]}). Everything recorded so far is kept: free some space and run the same command again to go on.\n`,
-      );
-      return Exit.unavailable;
-    }
-    process.stderr.write(
-      `swe-universe: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
-    return Exit.failed;
+    return report(e, interruptedBy());
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv).then((code) => {
-    process.exitCode = code;
-  });
+  installSignals();
+  // An error no verb caught (an 'error' event nobody listens to, a promise nobody awaits): one line, the
+  // right code, children and containers stopped — never a stack trace on the console.
+  const fatal = (e: unknown) => void stopNow(report(e, interruptedBy()));
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
+  main(process.argv).then(
+    (code) => {
+      // Interrupted: children and containers may still be around, and they keep the process alive.
+      if (interruptedBy()) void stopNow(stoppedCleanly() ? Exit.ok : undefined);
+      else process.exitCode = code;
+    },
+    (e) => {
+      process.exitCode = report(e, interruptedBy());
+    },
+  );
 }

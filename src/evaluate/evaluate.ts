@@ -14,6 +14,8 @@ import { type OutputParser, type RawStateRun, runInContainer } from "../harness/
 import type { Instance } from "../records/index.ts";
 import { ensureImage } from "../sandbox/image.ts";
 import type { Limits, Sandbox } from "../sandbox/sandbox.ts";
+import { pool } from "../util/pool.ts";
+import { inside, safeFileName } from "../util/safe-name.ts";
 import type { Prediction } from "./inputs.ts";
 import {
   type EvalResult,
@@ -32,6 +34,8 @@ export interface HarnessOptions {
   limits?: Limits;
   /** Called after each prediction (progress display). */
   onResult?: (r: EvalResult) => void;
+  /** Per-instance reports under `<out>/<run_id>/` so a second run id never overwrites the first (the CLI sets it). */
+  keyByRunId?: boolean;
 }
 
 function isEmptyPatch(p: string | null): boolean {
@@ -151,29 +155,20 @@ export async function evaluatePrediction(
   }
 }
 
-/** SWE-bench writes model names with slashes as folder names with "__". */
+/** SWE-bench writes model names with slashes as folder names with "__"; any name becomes one safe segment. */
 export function modelDirName(model: string): string {
-  return model.replace(/[/\\]/g, "__").replace(/^\.+/, "_");
+  return safeFileName(model);
 }
 
-export function writeInstanceResult(outDir: string, r: EvalResult): string {
-  const dir = join(outDir, modelDirName(r.model), r.instance_id);
+/** `<out>/<model>/<instance>/`, or SWE-bench's `<out>/<run_id>/<model>/<instance>/` when a run id is given. */
+export function writeInstanceResult(outDir: string, r: EvalResult, runId?: string): string {
+  const parts = [modelDirName(r.model), safeFileName(r.instance_id)];
+  const dir = inside(outDir, ...(runId ? [safeFileName(runId), ...parts] : parts));
   mkdirSync(dir, { recursive: true });
   writeFileAtomic(join(dir, "report.json"), `${JSON.stringify({ [r.instance_id]: r.report }, null, 2)}\n`);
   writeFileAtomic(join(dir, "test_output.txt"), r.output);
   writeFileAtomic(join(dir, "patch.diff"), r.patch ?? "");
   return dir;
-}
-
-async function pool<T>(items: readonly T[], workers: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, worker));
 }
 
 export interface EvaluationRun {
@@ -199,7 +194,7 @@ export async function evaluatePredictions(
   const results: EvalResult[] = [];
   await pool(known, o.workers ?? 1, async (pred) => {
     const r = await evaluatePrediction(byId.get(pred.instance_id)!, pred, o);
-    writeInstanceResult(outDir, r);
+    writeInstanceResult(outDir, r, o.keyByRunId ? runId : undefined);
     results.push(r);
     o.onResult?.(r);
   });
@@ -214,7 +209,7 @@ export async function evaluatePredictions(
       results: results.filter((r) => r.model === model),
       unknownPredictionIds: unknown.filter((p) => p.model_name_or_path === model).map((p) => p.instance_id),
     });
-    const path = join(outDir, `${modelDirName(model)}.${runId}.json`);
+    const path = inside(outDir, safeFileName(`${modelDirName(model)}.${runId}.json`));
     writeFileAtomic(path, `${JSON.stringify(report, null, 2)}\n`);
     return { model, path, report };
   });

@@ -25,7 +25,7 @@ export type Prediction = z.infer<typeof Prediction>;
 function readRecords(path: string): { where: string; value: unknown }[] {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readFileSync(path, "utf8").replace(/^\uFEFF/, ""); // a UTF-8 BOM (Windows editors) is not data
   } catch (e) {
     throw new InputError(`cannot read ${path}: ${(e as Error).message}`);
   }
@@ -94,9 +94,13 @@ export function loadPredictions(spec: string, dataset: readonly Instance[]): Pre
       const issue = p.error.issues[0];
       throw new InputError(`${where}: invalid prediction: '${issue?.path.join(".")}' ${issue?.message}`);
     }
-    if (seen.has(p.data.instance_id))
-      throw new InputError(`${where}: duplicate prediction for ${p.data.instance_id}`);
-    seen.add(p.data.instance_id);
+    // One prediction per model and instance: two models' predictions for one instance are both evaluated.
+    const key = JSON.stringify([p.data.model_name_or_path, p.data.instance_id]);
+    if (seen.has(key))
+      throw new InputError(
+        `${where}: duplicate prediction of ${p.data.model_name_or_path} for ${p.data.instance_id}`,
+      );
+    seen.add(key);
     return p.data;
   });
 }

@@ -15,6 +15,7 @@
  * and no text before the first one. A section's first problem is kept in `problem`; the splitter rejects
  * such a candidate as `malformed_diff` instead of writing a Task whose patch would not apply.
  */
+import { decodeLossless } from "../util/lossless.ts";
 
 export type DiffStatus = "added" | "modified" | "deleted" | "renamed" | "copied" | "type_changed";
 
@@ -122,7 +123,13 @@ export function unquotePath(s: string): string {
       i += 1;
     }
   }
-  return Buffer.from(bytes).toString("utf8");
+  return decodeLossless(Buffer.from(bytes)); // a name that is not UTF-8 keeps its bytes as \x{NN}
+}
+
+/** A line holding a C-quoted path (`"a/t\351st"`) whose bytes are not UTF-8. */
+function undecodableName(line: string): boolean {
+  for (const m of line.matchAll(/"(?:[^"\\]|\\.)*"/g)) if (unquotePath(m[0]).includes("\\x{")) return true;
+  return false;
 }
 
 function stripPrefix(p: string): string {
@@ -218,7 +225,7 @@ function parseSection(bytes: Buffer): FileDiff {
     status: "modified",
     binary: false,
     submodule: false,
-    undecodable: !ok,
+    undecodable: !ok || lines.slice(0, 6).some((l) => !l.startsWith("@@") && undecodableName(l)),
     additions: 0,
     deletions: 0,
     hunks: [],

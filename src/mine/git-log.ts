@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import type { ChangedFile } from "../records/candidate.ts";
+import { decodeLossless } from "../util/lossless.ts";
 import { GIT_CONFIG } from "./git.ts";
 
 /** One commit from the log pass, with the files it changes against its first parent. */
@@ -37,13 +38,13 @@ async function* tokens(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
     let buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
     let at = buf.indexOf(0);
     while (at !== -1) {
-      yield buf.subarray(0, at).toString("utf8");
+      yield decodeLossless(buf.subarray(0, at));
       buf = buf.subarray(at + 1);
       at = buf.indexOf(0);
     }
     rest = Buffer.from(buf);
   }
-  if (rest.length) yield rest.toString("utf8");
+  if (rest.length) yield decodeLossless(rest);
 }
 
 /**

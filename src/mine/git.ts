@@ -48,8 +48,24 @@ export class GitRepo {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       throw new SourceError("input", `not a repository: ${path} does not exist or is not a directory`);
     }
-    const r = await run("git", ["-C", dir, "rev-parse", "--git-dir", "--is-shallow-repository"]);
+    const r = await run("git", [
+      "-C",
+      dir,
+      "rev-parse",
+      "--git-dir",
+      "--is-shallow-repository",
+      "--show-prefix",
+    ]);
     if (r.exitCode !== 0) throw new SourceError("input", `not a git repository: ${path}`);
+    const prefix = r.stdout.split("\n")[2]?.trim();
+    if (prefix) {
+      // Mining a subfolder would mine the whole repository under the subfolder's name: refuse, name the top.
+      const top = dir.slice(0, dir.length - prefix.replace(/\/$/, "").length).replace(/\/$/, "");
+      throw new SourceError(
+        "input",
+        `${path} is a subfolder (${prefix}) of the repository at ${top}: give the top level`,
+      );
+    }
     if (r.stdout.trim().split("\n")[1] === "true") {
       throw new SourceError(
         "input",

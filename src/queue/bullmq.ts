@@ -236,17 +236,34 @@ export interface WorkerHandle {
   shutdown(): Promise<void>;
 }
 
-export function startWorker(o: WorkerOptions): WorkerHandle {
-  const resultsQueues = new Map<string, Queue>();
-  const results = (name: string) => {
-    let q = resultsQueues.get(name);
-    if (!q) {
-      q = new Queue(name, { connection: connection(o.url) });
-      q.on("error", redisWarn("results"));
-      resultsQueues.set(name, q);
-    }
-    return q;
+/** The results queues a worker writes to, one per coordinator run, opened when first needed. */
+function resultsQueues(url: string) {
+  const queues = new Map<string, Queue>();
+  return {
+    get(name: string): Queue {
+      let q = queues.get(name);
+      if (!q) {
+        q = new Queue(name, { connection: connection(url) });
+        q.on("error", redisWarn("results"));
+        queues.set(name, q);
+      }
+      return q;
+    },
+    closeAll: () => Promise.all([...queues.values()].map((q) => q.close())),
   };
+}
+
+/** Run a handler until it returns or the worker shuts down (the abort rejects at once). */
+function runHandler(handler: JobHandler, env: Envelope, job: Job, signal: AbortSignal): Promise<unknown> {
+  const aborted = new Promise<never>((_, reject) =>
+    signal.addEventListener("abort", () => reject(new Error("worker shutting down")), { once: true }),
+  );
+  aborted.catch(() => {});
+  return Promise.race([handler(env.data, { id: env.id, attempt: job.attemptsMade + 1, signal }), aborted]);
+}
+
+export function startWorker(o: WorkerOptions): WorkerHandle {
+  const results = resultsQueues(o.url);
   const active = new Map<string, { abort: AbortController; job: Job; token?: string }>();
   const lockMs = o.lockMs ?? 30_000;
 
@@ -270,6 +287,26 @@ export function startWorker(o: WorkerOptions): WorkerHandle {
     throw new WaitingError();
   };
 
+  /** A job that threw: handed back when the worker stops or the host is short, else failed (and told, last time). */
+  const failed = async (job: Job, token: string | undefined, e: unknown, abort: AbortController) => {
+    const env = job.data as Envelope;
+    if (abort.signal.aborted) {
+      await job.moveToWait(token);
+      o.onEvent?.({ type: "returned", id: env.id });
+      throw new WaitingError();
+    }
+    if (e instanceof HostShortage) return handBack(job, token, e.message);
+    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    o.onEvent?.({ type: "failed", id: env.id, detail: errorText(e).split("\n")[0] });
+    if (last)
+      await results
+        .get(env.results)
+        .add("result", { id: env.id, name: job.name, ok: false, error: errorText(e) } satisfies JobResult, {
+          removeOnComplete: true,
+        });
+    throw e;
+  };
+
   const processor = async (job: Job, token?: string) => {
     const env = job.data as Envelope;
     const handler = o.handlers[job.name];
@@ -280,39 +317,17 @@ export function startWorker(o: WorkerOptions): WorkerHandle {
     active.set(job.id ?? env.id, { abort, job, token });
     o.onEvent?.({ type: "start", id: env.id });
     try {
-      const aborted = new Promise<never>((_, reject) =>
-        abort.signal.addEventListener("abort", () => reject(new Error("worker shutting down")), {
-          once: true,
-        }),
-      );
-      aborted.catch(() => {});
-      const value = await Promise.race([
-        handler(env.data, { id: env.id, attempt: job.attemptsMade + 1, signal: abort.signal }),
-        aborted,
-      ]);
-      await results(env.results).add(
-        "result",
-        { id: env.id, name: job.name, ok: true, value } satisfies JobResult,
-        { jobId: jobKey(`${env.id}@${job.attemptsStarted ?? job.attemptsMade}`), removeOnComplete: true },
-      );
+      const value = await runHandler(handler, env, job, abort.signal);
+      await results
+        .get(env.results)
+        .add("result", { id: env.id, name: job.name, ok: true, value } satisfies JobResult, {
+          jobId: jobKey(`${env.id}@${job.attemptsStarted ?? job.attemptsMade}`),
+          removeOnComplete: true,
+        });
       o.onEvent?.({ type: "done", id: env.id });
       return null;
     } catch (e) {
-      if (abort.signal.aborted) {
-        await job.moveToWait(token);
-        o.onEvent?.({ type: "returned", id: env.id });
-        throw new WaitingError();
-      }
-      if (e instanceof HostShortage) return handBack(job, token, e.message);
-      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      o.onEvent?.({ type: "failed", id: env.id, detail: errorText(e).split("\n")[0] });
-      if (last)
-        await results(env.results).add(
-          "result",
-          { id: env.id, name: job.name, ok: false, error: errorText(e) } satisfies JobResult,
-          { removeOnComplete: true },
-        );
-      throw e;
+      return failed(job, token, e, abort);
     } finally {
       active.delete(job.id ?? env.id);
     }
@@ -335,7 +350,7 @@ export function startWorker(o: WorkerOptions): WorkerHandle {
       const closing = worker.close();
       for (const a of active.values()) a.abort.abort();
       await closing;
-      await Promise.all([...resultsQueues.values()].map((q) => q.close()));
+      await results.closeAll();
     },
   };
 }

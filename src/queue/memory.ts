@@ -2,7 +2,7 @@
  * In-process queue: jobs run in this process, `concurrency` at a time, with the same retry rule as the
  * Redis queue (a throwing job is tried again up to `attempts` times with exponential backoff).
  */
-import { pool } from "../run/limits.ts";
+import { pool } from "../util/pool.ts";
 import {
   errorText,
   type JobHandler,

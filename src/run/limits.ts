@@ -87,6 +87,7 @@ export function limitSandbox(sb: Sandbox, l: Limiters): Sandbox {
     engine: sb.engine,
     build: (spec) => l.builds.with(() => sb.build(spec)),
     imageExists: (tag) => sb.imageExists(tag),
+    ping: (o) => sb.ping(o),
     pull: (ref, o) => sb.pull(ref, o),
     push: (image, ref, o) => sb.push(image, ref, o),
     imageSize: (tag) => sb.imageSize(tag),
@@ -126,19 +127,4 @@ export function limitModel(m: Model, l: Limiters): Model {
   return { name: m.name, complete: (messages, o) => l.modelCalls.with(() => m.complete(messages, o)) };
 }
 
-/** Run `fn` over `items` with at most `n` at once; resolves when all are done (rejects on the first throw). */
-export async function pool<T>(
-  items: readonly T[],
-  n: number,
-  fn: (item: T, index: number) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length && !signal?.aborted) {
-      const i = next++;
-      await fn(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, lane));
-}
+export { pool } from "../util/pool.ts";

@@ -95,7 +95,34 @@ export function detectEngine(): EngineName {
 // ---- process-wide registry of live containers, for cleanup on signals and exit ----
 
 const live = new Map<string, { exe: string; global: string[]; rm: string[] }>();
+/** Engines this process started containers with (for the session-label sweep). */
+const engines = new Map<string, { exe: string; global: string[]; rm: string[] }>();
 let handlersInstalled = false;
+let callerOwnsSignals = false;
+
+/** The caller (the CLI, src/cli/signals.ts) handles SIGINT/SIGTERM and calls removeAllContainers itself. */
+export function leaveSignalsToCaller(): void {
+  callerOwnsSignals = true;
+}
+
+/** Remove every container this process started: the tracked ones, then any carrying its session label. */
+export async function removeAllContainers(): Promise<void> {
+  await cleanupAll();
+  await Promise.all(
+    [...engines.values()].map(async (e) => {
+      const ps = await spawnRaw(
+        e.exe,
+        [...e.global, "ps", "-a", "-q", "--filter", `label=${SESSION_LABEL}=${SESSION}`],
+        {
+          timeoutMs: 10_000,
+        },
+      ).catch(() => undefined);
+      const ids = ps?.stdout.toString().split(/\s+/).filter(Boolean) ?? [];
+      if (ids.length)
+        await spawnRaw(e.exe, [...e.global, ...e.rm, ...ids], { timeoutMs: 30_000 }).catch(() => undefined);
+    }),
+  );
+}
 
 function installHandlers(): void {
   if (handlersInstalled) return;
@@ -103,8 +130,10 @@ function installHandlers(): void {
   const onSignal = (code: number) => () => {
     void cleanupAll().finally(() => process.exit(code));
   };
-  process.once("SIGINT", onSignal(130));
-  process.once("SIGTERM", onSignal(143));
+  if (!callerOwnsSignals) {
+    process.once("SIGINT", onSignal(130));
+    process.once("SIGTERM", onSignal(143));
+  }
   // Last resort when the process exits with containers still registered (no async work possible here).
   process.once("exit", () => {
     for (const [id, e] of live)
@@ -267,6 +296,20 @@ export class OciSandbox implements Sandbox {
     return { ok: false, error: why.slice(0, 500) };
   }
 
+  async ping(o: { timeoutMs?: number } = {}): Promise<TransferResult> {
+    const timeoutMs = o.timeoutMs ?? 60_000;
+    try {
+      const r = await this.cli(["info"], { timeoutMs });
+      if (r.code === 0 && !r.timedOut) return { ok: true };
+      const why = r.timedOut
+        ? `no answer within ${Math.round(timeoutMs / 1000)} s`
+        : r.stderr.toString().trim().split("\n").pop() || `exit ${r.code}`;
+      return { ok: false, error: why };
+    } catch (e) {
+      return { ok: false, error: (e as Error).message };
+    }
+  }
+
   async push(image: string, ref: string, o: { timeoutMs?: number } = {}): Promise<TransferResult> {
     const tls = this.engine === "podman" && insecureRegistry(ref) ? ["--tls-verify=false"] : [];
     try {
@@ -350,7 +393,9 @@ export class OciSandbox implements Sandbox {
 
   private track(name: string): void {
     this.mine.add(name);
-    live.set(name, { exe: this.executable, global: this.args(), rm: this.table.forceRemove });
+    const engine = { exe: this.executable, global: this.args(), rm: this.table.forceRemove };
+    live.set(name, engine);
+    engines.set(this.executable, engine);
   }
 
   /** Remove a container (idempotent) and stop tracking it. */

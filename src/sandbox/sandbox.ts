@@ -79,6 +79,8 @@ export interface Sandbox {
   readonly engine: string;
   build(spec: BuildSpec): Promise<BuildResult>;
   imageExists(tag: string): Promise<boolean>;
+  /** Whether the engine answers at all (`info`); `error` says why not. Verbs ask before they start work. */
+  ping(o?: { timeoutMs?: number }): Promise<TransferResult>;
   /** Pull an image reference from its registry (loopback registries over plain HTTP). */
   pull(ref: string, o?: { timeoutMs?: number }): Promise<TransferResult>;
   /** Push a local image under another reference (tagged for the push, untagged after). One try. */

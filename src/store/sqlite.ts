@@ -1,8 +1,7 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { z } from "zod";
 import { Candidate, Environment, Instance, Rejection, Task } from "../records/index.ts";
+import { asStoreError, openDatabase } from "./open.ts";
 import type { FunnelCounts, Outcome, Store } from "./store.ts";
 
 type Kind = "candidate" | "task" | "environment" | "instance" | "rejection";
@@ -33,13 +32,20 @@ export class SqliteStore implements Store {
   private readonly listRepo: Database.Statement;
   private readonly del: Database.Statement;
 
-  constructor(path: string) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
+  /** `readonly`: open an existing store for reading only (verbs that only read, e.g. `report`); never creates one. */
+  constructor(path: string, o: { readonly?: boolean } = {}) {
+    // A folder, a damaged or foreign file, or a read-only folder is a StoreError (src/store/open.ts).
+    this.db = openDatabase(path, o);
     this.db.pragma("busy_timeout = 10000");
-    this.db.exec(SCHEMA);
+    if (!o.readonly) {
+      this.db.pragma("synchronous = NORMAL");
+      try {
+        this.db.exec(SCHEMA);
+      } catch (e) {
+        this.db.close();
+        throw asStoreError(e, path) ?? e;
+      }
+    }
     this.upsert = this.db.prepare(
       `INSERT INTO records (kind, id, repo, language, stage, reason, data, updated_at)
        VALUES (@kind, @id, @repo, @language, @stage, @reason, @data, @updated_at)
@@ -203,6 +209,21 @@ export class SqliteStore implements Store {
       rejections,
       languages,
     };
+  }
+
+  /** Every repository the store holds records of. */
+  repos(): string[] {
+    return (
+      this.db.prepare("SELECT DISTINCT repo FROM records ORDER BY repo").all() as { repo: string }[]
+    ).map((r) => r.repo);
+  }
+
+  /** One candidate of `repo` (to check that a clone holds the repository's commits), if any. */
+  sampleCandidate(repo: string): Candidate | undefined {
+    const row = this.db
+      .prepare("SELECT data FROM records WHERE kind = 'candidate' AND repo = ? LIMIT 1")
+      .get(repo) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as Candidate) : undefined;
   }
 
   getMeta(key: string): string | undefined {

@@ -118,6 +118,9 @@ export async function revalidate(
       loadProbeCpus: o.skipProbes ? 0 : o.loadProbeCpus,
     },
   );
+  if (!v.ok && (v.reason === "sandbox_error" || v.reason === "internal_error"))
+    // The engine or this program failed, not the instance: the recorded instance stays.
+    return { id, ok: false, reason: `${v.reason}, instance kept: ${v.detail.split("\n")[0]}` };
   if (!v.ok) {
     reject(store, inst, task, v.reason, v.detail);
     return { id, ok: false, reason: v.reason };

@@ -10,7 +10,8 @@
   `git apply` of the patch in a heredoc, then `bash <<'EOF' eval_script EOF`; reward = exit 0.
 - The same image entered as a non-root user: what holds.
 
-Usage: python agents.py SPEC.json   (SPEC: dataset_dir, out_dir, engine, run_args, commands: {id: cmd})
+Usage: python agents.py SPEC.json   (SPEC: dataset_dir, out_dir, engine, run_args, commands: {id: cmd},
+tools: {id: program}, and optionally only: [ids])
 Prints one JSON report on stdout.
 """
 
@@ -130,6 +131,8 @@ def entry_points(row: dict, spec: dict, tool: str) -> dict:
 def main() -> None:
     spec = json.loads(Path(sys.argv[1]).read_text())
     rows, info = load_rows(Path(spec["dataset_dir"]))
+    if spec.get("only"):
+        rows = [r for r in rows if r["instance_id"] in spec["only"]]
     report: dict = {"datasets": info, "instances": {}}
     preds = []
     for row in rows:

@@ -18,6 +18,7 @@ import { expectConsumersResolve } from "../helpers/consumers.ts";
 import { goldAndEmpty } from "../helpers/e2e-run.ts";
 import { startRegistry } from "../helpers/registry.ts";
 import { nodeProject, pythonProject } from "../helpers/repos.ts";
+import { CLI } from "../queue/cli.ts";
 
 const sandbox = createSandbox("auto");
 let baseImage: string;
@@ -155,6 +156,43 @@ describe("run: mine → build → validate → export on real containers", () =>
       await sandbox.removeImage(tag);
     }
     store.close();
+  }, 1_500_000);
+
+  it("evaluate pulls an image that is not here from image_name; one that cannot be had is exit 4, named", async () => {
+    const { runDir, inst } = pushed!;
+    await sandbox.removeImage(inst.image);
+    const out = mkdtempSync(join(tmpdir(), "sweu-pull-"));
+    const dataset = join(runDir, "dataset.jsonl");
+    const ok = spawnSync(
+      process.execPath,
+      [CLI, "evaluate", "--dataset", dataset, "--predictions", "gold", "--out", out, "--json"],
+      {
+        encoding: "utf8",
+        timeout: 900_000,
+      },
+    );
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)[0]).toMatchObject({ resolved_instances: 1, error_instances: 0 });
+    expect(await sandbox.imageExists(inst.image_name!)).toBe(true);
+    // A row whose image is gone and whose registry does not answer.
+    const row = JSON.parse(readFileSync(dataset, "utf8").trim());
+    const gone = join(out, "gone.jsonl");
+    writeFileSync(
+      gone,
+      `${JSON.stringify({ ...row, image: "localhost/sweu-gone:none", image_name: "127.0.0.1:1/sweu/gone:none" })}\n`,
+    );
+    const bad = spawnSync(
+      process.execPath,
+      [CLI, "evaluate", "--dataset", gone, "--predictions", "gold", "--out", out],
+      {
+        encoding: "utf8",
+        timeout: 300_000,
+      },
+    );
+    expect(bad.status).toBe(4);
+    expect(bad.stderr).toMatch(
+      /image not found: localhost\/sweu-gone:none is not here and cannot be pulled \(127\.0\.0\.1:1\/sweu\/gone:none: /,
+    );
   }, 1_500_000);
 
   it("turns a JS PR (node:test) into a validated instance that gold resolves and an empty patch does not", async () => {

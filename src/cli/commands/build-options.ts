@@ -73,5 +73,9 @@ export function addBuildOptions(cmd: Command): Command {
       "1G",
     )
     .option("--only <ids>", "comma-separated instance ids")
+    .option(
+      "--no-wait",
+      "fail at once (exit 4) when another process holds the run folder, instead of waiting",
+    )
     .option("--json", "print the summary as JSON");
 }

@@ -1,9 +1,11 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { openRunStore } from "../../export/run-dir.ts";
 import { buildPending } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { assertEngineAnswers } from "../preflight.ts";
+import { assertCloneOf, assertRunExists, openRunFolder } from "../run-folder.ts";
+import { interruption } from "../signals.ts";
 import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
 
 interface BuildOpts {
@@ -26,6 +28,7 @@ interface BuildOpts {
   registry?: string;
   minFreeDisk: string;
   json?: boolean;
+  wait?: boolean;
 }
 
 export function registerBuild(program: Command): void {
@@ -38,12 +41,16 @@ export function registerBuild(program: Command): void {
   addBuildOptions(cmd).action(async (opts: BuildOpts) => {
     const { model, builder } = builderOf(opts);
     const runDir = resolve(opts.runDir);
-    const store = openRunStore(runDir);
-    if (!store) throw new CliError(`no run at ${runDir} (run \`swe-universe mine\` first)`, Exit.input);
     const sandbox = createSandbox(opts.sandbox);
+    assertRunExists(runDir);
+    await assertEngineAnswers(sandbox);
+    const folder = await openRunFolder(runDir, { verb: "build", wait: opts.wait });
+    const store = folder.store;
     try {
       const only = opts.only?.split(",").map((s) => s.trim());
       const repos = [...new Set(store.listTasks().map((t) => t.repo))];
+      // A --repo that is another repository would turn every task into a rejection: refuse it first.
+      if (opts.repo) for (const repo of repos) await assertCloneOf(store, repo, resolve(opts.repo), runDir);
       if (opts.retry) {
         for (const r of store.listRejections())
           if ((r.stage === "build" || r.stage === "validate") && (!only || only.includes(r.id)))
@@ -62,6 +69,7 @@ export function registerBuild(program: Command): void {
             repo,
             gitDir,
             only,
+            signal: interruption,
             runsPerState: Number(opts.runs),
             maxAttempts: Number(opts.maxAttempts),
             skipProbes: opts.skipProbes,
@@ -70,7 +78,7 @@ export function registerBuild(program: Command): void {
             registry: opts.registry,
             testTimeoutMs: Number(opts.testTimeout) * 1000,
             buildTimeoutMs: Number(opts.buildTimeout) * 1000,
-            workers: Math.max(1, Number(opts.workers) || 1),
+            workers: Number(opts.workers),
             minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),
             onEvent: (e) => {
               if (e.type === "paused" || e.type === "resumed")
@@ -92,7 +100,7 @@ export function registerBuild(program: Command): void {
       else
         process.stdout.write(`built ${built} tasks: ${instances} instances, ${built - instances} rejected\n`);
     } finally {
-      store.close();
+      folder.close();
       await sandbox.cleanup();
     }
   });

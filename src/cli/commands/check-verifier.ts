@@ -5,6 +5,8 @@ import { modelFromConfig } from "../../model/openai.ts";
 import { ensureImage, pullable } from "../../sandbox/image.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { parsed } from "../options.ts";
+import { assertEngineAnswers } from "../preflight.ts";
 
 interface Opts {
   script?: string;
@@ -56,13 +58,10 @@ export function registerCheckVerifier(program: Command): void {
     .option("--memory <size>", "memory limit of every probe container", AUDIT_LIMITS.memory)
     .option("--json", "print the report as JSON")
     .action(async (dir: string, o: Opts) => {
-      const timeout = Number(o.timeout);
-      const pids = Number(o.pids);
-      if (!(timeout > 0) || !Number.isInteger(pids) || pids < 16 || !/^\d+[kmg]?$/i.test(o.memory))
-        throw new CliError(
-          "--timeout must be a positive number, --pids an integer ≥ 16, --memory like 4g",
-          Exit.usage,
-        );
+      // Checked by checkOptions before this action runs (src/cli/options.ts).
+      const timeout = parsed<number>("timeout", o.timeout);
+      const pids = parsed<number>("pids", o.pids);
+      const memory = String(parsed<number>("memory", o.memory));
       let input: ReturnType<typeof readAuditInput>;
       try {
         input = readAuditInput(resolve(dir), o.script && resolve(o.script));
@@ -70,6 +69,7 @@ export function registerCheckVerifier(program: Command): void {
         throw new CliError(e instanceof Error ? e.message : String(e), Exit.input);
       }
       const sandbox = o.image ? createSandbox(o.sandbox) : undefined;
+      if (sandbox) await assertEngineAnswers(sandbox);
       try {
         // A missing image would fail the first probe as a crash, exiting like a "hacked" verdict.
         // Pulled when it is not here; a registry out of reach is exit 4, a local tag that is gone exit 3.
@@ -84,7 +84,7 @@ export function registerCheckVerifier(program: Command): void {
           image: img?.ok ? img.image : undefined,
           model: modelFromConfig({ model: o.model, baseURL: o.baseUrl }),
           timeoutMs: timeout * 1000,
-          limits: { pids, memory: o.memory },
+          limits: { pids, memory },
         });
         if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else print(report);

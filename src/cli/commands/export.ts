@@ -1,9 +1,11 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { exportHarbor, exportRebuildContexts } from "../../export/consumers.ts";
 import { exportRun } from "../../export/index.ts";
-import { openRunStore, resolveRunDir, storePath } from "../../export/run-dir.ts";
+import { storePath } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { openRunFolder, resolveRunDir } from "../run-folder.ts";
 
 interface ExportOpts {
   runDir?: string;
@@ -11,6 +13,7 @@ interface ExportOpts {
   json?: boolean;
   withContext?: boolean;
   harbor?: string;
+  wait?: boolean;
 }
 
 export function registerExport(program: Command): void {
@@ -28,10 +31,13 @@ export function registerExport(program: Command): void {
     )
     .option("--harbor <dir>", "also write one Harbor task folder per instance into this folder")
     .option("--json", "print the result as JSON")
+    .option("--no-wait", "fail at once (exit 4) when another process holds the run folder")
     .action(async (opts: ExportOpts) => {
       const runDir = resolveRunDir(opts.runDir);
-      const store = openRunStore(runDir);
-      if (!store) throw new CliError(`no store at ${storePath(runDir)} (is --run-dir right?)`, Exit.input);
+      if (!existsSync(storePath(runDir)))
+        throw new CliError(`no store at ${storePath(runDir)} (is --run-dir right?)`, Exit.input);
+      const folder = await openRunFolder(runDir, { verb: "export", wait: opts.wait });
+      const store = folder.store;
       try {
         const out = resolve(opts.out ?? runDir);
         const res = exportRun(store, out);
@@ -60,7 +66,7 @@ export function registerExport(program: Command): void {
             (res.retired.length ? `retired ${res.retired.length} stale instance folders\n` : ""),
         );
       } finally {
-        store.close();
+        folder.close();
       }
     });
 }

@@ -7,8 +7,9 @@ import { GitSource } from "../../mine/git-source.ts";
 import { GitHubSource } from "../../mine/github-source.ts";
 import { mine } from "../../mine/mine.ts";
 import type { Source } from "../../mine/source.ts";
-import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { assertFolderHolds, type OpenRun, openRunFolder } from "../run-folder.ts";
+import { graceOnInterrupt, interruption } from "../signals.ts";
 
 interface MineFlags {
   json?: boolean;
@@ -21,12 +22,13 @@ interface MineFlags {
   repoName?: string;
   apiUrl?: string;
   cloneUrl?: string;
+  wait?: boolean;
 }
 
 const int = (name: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new CliError(`${name} must be a non-negative integer`, Exit.usage);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${name} must be a positive integer`, Exit.usage);
   return n;
 };
 
@@ -98,6 +100,7 @@ export function registerMine(program: Command): void {
       "--clone-url <url|path>",
       "with --github: where to clone from (default https://github.com/<repo>.git)",
     )
+    .option("--no-wait", "fail at once (exit 4) when another process holds the run folder")
     .action(async (target: string, f: MineFlags) => {
       const opts = {
         limit: int("--limit", f.limit),
@@ -105,24 +108,22 @@ export function registerMine(program: Command): void {
         maxLines: int("--max-lines", f.maxLines),
         since: f.since,
       };
-      if (f.since !== undefined && Number.isNaN(Date.parse(f.since))) {
-        throw new CliError(`--since: not a date: ${f.since}`, Exit.usage);
-      }
       const started = Date.now();
       let source: Source | undefined;
-      let store: SqliteStore | undefined;
+      let folder: OpenRun | undefined;
+      // At a signal, mining stops between candidates and the funnel is printed before the process exits.
+      graceOnInterrupt(3000);
       try {
         const opened = await openSource(target, f);
         source = opened.source;
-        store = new SqliteStore(join(opened.runDir, "store.sqlite"));
-        const controller = new AbortController();
-        const onSignal = () => controller.abort();
-        process.once("SIGINT", onSignal);
+        const clone = (source as Source & { git?: { dir: string } }).git?.dir;
+        folder = await openRunFolder(opened.runDir, { verb: "mine", create: true, wait: f.wait });
+        const store = folder.store;
+        await assertFolderHolds(store, opened.runDir, source.repo, clone);
+        const controller = { signal: interruption };
         const run = await mine(source, store, { ...opts, signal: controller.signal });
         // `build --run-dir` finds the clone here (as after `run`), without --repo.
-        const clone = (source as Source & { git?: { dir: string } }).git?.dir;
         if (clone) store.setMeta(`git_dir:${source.repo}`, clone);
-        process.off("SIGINT", onSignal);
         const funnel = mineFunnel(store, source.repo);
         const seconds = (Date.now() - started) / 1000;
         if (f.json) {
@@ -141,7 +142,7 @@ export function registerMine(program: Command): void {
         throw e;
       } finally {
         await source?.close();
-        store?.close();
+        folder?.close();
       }
     });
 }

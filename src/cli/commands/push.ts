@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { openRunStore } from "../../export/run-dir.ts";
 import { pushPending } from "../../run/push.ts";
 import { createSandbox } from "../../sandbox/index.ts";
-import { CliError, Exit } from "../exit-codes.ts";
+import { Exit } from "../exit-codes.ts";
+import { assertEngineAnswers } from "../preflight.ts";
+import { assertRunExists, openRunFolder } from "../run-folder.ts";
 
 interface PushOpts {
   runDir: string;
@@ -12,6 +13,7 @@ interface PushOpts {
   attempts: string;
   sandbox: string;
   json?: boolean;
+  wait?: boolean;
 }
 
 export function registerPush(program: Command): void {
@@ -25,15 +27,16 @@ export function registerPush(program: Command): void {
     .option("--all", "push every instance again, pushed or not")
     .option("--attempts <n>", "tries per image before giving up", "3")
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
+    .option("--no-wait", "fail at once (exit 4) when another process holds the run folder")
     .option("--json", "print the summary as JSON")
     .action(async (o: PushOpts) => {
       const runDir = resolve(o.runDir);
-      const store = openRunStore(runDir);
-      if (!store) throw new CliError(`no run at ${runDir}`, Exit.input);
       const attempts = Number(o.attempts);
-      if (!Number.isInteger(attempts) || attempts < 1)
-        throw new CliError(`--attempts must be a positive integer, got "${o.attempts}"`, Exit.usage);
       const sandbox = createSandbox(o.sandbox);
+      assertRunExists(runDir);
+      await assertEngineAnswers(sandbox);
+      const folder = await openRunFolder(runDir, { verb: "push", wait: o.wait });
+      const store = folder.store;
       try {
         const s = await pushPending(store, sandbox, o.registry, {
           all: o.all,
@@ -49,7 +52,7 @@ export function registerPush(program: Command): void {
           );
         if (s.refused.length) process.exitCode = Exit.unavailable;
       } finally {
-        store.close();
+        folder.close();
         await sandbox.cleanup();
       }
     });

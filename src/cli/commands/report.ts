@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { computeFunnel, renderFunnelMarkdown } from "../../export/funnel.ts";
-import { openRunStore, resolveRunDir, storePath } from "../../export/run-dir.ts";
+import { storePath } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { openRunReadOnly, resolveRunDir } from "../run-folder.ts";
 
 export function registerReport(program: Command): void {
   program
@@ -14,7 +15,8 @@ export function registerReport(program: Command): void {
     .option("--json", "print the funnel as JSON")
     .action((opts: { runDir?: string; json?: boolean }) => {
       const runDir = resolveRunDir(opts.runDir);
-      const store = openRunStore(runDir);
+      // report only reads: a read-only store (a read-only folder, a run being written by another process).
+      const store = openRunReadOnly(runDir);
       if (!store) throw new CliError(`no store at ${storePath(runDir)} (is --run-dir right?)`, Exit.input);
       try {
         const funnel = computeFunnel(store);

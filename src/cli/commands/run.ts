@@ -7,10 +7,12 @@ import { isCloneUrl } from "../../mine/git.ts";
 import { GitSource } from "../../mine/git-source.ts";
 import { BullQueue } from "../../queue/bullmq.ts";
 import { runIdOf } from "../../run/dispatch.ts";
-import { runPipeline } from "../../run/pipeline.ts";
+import { type PipelineEvent, type PipelineSummary, runPipeline } from "../../run/pipeline.ts";
 import { createSandbox } from "../../sandbox/index.ts";
-import { SqliteStore } from "../../store/sqlite.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { assertEngineAnswers, assertRedisReachable } from "../preflight.ts";
+import { assertFolderHolds, type OpenRun, openRunFolder } from "../run-folder.ts";
+import { interruption } from "../signals.ts";
 import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
 
 interface RunOpts {
@@ -38,6 +40,7 @@ interface RunOpts {
   registry?: string;
   minFreeDisk: string;
   progress?: boolean;
+  wait?: boolean;
 }
 
 const int = (v: string, name: string) => {
@@ -46,6 +49,38 @@ const int = (v: string, name: string) => {
     throw new CliError(`${name} must be a positive integer, got "${v}"`, Exit.usage);
   return n;
 };
+
+/**
+ * Everything `run` needs before it starts, each checked before anything is created: Redis (with --redis),
+ * the repository, the engine, then the run folder (locked, and holding no other repository).
+ */
+async function openInputs(repo: string, opts: RunOpts) {
+  // A coordinator whose Redis does not answer gives up (exit 4) before it creates anything.
+  if (opts.redis) await assertRedisReachable(opts.redis);
+  let source: GitSource;
+  try {
+    source = await GitSource.open(repo, { repoName: opts.repoName });
+  } catch (e) {
+    if (e instanceof SourceError)
+      throw new CliError(e.message, e.kind === "unavailable" ? Exit.unavailable : Exit.input);
+    throw e;
+  }
+  const runDir = resolve(opts.runDir ?? `runs/${source.repo.replace("/", "__")}`);
+  const sandbox = createSandbox(opts.sandbox);
+  let folder: OpenRun;
+  try {
+    await assertEngineAnswers(sandbox);
+    folder = await openRunFolder(runDir, { verb: "run", create: true, wait: opts.wait });
+    await assertFolderHolds(folder.store, runDir, source.repo, source.git.dir).catch((e) => {
+      folder.close();
+      throw e;
+    });
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+  return { source, runDir, sandbox, folder };
+}
 
 export function registerRun(program: Command): void {
   const cmd = program
@@ -62,39 +97,15 @@ export function registerRun(program: Command): void {
     .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)");
   addBuildOptions(cmd).action(async (repo: string, opts: RunOpts) => {
     const { model, builder } = builderOf(opts);
-    let source: GitSource;
-    try {
-      source = await GitSource.open(repo, { repoName: opts.repoName });
-    } catch (e) {
-      if (e instanceof SourceError)
-        throw new CliError(e.message, e.kind === "unavailable" ? Exit.unavailable : Exit.input);
-      throw e;
-    }
-    const runDir = resolve(opts.runDir ?? `runs/${source.repo.replace("/", "__")}`);
-    const store = new SqliteStore(`${runDir}/store.sqlite`);
-    let sandbox: ReturnType<typeof createSandbox>;
-    try {
-      sandbox = createSandbox(opts.sandbox);
-    } catch (e) {
-      throw new CliError(e instanceof Error ? e.message : String(e), Exit.unavailable);
-    }
-    const showBar = opts.progress !== false && !opts.json && process.stderr.isTTY;
-    const bar = showBar
-      ? new cliProgress.SingleBar(
-          {
-            format: "{bar} {value}/{total} tasks | {instances} instances | {id}",
-            stream: process.stderr,
-            hideCursor: true,
-          },
-          cliProgress.Presets.shades_classic,
-        )
-      : undefined;
-    let instances = 0;
+    const { source, runDir, sandbox, folder } = await openInputs(repo, opts);
+    const store = folder.store;
+    const progress = runProgress(opts);
     const queue = opts.redis
       ? new BullQueue({ url: opts.redis, queue: opts.queue, runId: runIdOf(store) })
       : undefined;
     try {
       const summary = await runPipeline(source, store, sandbox, {
+        signal: interruption,
         builder,
         model,
         runDir,
@@ -114,50 +125,67 @@ export function registerRun(program: Command): void {
         keepWork: opts.keepWork,
         minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),
         only: opts.only?.split(",").map((s) => s.trim()),
-        onEvent: (e) => {
-          if (e.type === "mined") {
-            process.stderr.write(
-              `mined: ${e.tasks} new tasks, ${e.rejections} rejected, ${e.skipped} already done\n`,
-            );
-          } else if (e.type === "task-start") {
-            if (bar && e.index === 0) bar.start(e.total, 0, { instances, id: e.id });
-            bar?.update(e.index, { instances, id: e.id });
-            if (!bar && !opts.json) process.stderr.write(`[${e.index + 1}/${e.total}] ${e.id} …\n`);
-          } else if (e.type === "paused") {
-            process.stderr.write(`${bar ? "\n" : ""}paused: ${e.why}\n`);
-          } else if (e.type === "resumed") {
-            process.stderr.write(`resumed after ${(e.ms / 1000).toFixed(0)}s: disk space is back\n`);
-          } else {
-            if (e.outcome === "instance") instances++;
-            bar?.increment(1, { instances, id: e.id });
-            if (!bar && !opts.json)
-              process.stderr.write(
-                `  ${e.id}: ${e.outcome === "instance" ? "instance" : `rejected (${e.reason})`} in ${(e.ms / 1000).toFixed(1)}s\n`,
-              );
-          }
-        },
+        onEvent: progress.onEvent,
       });
-      bar?.stop();
-      const f = summary.export.funnel;
-      if (opts.json) {
-        process.stdout.write(
-          `${JSON.stringify({ runDir, ...summary, export: undefined, funnel: f }, null, 2)}\n`,
-        );
-      } else {
-        process.stdout.write(
-          `\n${source.repo}: ${f.candidates} candidates → ${f.tasks} tasks → ${f.instances} instances` +
-            (f.yield === null ? "" : ` (yield ${(f.yield * 100).toFixed(1)}%)`) +
-            `\nthis run: built ${summary.built}, ${summary.instances} new instances, ${summary.rejected} rejected` +
-            `\n${renderFunnelSummary(f)}` +
-            `\ndataset: ${summary.export.files.jsonl}\n         ${summary.export.files.parquet}\nfunnel:  ${summary.export.files.funnelMd}\n`,
-        );
-      }
+      progress.stop();
+      printSummary(source.repo, runDir, summary, !!opts.json);
     } finally {
-      bar?.stop();
+      progress.stop();
       await queue?.close();
-      store.close();
+      folder.close();
       await source.close();
       await sandbox.cleanup();
     }
   });
+}
+
+/** The run's progress on stderr: a bar on a terminal, a line per task otherwise (none with --json). */
+function runProgress(opts: RunOpts): { onEvent: (e: PipelineEvent) => void; stop: () => void } {
+  const showBar = opts.progress !== false && !opts.json && process.stderr.isTTY;
+  const bar = showBar
+    ? new cliProgress.SingleBar(
+        {
+          format: "{bar} {value}/{total} tasks | {instances} instances | {id}",
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let instances = 0;
+  const say = (s: string) => process.stderr.write(s);
+  const onEvent = (e: PipelineEvent) => {
+    if (e.type === "mined")
+      say(`mined: ${e.tasks} new tasks, ${e.rejections} rejected, ${e.skipped} already done\n`);
+    else if (e.type === "task-start") {
+      if (bar && e.index === 0) bar.start(e.total, 0, { instances, id: e.id });
+      bar?.update(e.index, { instances, id: e.id });
+      if (!bar && !opts.json) say(`[${e.index + 1}/${e.total}] ${e.id} …\n`);
+    } else if (e.type === "paused") say(`${bar ? "\n" : ""}paused: ${e.why}\n`);
+    else if (e.type === "resumed") say(`resumed after ${(e.ms / 1000).toFixed(0)}s: disk space is back\n`);
+    else {
+      if (e.outcome === "instance") instances++;
+      bar?.increment(1, { instances, id: e.id });
+      const what = e.outcome === "instance" ? "instance" : `rejected (${e.reason})`;
+      if (!bar && !opts.json) say(`  ${e.id}: ${what} in ${(e.ms / 1000).toFixed(1)}s\n`);
+    }
+  };
+  return { onEvent, stop: () => bar?.stop() };
+}
+
+function printSummary(repo: string, runDir: string, summary: PipelineSummary, json: boolean): void {
+  const f = summary.export.funnel;
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ runDir, ...summary, export: undefined, funnel: f }, null, 2)}\n`,
+    );
+    return;
+  }
+  process.stdout.write(
+    `\n${repo}: ${f.candidates} candidates → ${f.tasks} tasks → ${f.instances} instances` +
+      (f.yield === null ? "" : ` (yield ${(f.yield * 100).toFixed(1)}%)`) +
+      `\nthis run: built ${summary.built}, ${summary.instances} new instances, ${summary.rejected} rejected` +
+      `\n${renderFunnelSummary(f)}` +
+      `\ndataset: ${summary.export.files.jsonl}\n         ${summary.export.files.parquet}\nfunnel:  ${summary.export.files.funnelMd}\n`,
+  );
 }

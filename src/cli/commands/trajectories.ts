@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { exportTrajectories } from "../../builder/agent/trajectory.ts";
-import { openRunStore } from "../../export/run-dir.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { openRunReadOnly } from "../run-folder.ts";
 
 export function registerTrajectories(program: Command): void {
   program
@@ -15,7 +15,7 @@ export function registerTrajectories(program: Command): void {
     .option("--json", "print the summary as JSON")
     .action((o: { runDir: string; out: string; json?: boolean }) => {
       const runDir = resolve(o.runDir);
-      const store = openRunStore(runDir);
+      const store = openRunReadOnly(runDir);
       if (!store) throw new CliError(`no run at ${runDir}`, Exit.input);
       try {
         const r = exportTrajectories(runDir, store.listInstances(), resolve(o.out));

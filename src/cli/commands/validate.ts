@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { openRunStore } from "../../export/run-dir.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { type RevalidateResult, revalidate } from "../../validate/revalidate.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { assertEngineAnswers } from "../preflight.ts";
+import { assertRunExists, openRunFolder } from "../run-folder.ts";
 import { cpus } from "./build-options.ts";
 
 interface ValidateOpts {
@@ -16,6 +17,7 @@ interface ValidateOpts {
   skipProbes?: boolean;
   loadProbeCpus: string;
   json?: boolean;
+  wait?: boolean;
 }
 
 /**
@@ -34,12 +36,15 @@ export function registerValidate(program: Command): void {
     .option("--skip-probes", "skip the dynamic probes: hacking and load (faster, weaker)")
     .option("--load-probe-cpus <n>", "CPU quota of the load probe; 0 = off", "0.25")
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
+    .option("--no-wait", "fail at once (exit 4) when another process holds the run folder")
     .option("--json", "print results as JSON")
     .action(async (opts: ValidateOpts) => {
       const runDir = resolve(opts.runDir);
-      const store = openRunStore(runDir);
-      if (!store) throw new CliError(`no run at ${runDir}`, Exit.input);
       const sandbox = createSandbox(opts.sandbox);
+      assertRunExists(runDir);
+      await assertEngineAnswers(sandbox);
+      const folder = await openRunFolder(runDir, { verb: "validate", wait: opts.wait });
+      const store = folder.store;
       const only = opts.only?.split(",").map((s) => s.trim());
       const o = {
         sandbox,
@@ -66,7 +71,7 @@ export function registerValidate(program: Command): void {
           if (!opts.json) process.stderr.write(`${r.id}: ${r.ok ? "valid" : `invalid (${r.reason})`}\n`);
         }
       } finally {
-        store.close();
+        folder.close();
         await sandbox.cleanup();
       }
       if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

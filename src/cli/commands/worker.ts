@@ -6,6 +6,8 @@ import { diskGuard } from "../../run/pipeline.ts";
 import { reapOrphans } from "../../run/reap.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { assertEngineAnswers } from "../preflight.ts";
+import { interruptedBy, markCleanStop, onInterrupt } from "../signals.ts";
 import { size } from "./build-options.ts";
 
 interface WorkerOpts {
@@ -59,6 +61,7 @@ export function registerWorker(program: Command): void {
       } catch (e) {
         throw new CliError(e instanceof Error ? e.message : String(e), Exit.unavailable);
       }
+      await assertEngineAnswers(sandbox);
       await reapOrphans(sandbox).catch(() => []);
       const say = (s: string) => process.stderr.write(`worker ${process.pid}: ${s}\n`);
       const disk = await diskGuard(sandbox, {
@@ -77,16 +80,16 @@ export function registerWorker(program: Command): void {
         onEvent: (e) => say(`${e.type} ${e.id}${e.detail ? ` (${e.detail})` : ""}`),
       });
       handle.worker.on("ready", () => say("ready"));
+      // At SIGTERM/SIGINT: hand running jobs back, then exit 0. With Redis or the engine gone, that cannot
+      // finish: after the grace period the process stops anyway (143/130), children and containers included.
       await new Promise<void>((done) => {
-        const stop = (sig: string) => {
-          say(`${sig}: handing running jobs back and stopping`);
-          void handle
-            .shutdown()
-            .then(() => sandbox.cleanup())
-            .finally(done);
-        };
-        process.once("SIGTERM", () => stop("SIGTERM"));
-        process.once("SIGINT", () => stop("SIGINT"));
+        onInterrupt(async () => {
+          say(`${interruptedBy()}: handing running jobs back and stopping`);
+          await handle.shutdown();
+          await sandbox.cleanup();
+          markCleanStop();
+          done();
+        }, 5_000);
       });
       say("stopped");
     });

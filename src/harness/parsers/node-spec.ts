@@ -19,7 +19,11 @@ export function parseNodeSpec(log: string): TestResult[] {
     if (text === "✖ failing tests:") break;
     if (!text) continue;
     const indent = indentOf(line);
-    while (suites.length && suites.at(-1)!.indent >= indent && !(suites.at(-1)!.indent === indent && LINE.test(text)))
+    while (
+      suites.length &&
+      suites.at(-1)!.indent >= indent &&
+      !(suites.at(-1)!.indent === indent && LINE.test(text))
+    )
       suites.pop();
     const suite = /^▶\s+(.+)$/.exec(text);
     if (suite) {
