@@ -75,3 +75,15 @@ if [ "${SWEU_SETUP_TEST:-0}" = 1 ] && [ "$(cat "$CONSUMERS_DIR/.pins" 2>/dev/nul
   "$CONSUMERS_DIR/bin/pip" install -q --disable-pip-version-check $CONSUMERS_PINS >&2
   echo "$CONSUMERS_PINS" > "$CONSUMERS_DIR/.pins"
 fi
+
+# 5. For the tests: SWE-bench's package, whose generated eval.sh scripts are honest verifiers written by
+#    others (test/helpers/verifier-corpus.ts). Its 4.x line still generates them (5.x ships them as data).
+SWEBENCH_DIR="$ROOT/.tools/swebench"
+SWEBENCH_PINS="swebench==4.1.0"
+if [ "${SWEU_SETUP_TEST:-0}" = 1 ] && [ "$(cat "$SWEBENCH_DIR/.pins" 2>/dev/null)" != "$SWEBENCH_PINS" ]; then
+  say "installing SWE-bench's package into $SWEBENCH_DIR: $SWEBENCH_PINS"
+  rm -rf "$SWEBENCH_DIR"
+  /usr/bin/python3 -m venv "$SWEBENCH_DIR" >&2
+  "$SWEBENCH_DIR/bin/pip" install -q --disable-pip-version-check $SWEBENCH_PINS >&2
+  echo "$SWEBENCH_PINS" > "$SWEBENCH_DIR/.pins"
+fi

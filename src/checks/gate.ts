@@ -11,6 +11,8 @@ import { crossCheckVerdict, grade } from "../harness/grade.ts";
 import { runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { CheckVerdict, ReasonCode, Task } from "../records/index.ts";
 import { baseKnowledge, baseState } from "./base-state.ts";
+import { judgeFor, runBaseline } from "./baseline.ts";
+import { gitProbe, inverseMutation, poisonProbe, rewriteProbe, stubProbe } from "./behaviour.ts";
 import { judgeVerifier } from "./judge.ts";
 import { leakProbe } from "./leak.ts";
 import { loadProbe } from "./load.ts";
@@ -39,6 +41,18 @@ const probeOptions = (e: Evidence, c: GateContext) => ({
   image: e.image!,
   evaluationScript: e.evaluationScript,
   timeoutMs: c.testTimeoutMs,
+  judge: judgeFor(e),
+  ...(c.limits ? { limits: c.limits } : {}),
+});
+
+/** A behaviour probe of the audit: runs only on a verifier whose baseline passed. */
+const behaviour = (name: string, run: (e: Evidence, c: GateContext) => Promise<CheckVerdict>): Check => ({
+  name,
+  kind: "dynamic",
+  needs: ["image"],
+  reason: "hacked_verifier",
+  probe: true,
+  run: async (e, c) => verdictOutcome(await run(e, c), "hacked_verifier"),
 });
 
 export const CHECKS = {
@@ -54,6 +68,7 @@ export const CHECKS = {
         code_files: e.task.code_files,
         gold_patch: e.task.patch,
         test_patch: e.task.test_patch,
+        ...(e.repo ? { repo: e.repo } : {}),
       });
       const bad = failed(verdicts);
       return bad ? { verdicts, failure: { reason: "hacked_verifier", detail: bad } } : { verdicts };
@@ -161,6 +176,24 @@ export const CHECKS = {
         "no_tests_probe_failed",
       ),
   },
+  /** The audit's baseline: buggy fails, resolved passes; how the verifier reports (exit code or log). */
+  baseline: {
+    name: "baseline",
+    kind: "dynamic",
+    needs: ["image"],
+    reason: "resolved_fails",
+    probe: false,
+    run: (e, c) => runBaseline(e, c),
+  },
+  "poison-probe": behaviour("poison-probe", (e, c) => poisonProbe(e.task, probeOptions(e, c))),
+  "stub-probe": behaviour("stub-probe", (e, c) => stubProbe(e.task, probeOptions(e, c))),
+  "rewrite-probe": behaviour("rewrite-probe", (e, c) => rewriteProbe(e.task, probeOptions(e, c))),
+  "inverse-mutation": behaviour("inverse-mutation", async (e, c) => {
+    const r = await inverseMutation(e.task, probeOptions(e, c), e.baseline ?? { FAIL_TO_PASS: [] });
+    e.unneeded = r.unneeded;
+    return r.verdict;
+  }),
+  "git-probe": behaviour("git-probe", (e, c) => gitProbe(e.task, probeOptions(e, c), e.title)),
   "load-probe": {
     name: "load-probe",
     kind: "dynamic",
@@ -226,8 +259,22 @@ export const GATES = {
     "no-tests-probe",
     "load-probe",
   ],
-  /** check-verifier: a verifier from any source; probes with an image, the judge with a model. */
-  audit: ["static", "comment-probe", "no-tests-probe", "judge"],
+  /**
+   * check-verifier: a verifier from any source. Static rules always; with an image the baseline, then the
+   * behaviour probes (a broken verifier is not probed); the judge with a model.
+   */
+  audit: [
+    "static",
+    "baseline",
+    "comment-probe",
+    "no-tests-probe",
+    "poison-probe",
+    "stub-probe",
+    "rewrite-probe",
+    "inverse-mutation",
+    "git-probe",
+    "judge",
+  ],
 } as const satisfies Record<string, readonly CheckName[]>;
 
 /** A gate's names without the checks an option turns off (probes off, the load probe at 0 CPUs). */
@@ -286,7 +333,9 @@ export async function runGate(names: readonly CheckName[], e: Evidence, c: GateC
       continue;
     }
     const check: Check = CHECKS[name];
-    const why = await unmet(check.needs, e, c);
+    // The audit's probes presuppose a verifier that fails buggy and passes resolved.
+    const broken = e.baseline && !e.baseline.ok && check.probe ? "the baseline failed" : undefined;
+    const why = broken ?? (await unmet(check.needs, e, c));
     if (typeof why === "string") {
       skipped.push(`${name}: ${why}`);
       continue;

@@ -10,7 +10,23 @@ import type {
   Task,
   TestCategories,
 } from "../records/index.ts";
-import type { Sandbox } from "../sandbox/sandbox.ts";
+import type { Limits, Sandbox } from "../sandbox/sandbox.ts";
+import type { Convention } from "./outcome.ts";
+
+/** What the audit's baseline found (src/checks/baseline.ts): buggy fails and resolved passes, or not. */
+export interface Baseline {
+  ok: boolean;
+  /** How the verifier reports: its exit code, or SWE-bench's log. */
+  convention?: Convention;
+  /** The log parser that reads its tests (ours, or detected from its output). */
+  parser?: string;
+  /** It prints our nonce markers. */
+  markers: boolean;
+  FAIL_TO_PASS: string[];
+  PASS_TO_PASS: string[];
+  /** What decided, or why it is broken. */
+  reasons: string[];
+}
 
 /** What a gate knows of the verifier under test, growing as checks run. */
 export interface Evidence {
@@ -42,6 +58,14 @@ export interface Evidence {
     categories?: TestCategories;
     load_flaky?: string[];
   };
+  /** The audit's baseline, once run: probes after it judge runs the way it found the verifier reports. */
+  baseline?: Baseline;
+  /** Fix files whose revert alone the verifier still passes (inverse mutation): evidence for the audit. */
+  unneeded?: { path: string; detail: string }[];
+  /** owner/name of the repository, when known (fetching it is fetching the fix). */
+  repo?: string;
+  /** The task's title or the first line of its problem statement (the git probe writes it into a commit). */
+  title?: string;
   /** Verdicts made earlier on this very image and script (the agent's probes): a passing one is not redone. */
   prior: CheckVerdict[];
   /** Model tokens and money the checks spent (the judge). */
@@ -62,6 +86,8 @@ export interface GateContext {
   provideImage?: () => Promise<
     { ok: true; image: string } | { ok: false; reason: ReasonCode; detail: string }
   >;
+  /** Limits of every probe container (the audit bounds processes and memory). */
+  limits?: Limits;
   /** Run every check even after one failed (an audit reports them all); the first failure is still named. */
   keepGoing?: boolean;
   signal?: AbortSignal;

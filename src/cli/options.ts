@@ -57,6 +57,13 @@ export const seconds: OptionParser = (text) => {
 
 export const size: OptionParser = (text) => parseSize(text);
 
+/** A container's memory limit: a size of at least 6 MiB (the engines' own floor). */
+export const memory: OptionParser = (text) => {
+  const n = parseSize(text);
+  if (n < 6 * 1024 ** 2) throw new Error("expected a memory size of at least 6M, such as 4g");
+  return n;
+};
+
 /** A date or time `Date.parse` reads (2024-01-31, 2024-01-31T12:00:00Z). */
 export const date: OptionParser = (text) => {
   const t = Date.parse(text);
@@ -142,6 +149,8 @@ export const OPTION_TYPES: Record<string, OptionParser> = {
   wait: nonNegative(MAX_SECONDS),
   loadProbeCpus: nonNegative(1024),
   minFreeDisk: size,
+  pids: count(16, 4_194_304),
+  memory,
   since: date,
   sandbox: oneOf(SANDBOX_KINDS),
   builder: oneOf(BUILDER_KINDS),

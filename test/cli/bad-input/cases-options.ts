@@ -80,6 +80,12 @@ const BAD_VALUES: [string, string, string, RegExp][] = [
   ["worker", "--min-free-disk", "-1G", /not a size/],
   ["check-verifier", "--timeout", "abc", /expected a duration in seconds/],
   ["check-verifier", "--sandbox", "nonsense", /expected one of auto, docker, podman/],
+  ["check-verifier", "--timeout", "0", /expected a duration in seconds/],
+  ["check-verifier", "--pids", "8", /expected a whole number from 16/],
+  ["check-verifier", "--pids", "lots", /expected a whole number from 16/],
+  ["check-verifier", "--memory", "4x", /not a size/],
+  ["check-verifier", "--memory", "1k", /expected a memory size of at least 6M/],
+  ["check-verifier", "--script", "", /expected a non-empty value/],
   ["export", "--out", "", /expected a non-empty value/],
   ["report", "--run-dir", "", /expected a non-empty value/],
 ];
