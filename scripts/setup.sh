@@ -64,9 +64,9 @@ if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.jso
 fi
 
 # 4. For the tests: the consumers other people run against our outputs (mini-swe-agent, Hugging Face
-#    datasets), pinned, in a virtualenv of their own.
+#    datasets, SWE-ReX's client with aiohttp, which its RemoteRuntime imports), pinned, in a virtualenv of their own.
 CONSUMERS_DIR="$ROOT/.tools/consumers"
-CONSUMERS_PINS="mini-swe-agent==2.4.6 datasets==5.2.0"
+CONSUMERS_PINS="mini-swe-agent==2.4.6 datasets==5.2.0 swe-rex==1.4.0 aiohttp==3.14.5"
 if [ "${SWEU_SETUP_TEST:-0}" = 1 ] && [ "$(cat "$CONSUMERS_DIR/.pins" 2>/dev/null)" != "$CONSUMERS_PINS" ]; then
   say "installing test consumers into $CONSUMERS_DIR: $CONSUMERS_PINS"
   rm -rf "$CONSUMERS_DIR"

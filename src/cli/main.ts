@@ -9,6 +9,7 @@ import { registerMine } from "./commands/mine.ts";
 import { registerPush } from "./commands/push.ts";
 import { registerReport } from "./commands/report.ts";
 import { registerRun } from "./commands/run.ts";
+import { registerServe } from "./commands/serve.ts";
 import { registerTrajectories } from "./commands/trajectories.ts";
 import { registerUniverse } from "./commands/universe.ts";
 import { registerValidate } from "./commands/validate.ts";
@@ -49,6 +50,7 @@ export function makeProgram(): Command {
   registerWorker(program);
   registerUniverse(program);
   registerMerge(program);
+  registerServe(program);
   return program;
 }
 
