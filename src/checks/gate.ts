@@ -13,6 +13,7 @@ import type { CheckVerdict, ReasonCode, Task } from "../records/index.ts";
 import { baseKnowledge, baseState } from "./base-state.ts";
 import { judgeFor, runBaseline } from "./baseline.ts";
 import { gitProbe, inverseMutation, poisonProbe, rewriteProbe, stubProbe } from "./behaviour.ts";
+import { synthInverseMutation } from "./inverse.ts";
 import { judgeVerifier } from "./judge.ts";
 import { leakProbe } from "./leak.ts";
 import { loadProbe } from "./load.ts";
@@ -212,6 +213,26 @@ export const CHECKS = {
       return verdictOutcome(r.verdict, "timing_dependent");
     },
   },
+  "synth-inverse-mutation": {
+    name: "synth-inverse-mutation",
+    kind: "dynamic",
+    needs: ["image", "lists"],
+    reason: "inverse_mutation_failed",
+    // Part of what makes a synthetic bug a task, not a probe of the verifier: --skip-probes keeps it.
+    probe: false,
+    async run(e, c) {
+      const r = await synthInverseMutation(e.task, e.lists!, {
+        ...probeOptions(e, c),
+        parse: c.parserFor(e.parser),
+      });
+      return r.reason
+        ? {
+            verdicts: [r.verdict],
+            failure: { reason: r.reason, detail: `synth-inverse-mutation: ${r.verdict.reasons.join("; ")}` },
+          }
+        : { verdicts: [r.verdict] };
+    },
+  },
   judge: {
     name: "judge",
     kind: "judge",
@@ -258,6 +279,21 @@ export const GATES = {
     "comment-probe",
     "no-tests-probe",
     "load-probe",
+  ],
+  /**
+   * A synthetic bug (src/synth/): validation's list, then inverse mutation (each changed file undone alone
+   * makes a failing test pass; the gold patch resolves in the bug's own image).
+   */
+  synth: [
+    "static",
+    "state-runs",
+    "grade",
+    "exit-code-cross-check",
+    "leak-probe",
+    "comment-probe",
+    "no-tests-probe",
+    "load-probe",
+    "synth-inverse-mutation",
   ],
   /**
    * check-verifier: a verifier from any source. Static rules always; with an image the baseline, then the

@@ -10,6 +10,7 @@ import { registerPush } from "./commands/push.ts";
 import { registerReport } from "./commands/report.ts";
 import { registerRun } from "./commands/run.ts";
 import { registerServe } from "./commands/serve.ts";
+import { registerSynth } from "./commands/synth.ts";
 import { registerTrajectories } from "./commands/trajectories.ts";
 import { registerUniverse } from "./commands/universe.ts";
 import { registerValidate } from "./commands/validate.ts";
@@ -46,6 +47,7 @@ export function makeProgram(): Command {
   registerReport(program);
   registerPush(program);
   registerCheckVerifier(program);
+  registerSynth(program);
   registerTrajectories(program);
   registerWorker(program);
   registerUniverse(program);

@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { BUILDER_KINDS } from "../builder/policies.ts";
 import { RepoName } from "../records/common.ts";
 import { SANDBOX_KINDS } from "../sandbox/index.ts";
+import { STRATEGIES } from "../synth/strategies.ts";
 import { parseSize } from "../util/size.ts";
 import { CliError, Exit } from "./exit-codes.ts";
 
@@ -114,6 +115,17 @@ export const list: OptionParser = (text) => {
   return items;
 };
 
+/** A comma-separated list of synth strategies, each one of the table's (src/synth/strategies.ts). */
+const strategies: OptionParser = (text) => {
+  const names = list(text) as string[];
+  const unknown = names.filter((n) => !STRATEGIES[n]);
+  if (unknown.length)
+    throw new Error(
+      `unknown strategy ${unknown.join(", ")}: expected some of ${Object.keys(STRATEGIES).join(", ")}`,
+    );
+  return names;
+};
+
 const repoName: OptionParser = (text) => {
   if (!RepoName.safeParse(text).success || /(^|\/)\.+(\/|$)/.test(text))
     throw new Error("expected owner/name (letters, digits, . _ -)");
@@ -187,6 +199,14 @@ export const OPTION_TYPES: Record<string, OptionParser> = {
   maxMinutes: positive(MAX_SECONDS / 60),
   mining: count(1, 64),
   window: count(1, 100_000),
+  strategies,
+  synthStrategies: strategies,
+  perStrategy: count(1, 1000),
+  synthPerStrategy: count(1, 1000),
+  maxEnvironments: count(),
+  synthMaxEnvironments: count(),
+  seed: nonEmpty,
+  synthSeed: nonEmpty,
 };
 
 /** Check every option value of the command about to run; a usage error (exit 2) names the first bad one. */

@@ -21,6 +21,8 @@ type ColumnKind = "string" | "json" | "optional" | "optional-json" | "derived";
 const DERIVED = {
   /** What mini-swe-agent, SWE-agent, SkyRL and SWE-smith pull: the registry reference once pushed. */
   image_name: (i: Instance) => i.image_name ?? i.image,
+  /** `pr` or `synthetic` (a bug injected into a built environment, src/synth/). */
+  source: (i: Instance) => i.source ?? "pr",
   /** Self-contained verifier: run after the candidate patch is applied, exit 0 = resolved. */
   eval_script: (i: Instance) => renderEvalScript(i),
 } as const;
@@ -57,6 +59,8 @@ export const DATASET_COLUMNS = [
   ["cost", "json"],
   ["generated_test_patch", "optional"],
   ["list_script", "optional"],
+  ["source", "derived"],
+  ["synthetic", "optional-json"],
 ] as const satisfies readonly (readonly [keyof Instance | keyof typeof DERIVED, ColumnKind])[];
 
 export type DatasetColumn = (typeof DATASET_COLUMNS)[number][0];
@@ -76,7 +80,12 @@ export const COLUMN_DOCS: Record<DatasetColumn, string> = {
   PASS_TO_PASS: "JSON list of test names passing in every run of both states",
   environment_setup_commit: "the commit the environment was installed from",
   language: "`python`, `javascript`, `typescript`, `go`, `java`, `rust`, …",
-  problem_statement_source: "`issue` (from the linked issues) or `pr` (the PR's own title and body)",
+  problem_statement_source:
+    "`issue` (from the linked issues), `pr` (the PR's own title and body), `written` (by the statement writer or templated from failing tests); synthetic rows `template` or `model`",
+  original_problem_statement: "the mined statement, kept when problem_statement was written; empty otherwise",
+  statement:
+    "JSON: what the statement checks found (leaks, gate verdict, writer attempts, flags); empty in older rows",
+  quality: "JSON: the PR quality filter's verdicts and score; empty in older rows",
   image: "the local tag the image was built under",
   image_name: "the image to pull: its registry reference once pushed, else the local tag",
   dockerfile: "the Dockerfile of that image",
@@ -91,6 +100,10 @@ export const COLUMN_DOCS: Record<DatasetColumn, string> = {
   cost: "JSON: `{wall_ms, build_ms, validate_ms, prompt_tokens, completion_tokens, usd}`",
   generated_test_patch:
     "the tests the building agent wrote when the PR had none (then equal to test_patch); empty otherwise",
+  list_script:
+    "evaluation.sh's frame around the runner's test listing (go test -list, pytest --collect-only, …); empty otherwise",
+  source: "`pr` (a merged PR) or `synthetic` (a bug injected into a built environment by `synth`)",
+  synthetic: "JSON, synthetic rows only: strategy, changed lines, files, symbols, source instance and commit",
 };
 export type DatasetRow = Record<DatasetColumn, string>;
 
@@ -103,10 +116,10 @@ export function instanceToRow(inst: Instance): DatasetRow {
     }
     const value = inst[name as keyof Instance];
     row[name] =
-      value === undefined && kind !== "json"
-        ? ""
-        : kind === "json" || kind === "optional-json"
-          ? JSON.stringify(value)
+      kind === "json" || (kind === "optional-json" && value !== undefined)
+        ? JSON.stringify(value)
+        : value === undefined
+          ? ""
           : String(value);
   }
   return row;
@@ -143,7 +156,9 @@ export function rowToInstance(raw: unknown, where = "row"): Instance {
     }
     // eval_script is ours to derive; image_name is kept where it names something else than `image`.
     if (name === "eval_script" || (name === "image_name" && (!v || v === obj.image))) delete decoded[name];
-    if ((kind === "json" || kind === "optional-json") && typeof v === "string") {
+    // A PR's row says `pr`; its record leaves the field unset, as records made before it existed do.
+    if (name === "source" && (v === "pr" || v === "" || v === null)) delete decoded[name];
+    if ((kind === "json" || (kind === "optional-json" && v)) && typeof v === "string") {
       try {
         decoded[name] = JSON.parse(v);
       } catch {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { Language, RepoName, Sha } from "./common.ts";
 import { Quality, StatementReport, StatementSource } from "./statement.ts";
+import { SyntheticInfo } from "./synthetic.ts";
 
 export const TestStatus = z.enum(["PASSED", "FAILED", "SKIPPED", "ERROR"]);
 export type TestStatus = z.infer<typeof TestStatus>;
@@ -151,7 +152,7 @@ export const Instance = z.object({
    * Where `problem_statement` came from: the linked issues ("issue"), the PR's own title and body ("pr"),
    * which may describe the fix rather than the problem, or written by us ("written": by the model through
    * the statement writer, or from validation's failing-test messages, flagged `templated`). Absent in
-   * records made before it existed.
+   * records made before it existed. Synthetic tasks (src/synth/) say "template" or "model".
    */
   problem_statement_source: StatementSource.optional(),
   /** The mined statement (issue or PR text), kept when `problem_statement` was written. */
@@ -165,5 +166,9 @@ export const Instance = z.object({
    * `go test -list`, `pytest --collect-only`, `cargo test -- --list`); the base state is learnt from it.
    */
   list_script: z.string().optional(),
+  /** Where the task came from: a merged PR, or a bug injected into a built environment (src/synth/). Absent: a PR. */
+  source: z.enum(["pr", "synthetic"]).optional(),
+  /** Set on synthetic instances: how the bug was made and how big it is. */
+  synthetic: SyntheticInfo.optional(),
 });
 export type Instance = z.infer<typeof Instance>;

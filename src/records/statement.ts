@@ -1,7 +1,12 @@
 import { z } from "zod";
 
 /** Where a problem statement came from: the linked issues, the PR's own text, or written by us. */
-export const StatementSource = z.enum(["issue", "pr", "written"]);
+/**
+ * Where a problem statement came from: the linked issues, the PR's own text, written by us (the statement
+ * writer, or templated from failing-test messages), or, for synthetic tasks (src/synth/), a template over the
+ * failing tests or the model.
+ */
+export const StatementSource = z.enum(["issue", "pr", "written", "template", "model"]);
 export type StatementSource = z.infer<typeof StatementSource>;
 
 /**
@@ -19,7 +24,7 @@ export type StatementFlag = z.infer<typeof StatementFlag>;
 /** What the statement checks found about the statement an instance carries. */
 export const StatementReport = z.object({
   /** Where the mined statement came from (the one in `original_problem_statement` when rewritten). */
-  original_source: z.enum(["issue", "pr"]),
+  original_source: StatementSource,
   flags: z.array(StatementFlag).default([]),
   /** The rule-based leak check's findings on the mined statement. */
   original_leaks: z.array(z.string()).default([]),

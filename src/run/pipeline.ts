@@ -13,6 +13,8 @@ import type { Task } from "../records/index.ts";
 import { ensureBaseImage } from "../sandbox/base-image.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import type { Store } from "../store/store.ts";
+import { writeSynthReport } from "../synth/report.ts";
+import { type SynthOptions, type SynthSummary, synthesize } from "../synth/synth.ts";
 import { log } from "../util/log.ts";
 import { DiskGuard } from "./disk.ts";
 import { dispatchTasks } from "./dispatch.ts";
@@ -48,6 +50,8 @@ export interface PipelineOptions extends TaskOptions {
   minFreeDisk?: number;
   /** How often to look at free space while paused (default 30 s). */
   diskCheckMs?: number;
+  /** Then inject synthetic bugs into the validated environments (`run --synth`, src/synth/). */
+  synth?: Omit<SynthOptions, "sandbox">;
 }
 
 export interface PipelineSummary {
@@ -60,6 +64,7 @@ export interface PipelineSummary {
   /** The repository is broken (git cannot read its objects): its tasks stay pending (src/run/dispatch.ts). */
   sourceError?: string;
   export: ExportResult;
+  synth?: SynthSummary;
 }
 
 /** The guard of a run or a worker: its folder and the engine's storage, paused below `minFreeDisk`. */
@@ -107,7 +112,21 @@ export async function runPipeline(
   store.setMeta(`git_dir:${source.repo}`, gitDir);
   // Workers on other machines fetch the repository from its origin when the location is a path of ours.
   const cloneUrl = o.queue ? await source.git?.originUrl?.() : undefined;
-  return buildPending(store, sandbox, { ...o, repo: source.repo, gitDir, cloneUrl }, mined);
+  const summary = await buildPending(store, sandbox, { ...o, repo: source.repo, gitDir, cloneUrl }, mined);
+  if (!o.synth || o.signal?.aborted) return summary;
+  const synth = await synthesize(store, sandbox, {
+    runsPerState: o.runsPerState,
+    testTimeoutMs: o.testTimeoutMs,
+    loadProbeCpus: o.loadProbeCpus,
+    skipProbes: o.skipProbes,
+    model: o.model,
+    signal: o.signal,
+    ...o.synth,
+    sandbox,
+    gitDir,
+  });
+  writeSynthReport(store, o.runDir);
+  return { ...summary, synth, export: exportRun(store, o.runDir) };
 }
 
 /** The in-process queue and its handlers: `workers` tasks at once, resources capped, waiting out a full disk. */

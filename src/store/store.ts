@@ -1,4 +1,11 @@
-import type { Candidate, Environment, Instance, Rejection, Task } from "../records/index.ts";
+import type {
+  Candidate,
+  Environment,
+  Instance,
+  Rejection,
+  SyntheticCandidate,
+  Task,
+} from "../records/index.ts";
 
 /** What a candidate has become so far. */
 export type Outcome = "candidate" | "task" | "instance" | "rejected";
@@ -11,7 +18,10 @@ export interface FunnelCounts {
   needs_tests: number;
   /** Buildable tasks with no outcome yet (not built, or the run was stopped). */
   pending: number;
+  /** PR instances (synthetic ones are counted apart). */
   instances: number;
+  /** Synthetic instances (bugs injected into built environments, src/synth/). */
+  synthetic?: number;
   rejections: { stage: string; reason: string; count: number }[];
   languages: { language: string; tasks: number; instances: number }[];
 }
@@ -60,6 +70,11 @@ export interface Store {
   listRejections(repo?: string): Rejection[];
   /** Forget a rejection (e.g. to retry a stage). */
   deleteRejection(id: string): void;
+
+  /** Synthetic bug candidates and what each came to (src/synth/). */
+  putSynthetic(c: SyntheticCandidate): void;
+  getSynthetic(id: string): SyntheticCandidate | undefined;
+  listSynthetic(repo?: string): SyntheticCandidate[];
 
   outcome(id: string): Outcome | undefined;
   funnel(repo?: string): FunnelCounts;

@@ -1,4 +1,4 @@
-import { evidence, GATES, gate, runGate } from "../checks/gate.ts";
+import { type CheckName, evidence, GATES, gate, runGate } from "../checks/gate.ts";
 import { LOAD_PROBE_CPUS } from "../checks/load.ts";
 import { type OutputParser, presentTestFiles } from "../harness/run-state.ts";
 import type { Model } from "../model/model.ts";
@@ -21,6 +21,10 @@ export interface ValidateOptions {
   /** The LLM judge of the verifier, when a model is configured for it. */
   judge?: Model;
   signal?: AbortSignal;
+  /** The gate to run (default GATES.validate; synthetic bugs run GATES.synth). */
+  gate?: readonly CheckName[];
+  /** Test files the no-tests probe deletes (default: those the test patch leaves in place). */
+  testFiles?: string[];
 }
 
 export type ValidationOutcome =
@@ -39,7 +43,7 @@ export async function validate(built: Built, o: ValidateOptions): Promise<Valida
   const n = o.runsPerState ?? 3;
   const e = evidence({
     task: built.task,
-    testFiles: presentTestFiles(built.task),
+    testFiles: o.testFiles ?? presentTestFiles(built.task),
     evaluationScript: built.evaluation_script,
     parser: built.parser,
     image: built.image,
@@ -48,7 +52,7 @@ export async function validate(built: Built, o: ValidateOptions): Promise<Valida
     runs: [...built.runs],
     prior: built.checks,
   });
-  const names = gate(GATES.validate, {
+  const names = gate(o.gate ?? GATES.validate, {
     probes: !o.skipProbes,
     loadProbeCpus: o.skipProbes ? 0 : (o.loadProbeCpus ?? LOAD_PROBE_CPUS),
   }).filter((c) => c !== "leak-probe" || (o.leakProbe ?? !o.skipProbes));

@@ -36,6 +36,7 @@ describe.concurrent("bad input never crashes, loses work, hangs or escapes its f
       "trajectories",
       "universe",
       "merge",
+      "synth",
     ])
       expect(verbs, v).toContain(v);
     const names = CORPUS.map((c) => `${c.verb} ${c.name}`);

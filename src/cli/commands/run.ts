@@ -12,6 +12,7 @@ import { assertFolderHolds, type OpenRun, openRunFolder } from "../run-folder.ts
 import { interruption } from "../signals.ts";
 import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
 import { openSource, type SourceFlags } from "./source.ts";
+import { addSynthOptions, printSynthEvent, synthOptionsOf } from "./synth.ts";
 
 interface RunOpts extends SourceFlags {
   builder?: string;
@@ -38,6 +39,11 @@ interface RunOpts extends SourceFlags {
   progress?: boolean;
   statementWriter?: boolean;
   wait?: boolean;
+  synth?: boolean;
+  synthStrategies?: string;
+  synthPerStrategy: string;
+  synthMaxEnvironments?: string;
+  synthSeed: string;
 }
 
 const int = (v: string, name: string) => {
@@ -100,7 +106,9 @@ export function registerRun(program: Command): void {
     .option("--keep-work", "keep each task's build context")
     .option("--no-progress", "no progress bar")
     .option("--redis <url>", "distributed: enqueue tasks for `swe-universe worker` processes on this Redis")
-    .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)");
+    .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)")
+    .option("--synth", "then inject synthetic bugs into the validated environments (see `synth --help`)");
+  addSynthOptions(cmd, "synth-");
   addBuildOptions(cmd).action(async (repo: string, opts: RunOpts) => {
     const { model, builder } = builderOf(opts);
     const { source, runDir, location, sandbox, folder } = await openInputs(repo, opts);
@@ -132,6 +140,17 @@ export function registerRun(program: Command): void {
         writeStatements: opts.statementWriter,
         minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),
         only: opts.only?.split(",").map((s) => s.trim()),
+        synth: opts.synth
+          ? {
+              ...synthOptionsOf({
+                strategies: opts.synthStrategies,
+                perStrategy: opts.synthPerStrategy,
+                maxEnvironments: opts.synthMaxEnvironments,
+                seed: opts.synthSeed,
+              }),
+              onEvent: opts.json ? undefined : printSynthEvent,
+            }
+          : undefined,
         onEvent: progress.onEvent,
       });
       progress.stop();
@@ -205,6 +224,9 @@ function printSummary(repo: string, runDir: string, summary: PipelineSummary, js
       (f.yield === null ? "" : ` (yield ${(f.yield * 100).toFixed(1)}%)`) +
       `\nthis run: built ${summary.built}, ${summary.instances} new instances, ${summary.rejected} rejected` +
       `\n${renderFunnelSummary(f)}` +
+      (summary.synth
+        ? `\nsynthetic: ${summary.synth.tried} candidates tried, ${summary.synth.instances} synthetic instances (${runDir}/synth.md)`
+        : "") +
       `\ndataset: ${summary.export.files.jsonl}\n         ${summary.export.files.parquet}\nfunnel:  ${summary.export.files.funnelMd}\n`,
   );
 }
