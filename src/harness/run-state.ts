@@ -12,7 +12,9 @@ export interface StateSpec {
   testPatch: string;
   evaluationScript: string;
   timeoutMs: number;
-  /** Extra shell run after the patches and before the tests (probes use it). */
+  /** Files written into /testbed after the patches (repository-relative paths; probes rewrite code with it). */
+  files?: Record<string, string>;
+  /** Extra shell run after the patches and the files, before the tests (probes use it). */
   preTest?: string;
   /** Container limits (the load probe runs under a CPU quota). */
   limits?: Limits;
@@ -122,6 +124,8 @@ export async function runInContainer(container: Container, spec: StateSpec): Pro
     applyLog += r.output;
     if (r.exitCode !== 0) return { ...base, apply: "test_patch_failed", applyLog };
   }
+  for (const [path, content] of Object.entries(spec.files ?? {}))
+    await container.writeFile(`/testbed/${path}`, content);
   if (spec.preTest) {
     const r = await container.exec(spec.preTest, { workdir: "/testbed", timeoutMs: 120_000 });
     applyLog += r.output;

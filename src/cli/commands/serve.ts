@@ -36,11 +36,10 @@ interface ServeOpts {
 
 /** Values `checkOptions` (src/cli/options.ts) has already accepted, converted. */
 function configOf(o: ServeOpts) {
-  const memory = parsed<number | undefined>("memory", o.memory);
   const n = (key: keyof ServeOpts) => parsed<number>(key, String(o[key]));
   return {
     limits: {
-      ...(memory === undefined ? {} : { memory: o.memory }),
+      memory: o.memory,
       pids: n("pids"),
       lifetimeS: n("lifetime"),
       idleS: n("idleTimeout"),
@@ -73,7 +72,7 @@ export function registerServe(program: Command): void {
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
     .option("--max-sessions <n>", "sessions this process holds at once", String(DEFAULT_CONFIG.maxSessions))
     .option("--max-grading <n>", "submissions graded at once", String(DEFAULT_CONFIG.maxGrading))
-    .option("--memory <size>", 'memory limit per session ("none" = no limit)', DEFAULT_CONFIG.limits.memory)
+    .option("--memory <size>", "memory limit per session", DEFAULT_CONFIG.limits.memory)
     .option("--pids <n>", "process limit per session", String(DEFAULT_CONFIG.limits.pids))
     .option(
       "--lifetime <sec>",
