@@ -241,8 +241,10 @@ describe("serve: bad input gets a 4xx with a clear message, and the service goes
   });
 
   it("a patch that does not apply", async () => {
+    // Neither side of the hunk is in the file: `patch --batch` (the harness's last resort, as SWE-bench's)
+    // applies a patch whose + side is already there in reverse, as if -R were given.
     const patch =
-      "diff --git a/calc/ops.py b/calc/ops.py\n--- a/calc/ops.py\n+++ b/calc/ops.py\n@@ -1,2 +1,2 @@\n-def nothing_like_this(a, b):\n+def add(a, b):\n     return a + b\n";
+      "diff --git a/calc/ops.py b/calc/ops.py\n--- a/calc/ops.py\n+++ b/calc/ops.py\n@@ -1,2 +1,2 @@\n-def nothing_like_this(a, b):\n+def nor_this(a, b):\n     return a + b\n";
     const e = await expectError(s.submit(patch), 422, "patch_does_not_apply", /does not apply/);
     expect((e.body as { apply_log: string }).apply_log).toMatch(/patch|error/i);
     expect((await s.exec("echo still here")).output.trim()).toBe("still here");
@@ -342,11 +344,22 @@ describe("serve: an existing client (SWE-ReX's RemoteRuntime) drives a session",
       replace: FIX,
     };
     writeFileSync(join(dir, "spec.json"), JSON.stringify(spec));
-    const py = spawnSync(
-      consumerPython(),
-      [join(ROOT, "test/consumers/swerex_client.py"), join(dir, "spec.json")],
-      { encoding: "utf8", timeout: 120_000 },
-    );
+    // Not spawnSync: the service answers from this process's event loop.
+    const py = await new Promise<{ status: number | null; stderr: string }>((done) => {
+      const p = spawn(
+        consumerPython(),
+        [join(ROOT, "test/consumers/swerex_client.py"), join(dir, "spec.json")],
+        {
+          stdio: ["ignore", "ignore", "pipe"],
+          timeout: 150_000,
+        },
+      );
+      let stderr = "";
+      p.stderr.on("data", (c: Buffer) => {
+        stderr += c.toString();
+      });
+      p.on("close", (status) => done({ status, stderr }));
+    });
     expect(py.status, py.stderr).toBe(0);
     const out = JSON.parse(readFileSync(spec.out, "utf8"));
     expect(out).toMatchObject({
@@ -360,7 +373,7 @@ describe("serve: an existing client (SWE-ReX's RemoteRuntime) drives a session",
     expect(out.state.trim().split("\n")).toEqual(["/testbed/calc", "hello"]);
     expect(await s.submit()).toMatchObject({ reward: 1 });
     await s.close();
-  }, 180_000);
+  }, 240_000);
 });
 
 /** A `serve` process started through the CLI; resolves once it prints where it listens. */
