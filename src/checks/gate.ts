@@ -10,8 +10,10 @@
 import { crossCheckVerdict, grade } from "../harness/grade.ts";
 import { runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { CheckVerdict, ReasonCode, Task } from "../records/index.ts";
+import { baseKnowledge, baseState } from "./base-state.ts";
 import { judgeFor, runBaseline } from "./baseline.ts";
 import { gitProbe, inverseMutation, poisonProbe, rewriteProbe, stubProbe } from "./behaviour.ts";
+import { synthInverseMutation } from "./inverse.ts";
 import { judgeVerifier } from "./judge.ts";
 import { leakProbe } from "./leak.ts";
 import { loadProbe } from "./load.ts";
@@ -105,6 +107,15 @@ export const CHECKS = {
       return {};
     },
   },
+  /** The base state (no test patch): not needed, listed once, or run N times (src/checks/base-state.ts). */
+  "base-state": {
+    name: "base-state",
+    kind: "state",
+    needs: ["image", "runs"],
+    reason: "internal_error",
+    probe: false,
+    run: (e, c) => baseState(e, c),
+  },
   grade: {
     name: "grade",
     kind: "state",
@@ -112,8 +123,13 @@ export const CHECKS = {
     reason: "no_fail_to_pass",
     probe: false,
     async run(e) {
-      const g = grade(e.runs);
-      e.lists = { FAIL_TO_PASS: g.fail_to_pass, PASS_TO_PASS: g.pass_to_pass, flaky: g.flaky };
+      const g = grade(e.runs, { base: baseKnowledge(e), testPatch: e.task.test_patch });
+      e.lists = {
+        FAIL_TO_PASS: g.fail_to_pass,
+        PASS_TO_PASS: g.pass_to_pass,
+        flaky: g.flaky,
+        categories: g.categories,
+      };
       return g.verdict === "ok" ? {} : { failure: { reason: g.verdict, detail: g.detail } };
     },
   },
@@ -132,7 +148,13 @@ export const CHECKS = {
     reason: "fix_leaked",
     probe: true,
     run: async (e, c) =>
-      verdictOutcome(await leakProbe(e.task, { sandbox: c.sandbox!, image: e.image! }), "fix_leaked"),
+      verdictOutcome(
+        await leakProbe(
+          { patch: e.task.patch, repo: (e.task as Partial<Task>).repo },
+          { sandbox: c.sandbox!, image: e.image! },
+        ),
+        "fix_leaked",
+      ),
   },
   "comment-probe": {
     name: "comment-probe",
@@ -180,12 +202,35 @@ export const CHECKS = {
     reason: "timing_dependent",
     probe: true,
     async run(e, c) {
-      const v = await loadProbe(e.task, e.lists!, {
+      const r = await loadProbe(e.task, e.lists!, {
         ...probeOptions(e, c),
         parse: c.parserFor(e.parser),
         cpus: c.loadProbeCpus!,
       });
-      return verdictOutcome(v, "timing_dependent");
+      // Tests that fail only under load leave the lists (as flaky tests do); the instance stays while
+      // FAIL_TO_PASS has tests left.
+      if (r.loadFlaky.length) e.lists = { ...e.lists!, ...r.lists, load_flaky: r.loadFlaky };
+      return verdictOutcome(r.verdict, "timing_dependent");
+    },
+  },
+  "synth-inverse-mutation": {
+    name: "synth-inverse-mutation",
+    kind: "dynamic",
+    needs: ["image", "lists"],
+    reason: "inverse_mutation_failed",
+    // Part of what makes a synthetic bug a task, not a probe of the verifier: --skip-probes keeps it.
+    probe: false,
+    async run(e, c) {
+      const r = await synthInverseMutation(e.task, e.lists!, {
+        ...probeOptions(e, c),
+        parse: c.parserFor(e.parser),
+      });
+      return r.reason
+        ? {
+            verdicts: [r.verdict],
+            failure: { reason: r.reason, detail: `synth-inverse-mutation: ${r.verdict.reasons.join("; ")}` },
+          }
+        : { verdicts: [r.verdict] };
     },
   },
   judge: {
@@ -227,12 +272,28 @@ export const GATES = {
   validate: [
     "static",
     "state-runs",
+    "base-state",
     "grade",
     "exit-code-cross-check",
     "leak-probe",
     "comment-probe",
     "no-tests-probe",
     "load-probe",
+  ],
+  /**
+   * A synthetic bug (src/synth/): validation's list, then inverse mutation (each changed file undone alone
+   * makes a failing test pass; the gold patch resolves in the bug's own image).
+   */
+  synth: [
+    "static",
+    "state-runs",
+    "grade",
+    "exit-code-cross-check",
+    "leak-probe",
+    "comment-probe",
+    "no-tests-probe",
+    "load-probe",
+    "synth-inverse-mutation",
   ],
   /**
    * check-verifier: a verifier from any source. Static rules always; with an image the baseline, then the

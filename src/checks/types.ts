@@ -2,7 +2,14 @@
 
 import type { OutputParser } from "../harness/run-state.ts";
 import type { Model, Usage } from "../model/model.ts";
-import type { CheckVerdict, ReasonCode, StateRun, Task } from "../records/index.ts";
+import type {
+  BaseStateInfo,
+  CheckVerdict,
+  ReasonCode,
+  StateRun,
+  Task,
+  TestCategories,
+} from "../records/index.ts";
 import type { Limits, Sandbox } from "../sandbox/sandbox.ts";
 import type { Convention } from "./outcome.ts";
 
@@ -35,10 +42,22 @@ export interface Evidence {
   installScript?: string;
   /** Repository files, for the judge. */
   files?: readonly string[];
-  /** Runs made so far, both states. */
+  /** The script listing the tests without running them, where the runner can (the base state reads it). */
+  listScript?: string;
+  /** Runs made so far: buggy and resolved, and base when the base state was run. */
   runs: StateRun[];
-  /** FAIL_TO_PASS / PASS_TO_PASS / flaky, once graded. */
-  lists?: { FAIL_TO_PASS: string[]; PASS_TO_PASS: string[]; flaky: string[] };
+  /** How the base state was learnt, once the base-state check ran. */
+  baseState?: BaseStateInfo;
+  /** The tests a listing at the base commit named (when the base state was listed, not run). */
+  baseListed?: string[];
+  /** FAIL_TO_PASS / PASS_TO_PASS / flaky, once graded; the categories they came from; load-flaky tests. */
+  lists?: {
+    FAIL_TO_PASS: string[];
+    PASS_TO_PASS: string[];
+    flaky: string[];
+    categories?: TestCategories;
+    load_flaky?: string[];
+  };
   /** The audit's baseline, once run: probes after it judge runs the way it found the verifier reports. */
   baseline?: Baseline;
   /** Fix files whose revert alone the verifier still passes (inverse mutation): evidence for the audit. */
@@ -58,7 +77,7 @@ export interface GateContext {
   parserFor: (name: string) => OutputParser;
   /** The judge's model; without one the judge is skipped. */
   model?: Model;
-  /** Runs per state that `state-runs` tops the evidence up to (default 3). */
+  /** Runs per state that `state-runs` (and `base-state`, when it runs the base) tops the evidence up to (default 3). */
   runsPerState?: number;
   testTimeoutMs: number;
   /** CPU quota of the load probe (0: the probe is off). */
