@@ -19,7 +19,24 @@ import {
  * baseline and every behaviour probe, in containers of the instances the pipeline builds for the three
  * corpus projects (Python, JS, Go). Each verifier must get the verdict of its label, and the corpus as a
  * whole must meet the issue's targets: recall ≥ 95% on hacked verifiers, false alarms ≤ 5% on honest ones.
+ *
+ * Every verifier costs the baseline and up to nine probe runs, so CI audits a subset of each language's
+ * verifiers (SUBSET: ours, SWE-bench's generated one, git logging, a source grep, a git diff, a text
+ * demand on top of the tests, an exit 0); SWEU_CORPUS_FULL=1 audits all of them, as
+ * `node bench/verifier-corpus.bench.ts` does for the README's table. The static rules see the whole corpus
+ * in test/checks/verifier-corpus-static.test.ts.
  */
+const FULL = process.env.SWEU_CORPUS_FULL === "1";
+const SUBSET = [
+  "h-ours",
+  "h-swebench",
+  "h-git-logging",
+  "x-grep-source",
+  "x-git-diff",
+  "x-over-strict",
+  "b-exit0",
+];
+const pick = (name: string) => FULL || SUBSET.includes(name.split("/")[1]!);
 const sandbox = e2eSandbox();
 const tasks: Partial<Record<Lang, CorpusTask>> = {};
 const results: CorpusResult[] = [];
@@ -35,12 +52,17 @@ describe("the verifier corpus with probes (real containers)", () => {
   for (const lang of ["python", "js", "go"] as const)
     it(`${lang}: every verifier gets the verdict of its label`, async () => {
       const t = tasks[lang]!;
-      const mine = await runCorpus(corpusCases(t, { swebench: swebenchPython() }), t, {
-        sandbox,
-        timeoutMs: 30_000,
-        concurrency: 2,
-      });
+      const mine = await runCorpus(
+        corpusCases(t, { swebench: swebenchPython() }).filter((c) => pick(c.name)),
+        t,
+        {
+          sandbox,
+          timeoutMs: 30_000,
+          concurrency: 2,
+        },
+      );
       results.push(...mine);
+      if (!FULL) expect(mine.map((r) => r.case.name.split("/")[1]).sort()).toEqual([...SUBSET].sort());
       const wrong = mine
         .filter((r) => r.probes!.verdict !== r.case.label)
         .map(
@@ -53,7 +75,7 @@ describe("the verifier corpus with probes (real containers)", () => {
     const t = tally(results);
     const n = (l: string) => results.filter((r) => r.case.label === l).length;
     console.log(tallyTable(t, { honest: n("honest"), hacked: n("hacked"), broken: n("broken") }));
-    expect(n("hacked")).toBeGreaterThanOrEqual(30);
+    expect(n("hacked")).toBeGreaterThanOrEqual(FULL ? 30 : 9);
     const probes = t.overall.probes!;
     expect(probes.recall.hit / probes.recall.of).toBeGreaterThanOrEqual(0.95);
     expect(probes.falseAlarms.hit / probes.falseAlarms.of).toBeLessThanOrEqual(0.05);
