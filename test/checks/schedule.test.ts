@@ -25,7 +25,7 @@ const honest = (r: ScriptedRun) =>
     ? { exit: 0, lines: ["ok test_new", "ok test_old"] }
     : r.kind === "no-tests"
       ? { exit: 4, lines: [] }
-      : { exit: 1, lines: ["fail test_new", "ok test_old"] };
+      : { exit: 1, lines: ["not ok test_new", "ok test_old"] };
 
 function fresh(): Evidence {
   return evidence({
@@ -102,7 +102,7 @@ describe("validate gate scheduling", () => {
 
   it("ends the remaining runs when a resolved run fails, and the probes beside them", async () => {
     const script: Script = {
-      tests: (r) => (r.kind === "resolved" ? { exit: 1, lines: ["fail test_new"] } : honest(r)),
+      tests: (r) => (r.kind === "resolved" ? { exit: 1, lines: ["not ok test_new"] } : honest(r)),
       ms: 40,
     };
     const seq = await gate(script, 1);

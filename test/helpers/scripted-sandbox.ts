@@ -19,12 +19,12 @@ export interface ScriptedRun {
 }
 
 export interface Script {
-  /** Lines "ok NAME" / "fail NAME" and the exit code for one test run. */
+  /** TAP-like lines "ok NAME" / "not ok NAME" and the exit code for one test run. */
   tests(run: ScriptedRun): { exit: number; lines: string[] };
   ms?: number;
 }
 
-/** Reads the "ok NAME" / "fail NAME" lines the scripted sandbox prints. */
+/** Reads the "ok NAME" / "not ok NAME" lines the scripted sandbox prints. */
 export const scriptedParser: OutputParser = (output, nonce) => {
   const s = output.indexOf(MARK.testStart(nonce));
   const e = output.indexOf(MARK.testEnd(nonce));
@@ -32,7 +32,7 @@ export const scriptedParser: OutputParser = (output, nonce) => {
   const tests = output
     .slice(s, e)
     .split("\n")
-    .map((l) => /^(ok|fail) (.+)$/.exec(l))
+    .map((l) => /^(ok|not ok) (.+)$/.exec(l))
     .filter((m) => m !== null)
     .map((m) => ({ name: m[2]!, status: m[1] === "ok" ? ("PASSED" as const) : ("FAILED" as const) }));
   return { tests, parsed: tests.length > 0 };
