@@ -16,7 +16,7 @@
  * It starts containers: hold the container lock (flock /tmp/sweu-containers.lock node bench/…).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { evaluatePredictions } from "../src/evaluate/evaluate.ts";
@@ -150,7 +150,11 @@ const all: Record<string, unknown> = {};
 for (const dir of values["run-dir"] ?? []) {
   const store = new SqliteStore(join(dir, "store.sqlite"));
   const instances = store.listInstances().filter((i) => !only || only.has(i.instance_id));
-  console.log(`\n${dir}: ${instances.length} instances, ${N} runs per state, every probe on`);
+  console.log(
+    `\n${dir}: ${instances.length} instances, ${N} runs per state, every probe on, lanes ${process.env.SWEU_STATE_LANES ?? "default"}; load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")}`,
+  );
   const rows: Row[] = [];
   for (const inst of instances) {
     const r = await validateOne(store, inst);
