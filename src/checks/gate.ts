@@ -7,6 +7,7 @@
  * added to the evidence that later checks read.
  */
 
+import { setMaxListeners } from "node:events";
 import { crossCheckVerdict, grade } from "../harness/grade.ts";
 import type { CheckVerdict, ReasonCode, Task } from "../records/index.ts";
 import { Lanes } from "../util/pool.ts";
@@ -271,6 +272,8 @@ export async function runGate(names: readonly CheckName[], e: Evidence, c: GateC
   let first: GateResult["failure"];
   const lanes = new Lanes(c.lanes ?? 1);
   const stop = new AbortController();
+  // Every check's sandbox listens to it (a few per check); not a leak.
+  setMaxListeners(0, stop.signal);
   const passedBefore = (name: CheckName) => {
     const prior = e.prior.filter((v) => v.check === name);
     return prior.length > 0 && prior.every((v) => v.passed);

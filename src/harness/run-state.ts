@@ -136,7 +136,8 @@ export function stageScript(spec: StateSpec, nonce: string, tag: string): string
   const step = (body: string, failed: ApplyOutcome) =>
     `( cd /testbed && {\n${body}\n} ) || { echo; echo "${tag} ${failed}"; exit 0; }`;
   return [
-    "command -v base64 >/dev/null 2>&1 || exit 97",
+    // The script carries the nonce: it deletes itself before anything else can read it.
+    'command -v base64 >/dev/null 2>&1 || { rm -f -- "$0"; exit 97; }',
     `mkdir -p ${DIR} || exit 96`,
     // Umask 077 while the nonce is written: no other user of the container may read it.
     "umask 077",

@@ -136,9 +136,18 @@ describe("lanes", () => {
     const a = await lanes.acquire();
     const b = await lanes.acquire();
     const waits = [
-      lanes.acquire({ priority: 1 }).then((r) => (order.push("probe"), r)),
-      lanes.acquire({ priority: 1, exclusive: true }).then((r) => (order.push("exclusive"), r)),
-      lanes.acquire({ priority: 0 }).then((r) => (order.push("state"), r)),
+      lanes.acquire({ priority: 1 }).then((r) => {
+        order.push("probe");
+        return r;
+      }),
+      lanes.acquire({ priority: 1, exclusive: true }).then((r) => {
+        order.push("exclusive");
+        return r;
+      }),
+      lanes.acquire({ priority: 0 }).then((r) => {
+        order.push("state");
+        return r;
+      }),
     ];
     a();
     await new Promise((r) => setTimeout(r, 5));
