@@ -59,18 +59,25 @@ interface Row {
   verdict: unknown;
 }
 
-/** One resolved run: evaluation.sh's own time, and the whole run's (container start to removal). */
+/**
+ * The faster of two resolved runs (the first also brings the image's files into the page cache):
+ * evaluation.sh's own time, and the whole run's (container start to removal).
+ */
 async function bare(inst: Instance): Promise<{ testMs: number; runMs: number }> {
-  const t = Date.now();
-  const raw = await runStateRaw(sandbox, {
-    image: inst.image,
-    patch: inst.patch,
-    testPatch: inst.test_patch,
-    evaluationScript: inst.evaluation_script,
-    timeoutMs: 15 * 60_000,
-  });
-  if (raw.exitCode !== 0) throw new Error(`${inst.instance_id}: gold run exits ${raw.exitCode}`);
-  return { testMs: raw.durationMs, runMs: Date.now() - t };
+  let best = { testMs: Number.POSITIVE_INFINITY, runMs: Number.POSITIVE_INFINITY };
+  for (let k = 0; k < 2; k++) {
+    const t = Date.now();
+    const raw = await runStateRaw(sandbox, {
+      image: inst.image,
+      patch: inst.patch,
+      testPatch: inst.test_patch,
+      evaluationScript: inst.evaluation_script,
+      timeoutMs: 15 * 60_000,
+    });
+    if (raw.exitCode !== 0) throw new Error(`${inst.instance_id}: gold run exits ${raw.exitCode}`);
+    if (raw.durationMs < best.testMs) best = { testMs: raw.durationMs, runMs: Date.now() - t };
+  }
+  return best;
 }
 
 async function validateOne(store: SqliteStore, inst: Instance): Promise<Row> {
