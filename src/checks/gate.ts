@@ -11,6 +11,10 @@ import { setMaxListeners } from "node:events";
 import { crossCheckVerdict, grade } from "../harness/grade.ts";
 import type { CheckVerdict, ReasonCode, Task } from "../records/index.ts";
 import { Lanes } from "../util/pool.ts";
+import { baseKnowledge, baseState } from "./base-state.ts";
+import { judgeFor, runBaseline } from "./baseline.ts";
+import { gitProbe, inverseMutation, poisonProbe, rewriteProbe, stubProbe } from "./behaviour.ts";
+import { synthInverseMutation } from "./inverse.ts";
 import { judgeVerifier } from "./judge.ts";
 import { laneSandbox } from "./lanes.ts";
 import { leakProbe } from "./leak.ts";
@@ -41,6 +45,18 @@ const probeOptions = (e: Evidence, c: GateContext) => ({
   image: e.image!,
   evaluationScript: e.evaluationScript,
   timeoutMs: c.testTimeoutMs,
+  judge: judgeFor(e),
+  ...(c.limits ? { limits: c.limits } : {}),
+});
+
+/** A behaviour probe of the audit: runs only on a verifier whose baseline passed. */
+const behaviour = (name: string, run: (e: Evidence, c: GateContext) => Promise<CheckVerdict>): Check => ({
+  name,
+  kind: "dynamic",
+  needs: ["image"],
+  reason: "hacked_verifier",
+  probe: true,
+  run: async (e, c) => verdictOutcome(await run(e, c), "hacked_verifier"),
 });
 
 export const CHECKS = {
@@ -56,6 +72,7 @@ export const CHECKS = {
         code_files: e.task.code_files,
         gold_patch: e.task.patch,
         test_patch: e.task.test_patch,
+        ...(e.repo ? { repo: e.repo } : {}),
       });
       const bad = failed(verdicts);
       return bad ? { verdicts, failure: { reason: "hacked_verifier", detail: bad } } : { verdicts };
@@ -77,6 +94,15 @@ export const CHECKS = {
     probe: false,
     run: (e, c) => stateRuns(e, c),
   },
+  /** The base state (no test patch): not needed, listed once, or run N times (src/checks/base-state.ts). */
+  "base-state": {
+    name: "base-state",
+    kind: "state",
+    needs: ["image", "runs"],
+    reason: "internal_error",
+    probe: false,
+    run: (e, c) => baseState(e, c),
+  },
   grade: {
     name: "grade",
     kind: "state",
@@ -84,8 +110,13 @@ export const CHECKS = {
     reason: "no_fail_to_pass",
     probe: false,
     async run(e) {
-      const g = grade(e.runs);
-      e.lists = { FAIL_TO_PASS: g.fail_to_pass, PASS_TO_PASS: g.pass_to_pass, flaky: g.flaky };
+      const g = grade(e.runs, { base: baseKnowledge(e), testPatch: e.task.test_patch });
+      e.lists = {
+        FAIL_TO_PASS: g.fail_to_pass,
+        PASS_TO_PASS: g.pass_to_pass,
+        flaky: g.flaky,
+        categories: g.categories,
+      };
       return g.verdict === "ok" ? {} : { failure: { reason: g.verdict, detail: g.detail } };
     },
   },
@@ -105,7 +136,13 @@ export const CHECKS = {
     probe: true,
     concurrent: true,
     run: async (e, c) =>
-      verdictOutcome(await leakProbe(e.task, { sandbox: c.sandbox!, image: e.image! }), "fix_leaked"),
+      verdictOutcome(
+        await leakProbe(
+          { patch: e.task.patch, repo: (e.task as Partial<Task>).repo },
+          { sandbox: c.sandbox!, image: e.image! },
+        ),
+        "fix_leaked",
+      ),
   },
   "comment-probe": {
     name: "comment-probe",
@@ -130,6 +167,24 @@ export const CHECKS = {
         "no_tests_probe_failed",
       ),
   },
+  /** The audit's baseline: buggy fails, resolved passes; how the verifier reports (exit code or log). */
+  baseline: {
+    name: "baseline",
+    kind: "dynamic",
+    needs: ["image"],
+    reason: "resolved_fails",
+    probe: false,
+    run: (e, c) => runBaseline(e, c),
+  },
+  "poison-probe": behaviour("poison-probe", (e, c) => poisonProbe(e.task, probeOptions(e, c))),
+  "stub-probe": behaviour("stub-probe", (e, c) => stubProbe(e.task, probeOptions(e, c))),
+  "rewrite-probe": behaviour("rewrite-probe", (e, c) => rewriteProbe(e.task, probeOptions(e, c))),
+  "inverse-mutation": behaviour("inverse-mutation", async (e, c) => {
+    const r = await inverseMutation(e.task, probeOptions(e, c), e.baseline ?? { FAIL_TO_PASS: [] });
+    e.unneeded = r.unneeded;
+    return r.verdict;
+  }),
+  "git-probe": behaviour("git-probe", (e, c) => gitProbe(e.task, probeOptions(e, c), e.title)),
   "load-probe": {
     name: "load-probe",
     kind: "dynamic",
@@ -138,12 +193,35 @@ export const CHECKS = {
     probe: true,
     exclusive: true,
     async run(e, c) {
-      const v = await loadProbe(e.task, e.lists!, {
+      const r = await loadProbe(e.task, e.lists!, {
         ...probeOptions(e, c),
         parse: c.parserFor(e.parser),
         cpus: c.loadProbeCpus!,
       });
-      return verdictOutcome(v, "timing_dependent");
+      // Tests that fail only under load leave the lists (as flaky tests do); the instance stays while
+      // FAIL_TO_PASS has tests left.
+      if (r.loadFlaky.length) e.lists = { ...e.lists!, ...r.lists, load_flaky: r.loadFlaky };
+      return verdictOutcome(r.verdict, "timing_dependent");
+    },
+  },
+  "synth-inverse-mutation": {
+    name: "synth-inverse-mutation",
+    kind: "dynamic",
+    needs: ["image", "lists"],
+    reason: "inverse_mutation_failed",
+    // Part of what makes a synthetic bug a task, not a probe of the verifier: --skip-probes keeps it.
+    probe: false,
+    async run(e, c) {
+      const r = await synthInverseMutation(e.task, e.lists!, {
+        ...probeOptions(e, c),
+        parse: c.parserFor(e.parser),
+      });
+      return r.reason
+        ? {
+            verdicts: [r.verdict],
+            failure: { reason: r.reason, detail: `synth-inverse-mutation: ${r.verdict.reasons.join("; ")}` },
+          }
+        : { verdicts: [r.verdict] };
     },
   },
   judge: {
@@ -185,6 +263,7 @@ export const GATES = {
   validate: [
     "static",
     "state-runs",
+    "base-state",
     "grade",
     "exit-code-cross-check",
     "leak-probe",
@@ -192,8 +271,37 @@ export const GATES = {
     "no-tests-probe",
     "load-probe",
   ],
-  /** check-verifier: a verifier from any source; probes with an image, the judge with a model. */
-  audit: ["static", "comment-probe", "no-tests-probe", "judge"],
+  /**
+   * A synthetic bug (src/synth/): validation's list, then inverse mutation (each changed file undone alone
+   * makes a failing test pass; the gold patch resolves in the bug's own image).
+   */
+  synth: [
+    "static",
+    "state-runs",
+    "grade",
+    "exit-code-cross-check",
+    "leak-probe",
+    "comment-probe",
+    "no-tests-probe",
+    "load-probe",
+    "synth-inverse-mutation",
+  ],
+  /**
+   * check-verifier: a verifier from any source. Static rules always; with an image the baseline, then the
+   * behaviour probes (a broken verifier is not probed); the judge with a model.
+   */
+  audit: [
+    "static",
+    "baseline",
+    "comment-probe",
+    "no-tests-probe",
+    "poison-probe",
+    "stub-probe",
+    "rewrite-probe",
+    "inverse-mutation",
+    "git-probe",
+    "judge",
+  ],
 } as const satisfies Record<string, readonly CheckName[]>;
 
 /** A gate's names without the checks an option turns off (probes off, the load probe at 0 CPUs). */
@@ -300,7 +408,9 @@ export async function runGate(names: readonly CheckName[], e: Evidence, c: GateC
       const check: Check = CHECKS[name];
       let out = await early.get(name);
       if (!out) {
-        const why = await unmet(check.needs, e, c);
+        // The audit's probes presuppose a verifier that fails buggy and passes resolved.
+        const broken = e.baseline && !e.baseline.ok && check.probe ? "the baseline failed" : undefined;
+        const why = broken ?? (await unmet(check.needs, e, c));
         if (typeof why === "string") {
           skipped.push(`${name}: ${why}`);
           continue;

@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { BUILDER_KINDS } from "../builder/policies.ts";
 import { RepoName } from "../records/common.ts";
 import { SANDBOX_KINDS } from "../sandbox/index.ts";
+import { STRATEGIES } from "../synth/strategies.ts";
 import { parseSize } from "../util/size.ts";
 import { CliError, Exit } from "./exit-codes.ts";
 
@@ -37,6 +38,16 @@ export function nonNegative(max: number): OptionParser {
   };
 }
 
+/** A number more than 0 and at most `max` (decimals allowed): minutes of a budget. */
+export function positive(max: number): OptionParser {
+  return (text) => {
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isFinite(n) || n <= 0 || n > max)
+      throw new Error(`expected a number more than 0 and at most ${max}`);
+    return n;
+  };
+}
+
 /** A duration in seconds: a positive number, at most 30 days. */
 export const seconds: OptionParser = (text) => {
   const n = Number(text);
@@ -46,6 +57,13 @@ export const seconds: OptionParser = (text) => {
 };
 
 export const size: OptionParser = (text) => parseSize(text);
+
+/** A container's memory limit: a size of at least 6 MiB (the engines' own floor). */
+export const memory: OptionParser = (text) => {
+  const n = parseSize(text);
+  if (n < 6 * 1024 ** 2) throw new Error("expected a memory size of at least 6M, such as 4g");
+  return n;
+};
 
 /** A date or time `Date.parse` reads (2024-01-31, 2024-01-31T12:00:00Z). */
 export const date: OptionParser = (text) => {
@@ -97,6 +115,17 @@ export const list: OptionParser = (text) => {
   return items;
 };
 
+/** A comma-separated list of synth strategies, each one of the table's (src/synth/strategies.ts). */
+const strategies: OptionParser = (text) => {
+  const names = list(text) as string[];
+  const unknown = names.filter((n) => !STRATEGIES[n]);
+  if (unknown.length)
+    throw new Error(
+      `unknown strategy ${unknown.join(", ")}: expected some of ${Object.keys(STRATEGIES).join(", ")}`,
+    );
+  return names;
+};
+
 const repoName: OptionParser = (text) => {
   if (!RepoName.safeParse(text).success || /(^|\/)\.+(\/|$)/.test(text))
     throw new Error("expected owner/name (letters, digits, . _ -)");
@@ -132,6 +161,8 @@ export const OPTION_TYPES: Record<string, OptionParser> = {
   wait: nonNegative(MAX_SECONDS),
   loadProbeCpus: nonNegative(1024),
   minFreeDisk: size,
+  pids: count(16, 4_194_304),
+  memory,
   since: date,
   sandbox: oneOf(SANDBOX_KINDS),
   builder: oneOf(BUILDER_KINDS),
@@ -155,6 +186,27 @@ export const OPTION_TYPES: Record<string, OptionParser> = {
   registry: nonEmpty,
   image: nonEmpty,
   model: nonEmpty,
+  // universe: its inputs, the budgets per repository, the coordinator
+  repos: nonEmpty,
+  searchLanguage: matching(/^[\w.+#-][\w .+#-]{0,49}$/, "a language name such as go or c++"),
+  searchStars: matching(/^(\d+|\d+\.\.\d+|[<>]=?\d+)$/, "a number of stars: 100, 10..500, >1000"),
+  searchPushedSince: date,
+  searchLicense: matching(/^[\w.-]{1,100}$/, "a license key such as mit or apache-2.0"),
+  searchTopic: matching(/^[a-z0-9][a-z0-9-]{0,49}$/i, "a GitHub topic: letters, digits, -"),
+  searchMax: count(1, 100_000),
+  maxPrs: count(),
+  maxBuilds: count(),
+  maxMinutes: positive(MAX_SECONDS / 60),
+  mining: count(1, 64),
+  window: count(1, 100_000),
+  strategies,
+  synthStrategies: strategies,
+  perStrategy: count(1, 1000),
+  synthPerStrategy: count(1, 1000),
+  maxEnvironments: count(),
+  synthMaxEnvironments: count(),
+  seed: nonEmpty,
+  synthSeed: nonEmpty,
 };
 
 /** Check every option value of the command about to run; a usage error (exit 2) names the first bad one. */

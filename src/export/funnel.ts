@@ -11,6 +11,8 @@ export interface FunnelReport {
   /** Tasks not built yet; the yield counts only the tasks that were. */
   pending: number;
   instances: number;
+  /** Synthetic instances (bugs injected into built environments; src/synth/, synth.md), counted apart. */
+  synthetic: number;
   /** instances / tasks; null when there are no tasks. */
   yield: number | null;
   rejected: number;
@@ -36,11 +38,9 @@ export function median(values: readonly number[]): number | null {
  * Build the report from the store. `instances` may be passed when the caller already loaded them.
  * Image sizes come from the environments the instances use (one image per environment key).
  */
-export function computeFunnel(
-  store: Store,
-  instances: readonly Instance[] = store.listInstances(),
-): FunnelReport {
+export function computeFunnel(store: Store, all: readonly Instance[] = store.listInstances()): FunnelReport {
   const f = store.funnel();
+  const instances = all.filter((i) => i.source !== "synthetic");
   const byStage = new Map<string, number>();
   for (const r of f.rejections) byStage.set(r.stage, (byStage.get(r.stage) ?? 0) + r.count);
 
@@ -62,6 +62,7 @@ export function computeFunnel(
     needs_tests: f.needs_tests,
     pending: f.pending,
     instances: f.instances,
+    synthetic: f.synthetic ?? 0,
     yield: ratio(f.instances, f.tasks - f.pending),
     rejected: f.rejections.reduce((n, r) => n + r.count, 0),
     rejections_by_stage: [...byStage]
@@ -131,6 +132,7 @@ export function renderFunnelMarkdown(r: FunnelReport): string {
         ["kept for generated tests", r.needs_tests],
         ["tasks not built yet", r.pending],
         ["instances", r.instances],
+        ...(r.synthetic ? [["synthetic instances (synth.md)", r.synthetic] as [string, number]] : []),
         ["rejected", r.rejected],
       ],
     ),

@@ -13,7 +13,9 @@ export interface StateSpec {
   testPatch: string;
   evaluationScript: string;
   timeoutMs: number;
-  /** Extra shell run after the patches and before the tests (probes use it). */
+  /** Files written into /testbed after the patches (repository-relative paths; probes rewrite code with it). */
+  files?: Record<string, string>;
+  /** Extra shell run after the patches and the files, before the tests (probes use it). */
   preTest?: string;
   /** Container limits (the load probe runs under a CPU quota). */
   limits?: Limits;
@@ -122,7 +124,7 @@ function stageLine(f: Staged, tag: string): string {
 
 /**
  * One script that writes every file a state run needs and puts /testbed into the state: the patch applied,
- * the test files restored and the test patch applied, the probe's shell run. Each step's output is the
+ * the test files restored and the test patch applied, the probe's files written, the probe's shell run. Each step's output is the
  * apply log, as when the steps ran one exec each; the last line `<tag> <outcome>` says how it ended.
  * Exits 97 before doing anything when the image has no base64 (the caller stages file by file then).
  */
@@ -148,6 +150,12 @@ export function stageScript(spec: StateSpec, nonce: string, tag: string): string
     ...(spec.testPatch.trim()
       ? [step(testPatchScript(spec.testPatch, `${DIR}/test.patch`), "test_patch_failed")]
       : []),
+    // The probe's files, written into the tree after the patches (an existing file keeps its mode).
+    ...Object.entries(spec.files ?? {}).map(([path, content]) => {
+      const to = `/testbed/${path}`;
+      const b64 = (Buffer.from(content).toString("base64").match(/.{1,76}/g) ?? []).join("\n");
+      return `mkdir -p "$(dirname ${q(to)})" && base64 -d > ${q(to)} <<'${tag}' || exit 96\n${b64}\n${tag}`;
+    }),
     ...(spec.preTest ? [`( cd /testbed && {\n${spec.preTest}\n} )`] : []),
     `echo; echo "${tag} applied"`,
   ].join("\n");
@@ -200,6 +208,8 @@ async function applyStepwise(
     applyLog += r.output;
     if (r.exitCode !== 0) return { apply: "test_patch_failed", applyLog };
   }
+  for (const [path, content] of Object.entries(spec.files ?? {}))
+    await container.writeFile(`/testbed/${path}`, content);
   if (spec.preTest) {
     const r = await container.exec(spec.preTest, { workdir: "/testbed", timeoutMs: 120_000 });
     applyLog += r.output;

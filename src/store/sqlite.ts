@@ -1,10 +1,10 @@
 import type Database from "better-sqlite3";
 import type { z } from "zod";
-import { Candidate, Environment, Instance, Rejection, Task } from "../records/index.ts";
+import { Candidate, Environment, Instance, Rejection, SyntheticCandidate, Task } from "../records/index.ts";
 import { asStoreError, openDatabase } from "./open.ts";
-import type { FunnelCounts, Outcome, Store } from "./store.ts";
+import type { FunnelCounts, Outcome, RepoCounts, Store } from "./store.ts";
 
-type Kind = "candidate" | "task" | "environment" | "instance" | "rejection";
+type Kind = "candidate" | "task" | "environment" | "instance" | "rejection" | "synthetic";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (
@@ -148,6 +148,16 @@ export class SqliteStore implements Store {
     this.del.run("rejection", id);
   }
 
+  putSynthetic(c: SyntheticCandidate): void {
+    this.put("synthetic", SyntheticCandidate, c, c.id, { stage: c.strategy, reason: c.reason });
+  }
+  getSynthetic(id: string): SyntheticCandidate | undefined {
+    return this.get("synthetic", id);
+  }
+  listSynthetic(repo?: string): SyntheticCandidate[] {
+    return this.list("synthetic", repo);
+  }
+
   outcome(id: string): Outcome | undefined {
     const kinds = this.db.prepare("SELECT kind FROM records WHERE id = ?").all(id) as { kind: Kind }[];
     const has = new Set(kinds.map((k) => k.kind));
@@ -160,14 +170,15 @@ export class SqliteStore implements Store {
 
   funnel(repo?: string): FunnelCounts {
     const where = repo ? "AND repo = @repo" : "";
-    const count = (kind: Kind) =>
+    const count = (kind: Kind, extra = "") =>
       (
         this.db
-          .prepare(`SELECT COUNT(*) AS n FROM records WHERE kind = @kind ${where}`)
+          .prepare(`SELECT COUNT(*) AS n FROM records WHERE kind = @kind ${where} ${extra}`)
           .get({ kind, repo }) as {
           n: number;
         }
       ).n;
+    const synthetic = "COALESCE(json_extract(data, '$.source'), 'pr') = 'synthetic'";
     const rejections = this.db
       .prepare(
         `SELECT stage, reason, COUNT(*) AS count FROM records WHERE kind = 'rejection' ${where}
@@ -177,7 +188,7 @@ export class SqliteStore implements Store {
     const languages = this.db
       .prepare(
         `SELECT language, SUM(kind = 'task') AS tasks, SUM(kind = 'instance') AS instances FROM records x
-         WHERE kind IN ('task', 'instance') AND language IS NOT NULL ${where}
+         WHERE kind IN ('task', 'instance') AND language IS NOT NULL ${where} AND NOT ${synthetic.replace("data", "x.data")}
          AND NOT EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = x.id AND r.stage IN ('mine', 'split'))
          GROUP BY language ORDER BY tasks DESC, language`,
       )
@@ -205,10 +216,64 @@ export class SqliteStore implements Store {
       tasks: count("task") - awaiting,
       needs_tests: awaiting,
       pending,
-      instances: count("instance"),
+      instances: count("instance", `AND NOT ${synthetic}`),
+      synthetic: count("instance", `AND ${synthetic}`),
       rejections,
       languages,
     };
+  }
+
+  repoCounts(): RepoCounts[] {
+    const rows = this.db
+      .prepare(
+        `SELECT repo,
+           SUM(kind = 'candidate') AS candidates,
+           SUM(kind = 'instance') AS instances,
+           SUM(kind = 'rejection' AND stage IN ('build', 'validate')) AS failed,
+           SUM(kind = 'rejection' AND stage IN ('mine', 'split')) AS mined_out
+         FROM records GROUP BY repo ORDER BY repo`,
+      )
+      .all() as Omit<RepoCounts, "tasks" | "pending" | "language">[];
+    // Tasks, the pending ones and the main language: tasks without a mine/split rejection (buildable ones).
+    const tasks = this.db
+      .prepare(
+        `SELECT t.repo AS repo, t.language AS language, COUNT(*) AS n,
+           SUM(NOT EXISTS (SELECT 1 FROM records r WHERE r.id = t.id AND r.kind IN ('rejection', 'instance'))) AS pending
+         FROM records t WHERE t.kind = 'task'
+           AND NOT EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = t.id AND r.stage IN ('mine', 'split'))
+         GROUP BY t.repo, t.language ORDER BY t.repo, n DESC`,
+      )
+      .all() as { repo: string; language: string | null; n: number; pending: number }[];
+    const by = new Map<string, { tasks: number; pending: number; language: string | null }>();
+    for (const t of tasks) {
+      const b = by.get(t.repo) ?? { tasks: 0, pending: 0, language: t.language };
+      b.tasks += t.n;
+      b.pending += t.pending;
+      by.set(t.repo, b);
+    }
+    return rows.map((r) => ({ ...r, ...(by.get(r.repo) ?? { tasks: 0, pending: 0, language: null }) }));
+  }
+
+  languageCounts(): RepoCounts[] {
+    const rows = this.db
+      .prepare(
+        `SELECT t.language AS language, COUNT(*) AS tasks,
+           SUM(EXISTS (SELECT 1 FROM records i WHERE i.kind = 'instance' AND i.id = t.id)) AS instances,
+           SUM(EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = t.id AND r.stage IN ('build', 'validate'))) AS failed,
+           SUM(NOT EXISTS (SELECT 1 FROM records r WHERE r.id = t.id AND r.kind IN ('rejection', 'instance'))) AS pending
+         FROM records t WHERE t.kind = 'task'
+           AND NOT EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = t.id AND r.stage IN ('mine', 'split'))
+         GROUP BY t.language ORDER BY tasks DESC, t.language`,
+      )
+      .all() as { language: string; tasks: number; instances: number; failed: number; pending: number }[];
+    return rows.map((r) => ({ repo: r.language, candidates: 0, mined_out: 0, ...r }));
+  }
+
+  listMeta(prefix: string): [string, string][] {
+    const rows = this.db
+      .prepare("SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key")
+      .all(prefix, `${prefix}\uffff`) as { key: string; value: string }[];
+    return rows.map((r) => [r.key, r.value]);
   }
 
   /** Every repository the store holds records of. */

@@ -1,4 +1,11 @@
-import type { Candidate, Environment, Instance, Rejection, Task } from "../records/index.ts";
+import type {
+  Candidate,
+  Environment,
+  Instance,
+  Rejection,
+  SyntheticCandidate,
+  Task,
+} from "../records/index.ts";
 
 /** What a candidate has become so far. */
 export type Outcome = "candidate" | "task" | "instance" | "rejected";
@@ -11,9 +18,29 @@ export interface FunnelCounts {
   needs_tests: number;
   /** Buildable tasks with no outcome yet (not built, or the run was stopped). */
   pending: number;
+  /** PR instances (synthetic ones are counted apart). */
   instances: number;
+  /** Synthetic instances (bugs injected into built environments, src/synth/). */
+  synthetic?: number;
   rejections: { stage: string; reason: string; count: number }[];
   languages: { language: string; tasks: number; instances: number }[];
+}
+
+/** One repository's counts, as the funnel across repositories shows them. */
+export interface RepoCounts {
+  repo: string;
+  candidates: number;
+  /** Buildable tasks (as FunnelCounts.tasks). */
+  tasks: number;
+  /** Buildable tasks with no outcome yet. */
+  pending: number;
+  instances: number;
+  /** Rejections at the build and validate stages (the tasks built that did not become instances). */
+  failed: number;
+  /** Rejections at the mine and split stages. */
+  mined_out: number;
+  /** The language most of its tasks have. */
+  language: string | null;
 }
 
 /**
@@ -44,12 +71,23 @@ export interface Store {
   /** Forget a rejection (e.g. to retry a stage). */
   deleteRejection(id: string): void;
 
+  /** Synthetic bug candidates and what each came to (src/synth/). */
+  putSynthetic(c: SyntheticCandidate): void;
+  getSynthetic(id: string): SyntheticCandidate | undefined;
+  listSynthetic(repo?: string): SyntheticCandidate[];
+
   outcome(id: string): Outcome | undefined;
   funnel(repo?: string): FunnelCounts;
+  /** Counts per repository, in one pass (a run over many repositories). */
+  repoCounts(): RepoCounts[];
+  /** The same counts per language of the tasks (`language` is the language; `mined_out` is 0). */
+  languageCounts(): RepoCounts[];
 
   /** Small key/value area for run state (cursors, ETags, settings). */
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
+  /** Meta entries whose key starts with `prefix`, by key. */
+  listMeta(prefix: string): [string, string][];
 
   /** Run several writes atomically. */
   transaction<T>(fn: () => T): T;

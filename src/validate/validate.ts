@@ -1,4 +1,4 @@
-import { evidence, GATES, gate, runGate } from "../checks/gate.ts";
+import { type CheckName, evidence, GATES, gate, runGate } from "../checks/gate.ts";
 import { LOAD_PROBE_CPUS } from "../checks/load.ts";
 import { type OutputParser, presentTestFiles } from "../harness/run-state.ts";
 import type { Model } from "../model/model.ts";
@@ -27,6 +27,10 @@ export interface ValidateOptions {
    */
   lanes?: number;
   signal?: AbortSignal;
+  /** The gate to run (default GATES.validate; synthetic bugs run GATES.synth). */
+  gate?: readonly CheckName[];
+  /** Test files the no-tests probe deletes (default: those the test patch leaves in place). */
+  testFiles?: string[];
 }
 
 export type ValidationOutcome =
@@ -35,24 +39,26 @@ export type ValidationOutcome =
 
 /**
  * Validation (DESIGN §3): the validate gate (src/checks/gate.ts) on a built environment — static checks of
- * evaluation.sh, N runs per state in fresh containers of the image built from its Dockerfile, grading into
+ * evaluation.sh, N runs per state in fresh containers of the image built from its Dockerfile, the base state
+ * (not needed, listed or run: src/checks/base-state.ts), grading into Multi-SWE-bench's categories and
  * FAIL_TO_PASS / PASS_TO_PASS / flaky, the exit-code cross-check, then the probes (leak, comment, no-tests,
- * load) — and the Instance assembled from what it found.
+ * load) and, with a model, the LLM judge — and the Instance assembled from what it found.
  */
 export async function validate(built: Built, o: ValidateOptions): Promise<ValidationOutcome> {
   const started = Date.now();
   const n = o.runsPerState ?? 3;
   const e = evidence({
     task: built.task,
-    testFiles: presentTestFiles(built.task),
+    testFiles: o.testFiles ?? presentTestFiles(built.task),
     evaluationScript: built.evaluation_script,
     parser: built.parser,
     image: built.image,
     installScript: built.install_script,
+    listScript: built.list_script,
     runs: [...built.runs],
     prior: built.checks,
   });
-  const names = gate(GATES.validate, {
+  const names = gate(o.gate ?? GATES.validate, {
     probes: !o.skipProbes,
     loadProbeCpus: o.skipProbes ? 0 : (o.loadProbeCpus ?? LOAD_PROBE_CPUS),
   }).filter((c) => c !== "leak-probe" || (o.leakProbe ?? !o.skipProbes));
@@ -78,6 +84,7 @@ export async function validate(built: Built, o: ValidateOptions): Promise<Valida
     runsPerState: n,
     runs: e.runs,
     lists: e.lists!,
+    baseState: e.baseState,
     verdicts: g.verdicts,
     usage: e.usage,
     validateMs: Date.now() - started,

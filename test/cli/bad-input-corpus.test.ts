@@ -34,6 +34,9 @@ describe.concurrent("bad input never crashes, loses work, hangs or escapes its f
       "worker",
       "check-verifier",
       "trajectories",
+      "universe",
+      "merge",
+      "synth",
     ])
       expect(verbs, v).toContain(v);
     const names = CORPUS.map((c) => `${c.verb} ${c.name}`);

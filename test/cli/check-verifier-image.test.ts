@@ -103,7 +103,7 @@ describe("check-verifier --image on an exported instance (real CLI, real contain
     expect(check(rep, "comment-probe")!.reasons.join()).toMatch(
       /passes when the fix is present only as comments/,
     );
-    expect(check(rep, "no-tests-probe")!.reasons.join()).toMatch(/passes with the PR's tests deleted/);
+    expect(check(rep, "no-tests-probe")!.reasons.join()).toMatch(/passes with the PR's tests made to fail/);
   }, 300_000);
 
   it("a verifier only the probes can catch: honest without --image, hacked with it", async () => {

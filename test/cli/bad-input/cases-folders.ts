@@ -41,13 +41,14 @@ const ON_RUN: Record<string, (c: Ctx) => string[]> = {
   push: (c) => ["push", "--run-dir", c.run, "--registry", "127.0.0.1:1/sweu"],
   mine: (c) => ["mine", c.fx.repo, "--run-dir", c.run],
   run: (c) => ["run", c.fx.repo, "--run-dir", c.run, "--no-progress"],
+  synth: (c) => ["synth", "--run-dir", c.run],
 };
 
 const STORE_FILES: [string, (c: Ctx) => void, string[], RegExp, ((c: Ctx) => void)?][] = [
   [
     "garbage bytes",
     garbage,
-    ["report", "build", "export", "mine", "trajectories"],
+    ["report", "build", "export", "mine", "trajectories", "synth"],
     /is not a store: the file is damaged or not SQLite/,
   ],
   [
@@ -100,7 +101,7 @@ function holder(c: Ctx, seconds: number): ChildProcess {
 const readOnlyRun = (c: Ctx) => readOnly(c, c.run);
 
 const folderCases: Case[] = [
-  ...["build", "validate", "export", "push", "trajectories", "report"].map((verb) => ({
+  ...["build", "validate", "export", "push", "trajectories", "report", "synth"].map((verb) => ({
     kind: "run folder" as const,
     verb,
     name: "a folder with no store",
@@ -110,7 +111,7 @@ const folderCases: Case[] = [
     message: /^swe-universe: no (run|store) at .*empty/,
     check: (c: Ctx) => expect(existsSync(join(c.dir, "empty", "store.sqlite"))).toBe(false),
   })),
-  ...["build", "validate", "export", "mine"].map((verb) => ({
+  ...["build", "validate", "export", "mine", "synth"].map((verb) => ({
     kind: "run folder" as const,
     verb,
     name: "a read-only run folder",
@@ -204,6 +205,47 @@ const folderCases: Case[] = [
     argv: (c) => ["build", "--run-dir", c.run, "--repo", c.fx.other],
     code: 3,
     message: /is not the repository the run folder .* holds as local\/sweu-py-/,
+  },
+  {
+    kind: "run folder",
+    verb: "synth",
+    name: "--repo is another repository",
+    argv: (c) => ["synth", "--run-dir", c.run, "--repo", c.fx.other],
+    code: 3,
+    message: /is not the repository the run folder .* holds as local\/sweu-py-/,
+  },
+  {
+    kind: "run folder",
+    verb: "synth",
+    name: "--repo is not a git repository",
+    setup: (c) => mkdirSync(join(c.dir, "plain")),
+    argv: (c) => ["synth", "--run-dir", c.run, "--repo", join(c.dir, "plain")],
+    code: 3,
+    message: /^swe-universe: --repo .*plain is not a git repository/,
+  },
+  {
+    kind: "run folder",
+    verb: "synth",
+    name: "a run with no validated environment: says so, nothing to do",
+    argv: ON_RUN.synth!,
+    code: 0,
+    lines: 1,
+    message: /^swe-universe: no validated environment in .*: nothing to inject bugs into/,
+    changes: true, // synth.md and the export are written
+    check: (c, r) => {
+      expect(r.stdout).toMatch(/synthetic/i);
+      expect(existsSync(join(c.run, "synth.md"))).toBe(true);
+    },
+  },
+  {
+    kind: "run folder",
+    verb: "synth",
+    name: "held by a live process, --no-wait",
+    setup: (c) => void holder(c, 60),
+    argv: (c) => ["synth", "--run-dir", c.run, "--no-wait"],
+    code: 4,
+    message: /^swe-universe: the run folder .* is in use by pid \d+ \(mine, since/,
+    changes: true,
   },
   {
     kind: "run folder",

@@ -58,6 +58,23 @@ const repoCases: Case[] = [
         message: /^swe-universe: .*pkg is a subfolder \(pkg\/\) of the repository at .*: give the top level/,
         check: noRunMade,
       },
+      {
+        kind: "repository",
+        verb,
+        name: "--github with a --clone-url that does not exist",
+        argv: (c) => [
+          verb,
+          "acme/widget",
+          "--github",
+          "--clone-url",
+          join(c.dir, "nope"),
+          "--run-dir",
+          join(c.dir, "new-run"),
+        ],
+        code: 3,
+        message: /^swe-universe: not a repository: .*nope does not exist/,
+        check: noRunMade,
+      },
     ];
   }),
   {

@@ -17,6 +17,7 @@ const BASE: Record<string, (c: Ctx) => string[]> = {
   evaluate: (c) => ["--dataset", c.fx.dataset, "--predictions", "gold", "--out", join(c.dir, "out")],
   worker: (c) => ["--redis", "redis://127.0.0.1:1", "--work-dir", join(c.dir, "wk")],
   "check-verifier": (c) => [join(c.run, "nowhere")],
+  synth: (c) => ["--run-dir", c.run],
 };
 
 const nothingCreated = (c: Ctx) => {
@@ -34,6 +35,7 @@ const BAD_VALUES: [string, string, string, RegExp][] = [
   ["mine", "--repo-name", "bad name", /expected owner\/name/],
   ["mine", "--repo-name", "../..", /expected owner\/name/],
   ["mine", "--api-url", "not a url", /expected a URL/],
+  ["mine", "--base-url", "ftp://x", /expected a http: or https: URL/],
   ["run", "--runs", "0", /expected a whole number from 1/],
   ["run", "--runs", "abc", /expected a whole number/],
   ["run", "--since", "notadate", /expected a date/],
@@ -44,6 +46,7 @@ const BAD_VALUES: [string, string, string, RegExp][] = [
   ["run", "--repo-name", "bad name", /expected owner\/name/],
   ["run", "--queue", "a:b", /expected a queue name/],
   ["run", "--base-url", "ftp://x", /expected a http: or https: URL/],
+  ["run", "--api-url", "not a url", /expected a URL/],
   ["run", "--min-free-disk", "lots", /not a size/],
   ["run", "--builder", "magic", /expected one of recipe, agent, cascade/],
   ["build", "--runs", "0", /expected a whole number from 1/],
@@ -78,8 +81,28 @@ const BAD_VALUES: [string, string, string, RegExp][] = [
   ["worker", "--min-free-disk", "-1G", /not a size/],
   ["check-verifier", "--timeout", "abc", /expected a duration in seconds/],
   ["check-verifier", "--sandbox", "nonsense", /expected one of auto, docker, podman/],
+  ["check-verifier", "--timeout", "0", /expected a duration in seconds/],
+  ["check-verifier", "--pids", "8", /expected a whole number from 16/],
+  ["check-verifier", "--pids", "lots", /expected a whole number from 16/],
+  ["check-verifier", "--memory", "4x", /not a size/],
+  ["check-verifier", "--memory", "1k", /expected a memory size of at least 6M/],
+  ["check-verifier", "--script", "", /expected a non-empty value/],
   ["export", "--out", "", /expected a non-empty value/],
   ["report", "--run-dir", "", /expected a non-empty value/],
+  ["synth", "--per-strategy", "0", /expected a whole number from 1 to 1000/],
+  ["synth", "--per-strategy", "abc", /expected a whole number/],
+  ["synth", "--max-environments", "0", /expected a whole number/],
+  ["synth", "--strategies", "remove-body,nope", /unknown strategy nope: expected some of remove-body, /],
+  ["synth", "--strategies", ",", /expected a comma-separated list/],
+  ["synth", "--runs", "0", /expected a whole number from 1/],
+  ["synth", "--test-timeout", "abc", /expected a duration in seconds/],
+  ["synth", "--load-probe-cpus", "-1", /expected a number from 0/],
+  ["synth", "--sandbox", "nonsense", /expected one of auto, docker, podman/],
+  ["synth", "--seed", "", /expected a non-empty value/],
+  ["synth", "--only", ",", /expected a comma-separated list/],
+  ["run", "--synth-strategies", "bogus", /unknown strategy bogus/],
+  ["run", "--synth-per-strategy", "0", /expected a whole number/],
+  ["run", "--synth-max-environments", "x", /expected a whole number/],
 ];
 
 const valueCases: Case[] = BAD_VALUES.map(([verb, flag, value, what]) => ({
@@ -99,6 +122,7 @@ const USAGE: [string, string, (c: Ctx) => string[], RegExp][] = [
   ["(none)", "an unknown verb", () => ["frobnicate"], /unknown command 'frobnicate'/],
   ["mine", "no repository", () => ["mine"], /missing required argument 'repo'/],
   ["build", "no --run-dir", () => ["build"], /required option '--run-dir <dir>' not specified/],
+  ["synth", "no --run-dir", () => ["synth"], /required option '--run-dir <dir>' not specified/],
   ["push", "no --registry", (c) => ["push", "--run-dir", c.run], /required option '--registry/],
   ["trajectories", "no --out", (c) => ["trajectories", "--run-dir", c.run], /required option '--out/],
   [
@@ -121,6 +145,12 @@ const USAGE: [string, string, (c: Ctx) => string[], RegExp][] = [
   ],
   ["run", "two repositories", (c) => ["run", c.fx.repo, c.fx.other], /too many arguments/],
   ["mine", "--github with a path", (c) => ["mine", c.fx.repo, "--github"], /--github expects owner\/name/],
+  [
+    "run",
+    "--github with a repository that has no origin",
+    (c) => ["run", c.fx.repo, "--github", "--run-dir", join(c.dir, "new-run"), "--no-progress"],
+    /--github expects owner\/name/,
+  ],
 ];
 
 const usageCases: Case[] = USAGE.map(([verb, name, argv, what]) => ({
