@@ -153,7 +153,11 @@ export function stageScript(spec: StateSpec, nonce: string, tag: string): string
     // The probe's files, written into the tree after the patches (an existing file keeps its mode).
     ...Object.entries(spec.files ?? {}).map(([path, content]) => {
       const to = `/testbed/${path}`;
-      const b64 = (Buffer.from(content).toString("base64").match(/.{1,76}/g) ?? []).join("\n");
+      const b64 = (
+        Buffer.from(content)
+          .toString("base64")
+          .match(/.{1,76}/g) ?? []
+      ).join("\n");
       return `mkdir -p "$(dirname ${q(to)})" && base64 -d > ${q(to)} <<'${tag}' || exit 96\n${b64}\n${tag}`;
     }),
     ...(spec.preTest ? [`( cd /testbed && {\n${spec.preTest}\n} )`] : []),

@@ -108,14 +108,17 @@ export class ScriptedSandbox implements Sandbox {
           const text = files.get(staged[1]!)!;
           files.set("nonce", decoded(text, "/tmp/sweu/nonce")!);
           files.set("patch", decoded(text, "/tmp/sweu/patch.diff") ?? "");
-          files.set("preTest", /^rm -f '/m.test(text) ? "no-tests" : "");
+          // A probe's shell (the no-tests probe's) is the one step of the staging script that is not an apply step.
+          const blocks = text.split("( cd /testbed && {").length - 1;
+          const applies = text.split("} ) || {").length - 1;
+          files.set("preTest", blocks > applies ? "no-tests" : "");
           const tag = /echo "(SWEU-STAGED-\S+) applied"/.exec(text)![1]!;
           return { exitCode: 0, output: `\n${tag} applied\n`, timedOut: false, durationMs: 1 };
         }
         if (cmd.includes("SWEU-LEAK-NONE")) {
           // The leak probe's search: one line of the fix looked for, none found.
           const done = await wait(sb.script.ms ?? 20);
-          const output = done ? "SWEU-LEAK-LINES 1\nSWEU-LEAK-FOUND 0\n" : "";
+          const output = done ? "SWEU-LEAK-LINES 1\nSWEU-LEAK-FOUND 0\nSWEU-LEAK-DONE\n" : "";
           return { exitCode: done ? 0 : 137, output, timedOut: false, durationMs: 1 };
         }
         if (!cmd.startsWith("read -r SWEU_NONCE"))
