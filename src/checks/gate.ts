@@ -7,18 +7,21 @@
  * added to the evidence that later checks read.
  */
 
+import { setMaxListeners } from "node:events";
 import { crossCheckVerdict, grade } from "../harness/grade.ts";
-import { runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { CheckVerdict, ReasonCode, Task } from "../records/index.ts";
+import { Lanes } from "../util/pool.ts";
 import { baseKnowledge, baseState } from "./base-state.ts";
 import { judgeFor, runBaseline } from "./baseline.ts";
 import { gitProbe, inverseMutation, poisonProbe, rewriteProbe, stubProbe } from "./behaviour.ts";
 import { synthInverseMutation } from "./inverse.ts";
 import { judgeVerifier } from "./judge.ts";
+import { laneSandbox } from "./lanes.ts";
 import { leakProbe } from "./leak.ts";
 import { loadProbe } from "./load.ts";
 import { commentProbe, noTestsProbe } from "./probes.ts";
 import { quickCheck } from "./quick.ts";
+import { stateRuns } from "./state-runs.ts";
 import type { Check, CheckFailure, CheckOutcome, Evidence, GateContext, Need } from "./types.ts";
 
 export type { Check, CheckFailure, CheckOutcome, Evidence, GateContext } from "./types.ts";
@@ -89,23 +92,7 @@ export const CHECKS = {
     needs: ["image"],
     reason: "internal_error",
     probe: false,
-    async run(e, c) {
-      const n = c.runsPerState ?? 3;
-      const parse = c.parserFor(e.parser);
-      for (const state of ["buggy", "resolved"] as const) {
-        while (e.runs.filter((r) => r.state === state).length < n) {
-          const raw = await runStateRaw(c.sandbox!, {
-            image: e.image!,
-            patch: state === "resolved" ? e.task.patch : undefined,
-            testPatch: e.task.test_patch,
-            evaluationScript: e.evaluationScript,
-            timeoutMs: c.testTimeoutMs,
-          });
-          e.runs.push(toStateRun(state, raw, parse));
-        }
-      }
-      return {};
-    },
+    run: (e, c) => stateRuns(e, c),
   },
   /** The base state (no test patch): not needed, listed once, or run N times (src/checks/base-state.ts). */
   "base-state": {
@@ -147,6 +134,7 @@ export const CHECKS = {
     needs: ["image"],
     reason: "fix_leaked",
     probe: true,
+    concurrent: true,
     run: async (e, c) =>
       verdictOutcome(
         await leakProbe(
@@ -162,6 +150,7 @@ export const CHECKS = {
     needs: ["image"],
     reason: "comment_probe_failed",
     probe: true,
+    concurrent: true,
     run: async (e, c) =>
       verdictOutcome(await commentProbe(e.task as Task, probeOptions(e, c)), "comment_probe_failed"),
   },
@@ -171,6 +160,7 @@ export const CHECKS = {
     needs: ["image"],
     reason: "no_tests_probe_failed",
     probe: true,
+    concurrent: true,
     run: async (e, c) =>
       verdictOutcome(
         await noTestsProbe(e.task as Task, e.testFiles, probeOptions(e, c)),
@@ -201,6 +191,7 @@ export const CHECKS = {
     needs: ["image", "lists"],
     reason: "timing_dependent",
     probe: true,
+    exclusive: true,
     async run(e, c) {
       const r = await loadProbe(e.task, e.lists!, {
         ...probeOptions(e, c),
@@ -356,31 +347,87 @@ async function unmet(
   return undefined;
 }
 
-/** Run `names` in order on `e`; stops at the first failing check (unless `keepGoing`). */
+/** The context a check runs with: the gate's sandbox behind its lanes, stopped with `stop`. */
+function checkContext(
+  check: Check,
+  c: GateContext,
+  lanes: Lanes,
+  stop: AbortSignal,
+  alone = false,
+): GateContext {
+  if (!c.sandbox) return c;
+  const sb = c.sandbox;
+  const lane = (o: { exclusive?: boolean; priority?: number; stop?: AbortSignal }) =>
+    laneSandbox(sb, lanes, { ...o, stop: o.stop ? AbortSignal.any([stop, o.stop]) : stop });
+  return {
+    ...c,
+    sandbox: lane({ priority: check.probe ? 1 : 0, exclusive: alone || check.exclusive }),
+    lane,
+  };
+}
+
+/**
+ * Run `names` on `e`; stops at the first failing check (unless `keepGoing`). With one lane (the default)
+ * the checks run one after another in list order. With more, a check that starts containers also starts the
+ * later concurrent checks beside it (probes that read only the task and the image); outcomes are still taken
+ * in list order, so verdicts and the first failure are what a sequential run gives: a failure ends the checks
+ * after it at once (their containers removed, their verdicts dropped), and a probe that fails beside others
+ * is run again alone before it counts.
+ */
 export async function runGate(names: readonly CheckName[], e: Evidence, c: GateContext): Promise<GateResult> {
   const verdicts: CheckVerdict[] = [];
   const skipped: string[] = [];
   let first: GateResult["failure"];
-  for (const name of names) {
-    if (c.signal?.aborted) throw new Error("aborted");
+  const lanes = new Lanes(c.lanes ?? 1);
+  const stop = new AbortController();
+  // Every check's sandbox listens to it (a few per check); not a leak.
+  setMaxListeners(0, stop.signal);
+  const passedBefore = (name: CheckName) => {
     const prior = e.prior.filter((v) => v.check === name);
-    if (prior.length && prior.every((v) => v.passed)) {
-      verdicts.push(...prior);
-      continue;
+    return prior.length > 0 && prior.every((v) => v.passed);
+  };
+  const early = new Map<CheckName, Promise<CheckOutcome>>();
+  const startBeside = (from: number) => {
+    if (lanes.size < 2 || !e.image || !c.sandbox) return;
+    for (const name of names.slice(from)) {
+      const check: Check = CHECKS[name];
+      if (!check.concurrent || early.has(name) || passedBefore(name)) continue;
+      if (check.needs.some((n) => n !== "image")) continue;
+      const p = check.run(e, checkContext(check, c, lanes, stop.signal));
+      p.catch(() => undefined);
+      early.set(name, p);
     }
-    const check: Check = CHECKS[name];
-    // The audit's probes presuppose a verifier that fails buggy and passes resolved.
-    const broken = e.baseline && !e.baseline.ok && check.probe ? "the baseline failed" : undefined;
-    const why = broken ?? (await unmet(check.needs, e, c));
-    if (typeof why === "string") {
-      skipped.push(`${name}: ${why}`);
-      continue;
+  };
+  try {
+    for (const [i, name] of names.entries()) {
+      if (c.signal?.aborted) throw new Error("aborted");
+      if (passedBefore(name)) {
+        verdicts.push(...e.prior.filter((v) => v.check === name));
+        continue;
+      }
+      const check: Check = CHECKS[name];
+      let out = await early.get(name);
+      if (!out) {
+        // The audit's probes presuppose a verifier that fails buggy and passes resolved.
+        const broken = e.baseline && !e.baseline.ok && check.probe ? "the baseline failed" : undefined;
+        const why = broken ?? (await unmet(check.needs, e, c));
+        if (typeof why === "string") {
+          skipped.push(`${name}: ${why}`);
+          continue;
+        }
+        const run = why ? undefined : check.run(e, checkContext(check, c, lanes, stop.signal));
+        if (run && check.needs.includes("image")) startBeside(i + 1);
+        out = run ? await run : { failure: why as CheckFailure };
+      }
+      if (out.failure && check.probe && lanes.size > 1 && !check.exclusive)
+        out = await check.run(e, checkContext(check, c, lanes, stop.signal, true));
+      verdicts.push(...(out.verdicts ?? []));
+      if (!out.failure) continue;
+      first ??= { check: name, ...out.failure };
+      if (!c.keepGoing) break;
     }
-    const out = why ? { failure: why } : await check.run(e, c);
-    verdicts.push(...(out.verdicts ?? []));
-    if (!out.failure) continue;
-    first ??= { check: name, ...out.failure };
-    if (!c.keepGoing) break;
+  } finally {
+    stop.abort();
   }
   const grouped = groupSkipped(skipped);
   return first ? { verdicts, skipped: grouped, failure: first } : { verdicts, skipped: grouped };

@@ -86,6 +86,14 @@ export interface GateContext {
   provideImage?: () => Promise<
     { ok: true; image: string } | { ok: false; reason: ReasonCode; detail: string }
   >;
+  /**
+   * Container lanes of the gate (default 1: one container at a time, in list order). With more, the runs of
+   * a state, the states and the concurrent probes run side by side; results are merged in list order.
+   */
+  lanes?: number;
+  /** Set by runGate for the check it runs: the gate's sandbox behind other lane options (state-runs runs
+   * a suspect run again alone with it). */
+  lane?: (o: { exclusive?: boolean; priority?: number; stop?: AbortSignal }) => Sandbox;
   /** Limits of every probe container (the audit bounds processes and memory). */
   limits?: Limits;
   /** Run every check even after one failed (an audit reports them all); the first failure is still named. */
@@ -122,5 +130,12 @@ export interface Check {
   reason: ReasonCode;
   /** Costs container runs of its own beyond the state runs (turned off by --skip-probes). */
   probe: boolean;
+  /**
+   * Reads only the task, the image and the script, and writes nothing later checks read: the gate may
+   * start it early, beside the state runs, when it has more than one lane.
+   */
+  concurrent?: boolean;
+  /** Runs alone, holding every lane (a CPU-quota probe means nothing beside other containers). */
+  exclusive?: boolean;
   run(e: Evidence, c: GateContext): Promise<CheckOutcome>;
 }

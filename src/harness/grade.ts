@@ -73,7 +73,12 @@ export function crossCheckVerdict(all: StateRun[]): CheckVerdict {
   };
 }
 
-function exitVerdict(
+/**
+ * The rejection the runs' exit codes call for, else undefined: a state whose runs disagree, a buggy state
+ * that passes, a resolved state that fails. Either list may be empty (the runs so far, when a gate stops
+ * early at a run that already rejects the instance).
+ */
+export function exitVerdict(
   buggy: StateRun[],
   resolved: StateRun[],
 ): { verdict: ReasonCode; detail: string } | undefined {
@@ -89,9 +94,9 @@ function exitVerdict(
       detail: `resolved exit codes differ between runs: ${codes(resolved)}`,
     };
   }
-  if (!buggyFails[0])
+  if (buggy.length && !buggyFails[0])
     return { verdict: "buggy_passes", detail: `buggy state exits 0 (runs: ${codes(buggy)})` };
-  if (!resolvedPasses[0]) {
+  if (resolved.length && !resolvedPasses[0]) {
     const allTimeout = resolved.every((r) => r.timed_out);
     return {
       verdict: allTimeout ? "tests_timeout" : "resolved_fails",

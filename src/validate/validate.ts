@@ -4,6 +4,7 @@ import { type OutputParser, presentTestFiles } from "../harness/run-state.ts";
 import type { Model } from "../model/model.ts";
 import type { Built, CheckVerdict, Instance, ReasonCode, StateRun } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
+import { defaultLanes } from "../util/pool.ts";
 import { assembleInstance } from "./instance.ts";
 
 export interface ValidateOptions {
@@ -20,6 +21,11 @@ export interface ValidateOptions {
   leakProbe?: boolean;
   /** The LLM judge of the verifier, when a model is configured for it. */
   judge?: Model;
+  /**
+   * Containers of this instance at once (default: SWEU_STATE_LANES, else the machine's cores): the runs of
+   * both states and the probes side by side, merged in the gate's order (1 = one after another).
+   */
+  lanes?: number;
   signal?: AbortSignal;
   /** The gate to run (default GATES.validate; synthetic bugs run GATES.synth). */
   gate?: readonly CheckName[];
@@ -63,6 +69,7 @@ export async function validate(built: Built, o: ValidateOptions): Promise<Valida
     runsPerState: n,
     testTimeoutMs: o.testTimeoutMs ?? 15 * 60_000,
     loadProbeCpus: o.loadProbeCpus ?? LOAD_PROBE_CPUS,
+    lanes: o.lanes ?? defaultLanes(),
     signal: o.signal,
   });
   if (g.failure)
