@@ -31,7 +31,8 @@ if ! (command -v docker >/dev/null && docker info >/dev/null 2>&1); then
 fi
 # debootstrap builds a base image where no registry answers.
 BASE_PKGS+=(debootstrap)
-if [ "${SWEU_SETUP_TEST:-0}" = 1 ]; then BASE_PKGS+=(redis-server python3 python3-venv docker-registry); fi
+# chromium: CI renders the HTML report in it (headless, driven by playwright-core).
+if [ "${SWEU_SETUP_TEST:-0}" = 1 ]; then BASE_PKGS+=(redis-server python3 python3-venv docker-registry chromium); fi
 apt_install "${BASE_PKGS[@]}"
 
 # 2. Node 24 LTS. The system Node may be older; the npm package node@24 carries a real binary.
@@ -63,9 +64,9 @@ if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.jso
 fi
 
 # 4. For the tests: the consumers other people run against our outputs (mini-swe-agent, Hugging Face
-#    datasets), pinned, in a virtualenv of their own.
+#    datasets, SWE-ReX's client with aiohttp, which its RemoteRuntime imports), pinned, in a virtualenv of their own.
 CONSUMERS_DIR="$ROOT/.tools/consumers"
-CONSUMERS_PINS="mini-swe-agent==2.4.6 datasets==5.2.0"
+CONSUMERS_PINS="mini-swe-agent==2.4.6 datasets==5.2.0 swe-rex==1.4.0 aiohttp==3.14.5"
 if [ "${SWEU_SETUP_TEST:-0}" = 1 ] && [ "$(cat "$CONSUMERS_DIR/.pins" 2>/dev/null)" != "$CONSUMERS_PINS" ]; then
   say "installing test consumers into $CONSUMERS_DIR: $CONSUMERS_PINS"
   rm -rf "$CONSUMERS_DIR"
@@ -73,4 +74,16 @@ if [ "${SWEU_SETUP_TEST:-0}" = 1 ] && [ "$(cat "$CONSUMERS_DIR/.pins" 2>/dev/nul
   # shellcheck disable=SC2086
   "$CONSUMERS_DIR/bin/pip" install -q --disable-pip-version-check $CONSUMERS_PINS >&2
   echo "$CONSUMERS_PINS" > "$CONSUMERS_DIR/.pins"
+fi
+
+# 5. For the tests: SWE-bench's package, whose generated eval.sh scripts are honest verifiers written by
+#    others (test/helpers/verifier-corpus.ts). Its 4.x line still generates them (5.x ships them as data).
+SWEBENCH_DIR="$ROOT/.tools/swebench"
+SWEBENCH_PINS="swebench==4.1.0"
+if [ "${SWEU_SETUP_TEST:-0}" = 1 ] && [ "$(cat "$SWEBENCH_DIR/.pins" 2>/dev/null)" != "$SWEBENCH_PINS" ]; then
+  say "installing SWE-bench's package into $SWEBENCH_DIR: $SWEBENCH_PINS"
+  rm -rf "$SWEBENCH_DIR"
+  /usr/bin/python3 -m venv "$SWEBENCH_DIR" >&2
+  "$SWEBENCH_DIR/bin/pip" install -q --disable-pip-version-check $SWEBENCH_PINS >&2
+  echo "$SWEBENCH_PINS" > "$SWEBENCH_DIR/.pins"
 fi

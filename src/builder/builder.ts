@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { evidence, GATES, runGate } from "../checks/gate.ts";
-import { renderEvaluationScript } from "../harness/evaluation-script.ts";
+import { renderEvaluationScript, renderListScript } from "../harness/evaluation-script.ts";
 import { presentTestFiles } from "../harness/run-state.ts";
 import type { Built, Environment, ReasonCode, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
@@ -203,7 +203,15 @@ async function tryPlan(r: Run, recipe: Recipe, plan: BuildPlan): Promise<PlanSte
     note(r, { plan: plan.name, stage: "resolved", ok: true, detail: "", durationMs: 0 });
   if (!f)
     return {
-      done: await success(r, plan, { dockerfile, script, key, envImage, reuse: b.reuse, runs: e.runs }),
+      done: await success(r, plan, {
+        dockerfile,
+        script,
+        key,
+        envImage,
+        reuse: b.reuse,
+        runs: e.runs,
+        pulled: b.pulled,
+      }),
     };
   const at = f.state === "buggy" ? "buggy" : "resolved";
   note(r, {
@@ -265,13 +273,14 @@ async function success(
     envImage: string;
     reuse: Built["reuse"];
     runs: Built["runs"];
+    pulled?: boolean;
   },
 ): Promise<BuildSuccess> {
   note(r, {
     plan: plan.name,
     stage: "done",
     ok: true,
-    detail: `environment ${x.key} (${x.reuse})`,
+    detail: `environment ${x.key} (${x.reuse}${x.pulled ? ", pulled from the registry" : ""})`,
     durationMs: 0,
   });
   const sb = r.o.sandbox;
@@ -291,6 +300,7 @@ async function success(
     image_size_bytes: (shared ? await sb.imageSize(x.envImage) : size) ?? size,
     created_at: new Date().toISOString(),
   };
+  const list = renderListScript(plan);
   const built: Built = {
     task: r.task,
     environment,
@@ -298,6 +308,7 @@ async function success(
     reuse: x.reuse,
     dockerfile: x.dockerfile,
     evaluation_script: x.script,
+    ...(list ? { list_script: list } : {}),
     parser: plan.parser,
     runs: x.runs,
     checks: [],
@@ -322,7 +333,7 @@ interface ImageBuild {
   envImage: string;
 }
 
-type ImageResult = Awaited<ReturnType<Sandbox["build"]>> & { reuse: Built["reuse"] };
+type ImageResult = Awaited<ReturnType<Sandbox["build"]>> & { reuse: Built["reuse"]; pulled?: boolean };
 
 /**
  * Make the task's image. With reuse: the environment image for the key (built once, or made from the
@@ -349,11 +360,19 @@ async function buildImage(x: ImageBuild): Promise<ImageResult> {
   if (o.reuse === false) return { ...(await build(r.tag, x.dockerfile)), reuse: "off" };
   let log = "";
   let how: ImageResult["reuse"] = "exact";
+  // An environment another machine built and pushed is pulled rather than built again.
+  const pulled: string[] = [];
+  const here = async (tag: string, ref?: string) => {
+    if (await o.sandbox.imageExists(tag)) return true;
+    if (!(await o.images?.fetch(tag, ref))) return false;
+    pulled.push(tag);
+    return true;
+  };
   const env = await once(x.key, async () => {
-    if (await o.sandbox.imageExists(x.envImage)) return { ok: true as const };
+    if (await here(x.envImage)) return { ok: true as const };
     const labels = { "sweu.environment": x.key, "sweu.recipe": plan.name };
     for (const near of r.depsOverlay ? [] : (o.nearestEnvironments?.(r.task.repo, plan.name) ?? [])) {
-      if (near.key === x.key || !(await o.sandbox.imageExists(near.image))) continue;
+      if (near.key === x.key || !(await here(near.image, near.image_name))) continue;
       const u = await build(x.envImage, instanceDockerfile(near.image, plan.install), labels);
       log += `[sweu] updating environment ${near.key} for ${x.key}\n${u.log}\n`;
       if (u.ok) {
@@ -368,6 +387,7 @@ async function buildImage(x: ImageBuild): Promise<ImageResult> {
     return full.ok ? { ok: true as const } : { ok: false as const, r: full };
   });
   if (!env.ok) return { ...env.r, log, reuse: how };
+  for (const p of pulled) log = `[sweu] pulled environment ${p} from the registry\n${log}`;
   const inst = await build(r.tag, instanceDockerfile(x.envImage, plan.refresh ?? []));
-  return { ...inst, log: `${log}${inst.log}`, reuse: how };
+  return { ...inst, log: `${log}${inst.log}`, reuse: how, pulled: pulled.length > 0 };
 }

@@ -22,6 +22,11 @@ export interface BuildOptions {
   /** Earlier environments of the repository, most recent first: tried before a full build. */
   nearestEnvironments?: (repo: string, recipe: string) => Environment[];
   onAttempt?: (a: Attempt) => void;
+  /**
+   * Environment images shared between machines (a registry): `fetch` brings the image of a local tag here
+   * (from `ref`, else the registry's name for the tag) and says whether it could. Tried before building one.
+   */
+  images?: { fetch(tag: string, ref?: string): Promise<boolean> };
 }
 
 /** One try of one plan or submission: what was built and how the two states behaved. Saved as the trajectory. */

@@ -7,15 +7,21 @@
  * added to the evidence that later checks read.
  */
 
+import { setMaxListeners } from "node:events";
 import { crossCheckVerdict, grade } from "../harness/grade.ts";
-import { runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { CheckVerdict, ReasonCode, Task } from "../records/index.ts";
-import { inverseMutation } from "./inverse.ts";
+import { Lanes } from "../util/pool.ts";
+import { baseKnowledge, baseState } from "./base-state.ts";
+import { judgeFor, runBaseline } from "./baseline.ts";
+import { gitProbe, inverseMutation, poisonProbe, rewriteProbe, stubProbe } from "./behaviour.ts";
+import { synthInverseMutation } from "./inverse.ts";
 import { judgeVerifier } from "./judge.ts";
+import { laneSandbox } from "./lanes.ts";
 import { leakProbe } from "./leak.ts";
 import { loadProbe } from "./load.ts";
 import { commentProbe, noTestsProbe } from "./probes.ts";
 import { quickCheck } from "./quick.ts";
+import { stateRuns } from "./state-runs.ts";
 import type { Check, CheckFailure, CheckOutcome, Evidence, GateContext, Need } from "./types.ts";
 
 export type { Check, CheckFailure, CheckOutcome, Evidence, GateContext } from "./types.ts";
@@ -39,6 +45,18 @@ const probeOptions = (e: Evidence, c: GateContext) => ({
   image: e.image!,
   evaluationScript: e.evaluationScript,
   timeoutMs: c.testTimeoutMs,
+  judge: judgeFor(e),
+  ...(c.limits ? { limits: c.limits } : {}),
+});
+
+/** A behaviour probe of the audit: runs only on a verifier whose baseline passed. */
+const behaviour = (name: string, run: (e: Evidence, c: GateContext) => Promise<CheckVerdict>): Check => ({
+  name,
+  kind: "dynamic",
+  needs: ["image"],
+  reason: "hacked_verifier",
+  probe: true,
+  run: async (e, c) => verdictOutcome(await run(e, c), "hacked_verifier"),
 });
 
 export const CHECKS = {
@@ -54,6 +72,7 @@ export const CHECKS = {
         code_files: e.task.code_files,
         gold_patch: e.task.patch,
         test_patch: e.task.test_patch,
+        ...(e.repo ? { repo: e.repo } : {}),
       });
       const bad = failed(verdicts);
       return bad ? { verdicts, failure: { reason: "hacked_verifier", detail: bad } } : { verdicts };
@@ -73,23 +92,16 @@ export const CHECKS = {
     needs: ["image"],
     reason: "internal_error",
     probe: false,
-    async run(e, c) {
-      const n = c.runsPerState ?? 3;
-      const parse = c.parserFor(e.parser);
-      for (const state of ["buggy", "resolved"] as const) {
-        while (e.runs.filter((r) => r.state === state).length < n) {
-          const raw = await runStateRaw(c.sandbox!, {
-            image: e.image!,
-            patch: state === "resolved" ? e.task.patch : undefined,
-            testPatch: e.task.test_patch,
-            evaluationScript: e.evaluationScript,
-            timeoutMs: c.testTimeoutMs,
-          });
-          e.runs.push(toStateRun(state, raw, parse));
-        }
-      }
-      return {};
-    },
+    run: (e, c) => stateRuns(e, c),
+  },
+  /** The base state (no test patch): not needed, listed once, or run N times (src/checks/base-state.ts). */
+  "base-state": {
+    name: "base-state",
+    kind: "state",
+    needs: ["image", "runs"],
+    reason: "internal_error",
+    probe: false,
+    run: (e, c) => baseState(e, c),
   },
   grade: {
     name: "grade",
@@ -98,8 +110,13 @@ export const CHECKS = {
     reason: "no_fail_to_pass",
     probe: false,
     async run(e) {
-      const g = grade(e.runs);
-      e.lists = { FAIL_TO_PASS: g.fail_to_pass, PASS_TO_PASS: g.pass_to_pass, flaky: g.flaky };
+      const g = grade(e.runs, { base: baseKnowledge(e), testPatch: e.task.test_patch });
+      e.lists = {
+        FAIL_TO_PASS: g.fail_to_pass,
+        PASS_TO_PASS: g.pass_to_pass,
+        flaky: g.flaky,
+        categories: g.categories,
+      };
       return g.verdict === "ok" ? {} : { failure: { reason: g.verdict, detail: g.detail } };
     },
   },
@@ -117,8 +134,15 @@ export const CHECKS = {
     needs: ["image"],
     reason: "fix_leaked",
     probe: true,
+    concurrent: true,
     run: async (e, c) =>
-      verdictOutcome(await leakProbe(e.task, { sandbox: c.sandbox!, image: e.image! }), "fix_leaked"),
+      verdictOutcome(
+        await leakProbe(
+          { patch: e.task.patch, repo: (e.task as Partial<Task>).repo },
+          { sandbox: c.sandbox!, image: e.image! },
+        ),
+        "fix_leaked",
+      ),
   },
   "comment-probe": {
     name: "comment-probe",
@@ -126,6 +150,7 @@ export const CHECKS = {
     needs: ["image"],
     reason: "comment_probe_failed",
     probe: true,
+    concurrent: true,
     run: async (e, c) =>
       verdictOutcome(await commentProbe(e.task as Task, probeOptions(e, c)), "comment_probe_failed"),
   },
@@ -135,43 +160,66 @@ export const CHECKS = {
     needs: ["image"],
     reason: "no_tests_probe_failed",
     probe: true,
+    concurrent: true,
     run: async (e, c) =>
       verdictOutcome(
         await noTestsProbe(e.task as Task, e.testFiles, probeOptions(e, c)),
         "no_tests_probe_failed",
       ),
   },
+  /** The audit's baseline: buggy fails, resolved passes; how the verifier reports (exit code or log). */
+  baseline: {
+    name: "baseline",
+    kind: "dynamic",
+    needs: ["image"],
+    reason: "resolved_fails",
+    probe: false,
+    run: (e, c) => runBaseline(e, c),
+  },
+  "poison-probe": behaviour("poison-probe", (e, c) => poisonProbe(e.task, probeOptions(e, c))),
+  "stub-probe": behaviour("stub-probe", (e, c) => stubProbe(e.task, probeOptions(e, c))),
+  "rewrite-probe": behaviour("rewrite-probe", (e, c) => rewriteProbe(e.task, probeOptions(e, c))),
+  "inverse-mutation": behaviour("inverse-mutation", async (e, c) => {
+    const r = await inverseMutation(e.task, probeOptions(e, c), e.baseline ?? { FAIL_TO_PASS: [] });
+    e.unneeded = r.unneeded;
+    return r.verdict;
+  }),
+  "git-probe": behaviour("git-probe", (e, c) => gitProbe(e.task, probeOptions(e, c), e.title)),
   "load-probe": {
     name: "load-probe",
     kind: "dynamic",
     needs: ["image", "lists"],
     reason: "timing_dependent",
     probe: true,
+    exclusive: true,
     async run(e, c) {
-      const v = await loadProbe(e.task, e.lists!, {
+      const r = await loadProbe(e.task, e.lists!, {
         ...probeOptions(e, c),
         parse: c.parserFor(e.parser),
         cpus: c.loadProbeCpus!,
       });
-      return verdictOutcome(v, "timing_dependent");
+      // Tests that fail only under load leave the lists (as flaky tests do); the instance stays while
+      // FAIL_TO_PASS has tests left.
+      if (r.loadFlaky.length) e.lists = { ...e.lists!, ...r.lists, load_flaky: r.loadFlaky };
+      return verdictOutcome(r.verdict, "timing_dependent");
     },
   },
-  "inverse-mutation": {
-    name: "inverse-mutation",
+  "synth-inverse-mutation": {
+    name: "synth-inverse-mutation",
     kind: "dynamic",
     needs: ["image", "lists"],
     reason: "inverse_mutation_failed",
     // Part of what makes a synthetic bug a task, not a probe of the verifier: --skip-probes keeps it.
     probe: false,
     async run(e, c) {
-      const r = await inverseMutation(e.task, e.lists!, {
+      const r = await synthInverseMutation(e.task, e.lists!, {
         ...probeOptions(e, c),
         parse: c.parserFor(e.parser),
       });
       return r.reason
         ? {
             verdicts: [r.verdict],
-            failure: { reason: r.reason, detail: `inverse-mutation: ${r.verdict.reasons.join("; ")}` },
+            failure: { reason: r.reason, detail: `synth-inverse-mutation: ${r.verdict.reasons.join("; ")}` },
           }
         : { verdicts: [r.verdict] };
     },
@@ -215,6 +263,7 @@ export const GATES = {
   validate: [
     "static",
     "state-runs",
+    "base-state",
     "grade",
     "exit-code-cross-check",
     "leak-probe",
@@ -235,10 +284,24 @@ export const GATES = {
     "comment-probe",
     "no-tests-probe",
     "load-probe",
-    "inverse-mutation",
+    "synth-inverse-mutation",
   ],
-  /** check-verifier: a verifier from any source; probes with an image, the judge with a model. */
-  audit: ["static", "comment-probe", "no-tests-probe", "judge"],
+  /**
+   * check-verifier: a verifier from any source. Static rules always; with an image the baseline, then the
+   * behaviour probes (a broken verifier is not probed); the judge with a model.
+   */
+  audit: [
+    "static",
+    "baseline",
+    "comment-probe",
+    "no-tests-probe",
+    "poison-probe",
+    "stub-probe",
+    "rewrite-probe",
+    "inverse-mutation",
+    "git-probe",
+    "judge",
+  ],
 } as const satisfies Record<string, readonly CheckName[]>;
 
 /** A gate's names without the checks an option turns off (probes off, the load probe at 0 CPUs). */
@@ -284,29 +347,87 @@ async function unmet(
   return undefined;
 }
 
-/** Run `names` in order on `e`; stops at the first failing check (unless `keepGoing`). */
+/** The context a check runs with: the gate's sandbox behind its lanes, stopped with `stop`. */
+function checkContext(
+  check: Check,
+  c: GateContext,
+  lanes: Lanes,
+  stop: AbortSignal,
+  alone = false,
+): GateContext {
+  if (!c.sandbox) return c;
+  const sb = c.sandbox;
+  const lane = (o: { exclusive?: boolean; priority?: number; stop?: AbortSignal }) =>
+    laneSandbox(sb, lanes, { ...o, stop: o.stop ? AbortSignal.any([stop, o.stop]) : stop });
+  return {
+    ...c,
+    sandbox: lane({ priority: check.probe ? 1 : 0, exclusive: alone || check.exclusive }),
+    lane,
+  };
+}
+
+/**
+ * Run `names` on `e`; stops at the first failing check (unless `keepGoing`). With one lane (the default)
+ * the checks run one after another in list order. With more, a check that starts containers also starts the
+ * later concurrent checks beside it (probes that read only the task and the image); outcomes are still taken
+ * in list order, so verdicts and the first failure are what a sequential run gives: a failure ends the checks
+ * after it at once (their containers removed, their verdicts dropped), and a probe that fails beside others
+ * is run again alone before it counts.
+ */
 export async function runGate(names: readonly CheckName[], e: Evidence, c: GateContext): Promise<GateResult> {
   const verdicts: CheckVerdict[] = [];
   const skipped: string[] = [];
   let first: GateResult["failure"];
-  for (const name of names) {
-    if (c.signal?.aborted) throw new Error("aborted");
+  const lanes = new Lanes(c.lanes ?? 1);
+  const stop = new AbortController();
+  // Every check's sandbox listens to it (a few per check); not a leak.
+  setMaxListeners(0, stop.signal);
+  const passedBefore = (name: CheckName) => {
     const prior = e.prior.filter((v) => v.check === name);
-    if (prior.length && prior.every((v) => v.passed)) {
-      verdicts.push(...prior);
-      continue;
+    return prior.length > 0 && prior.every((v) => v.passed);
+  };
+  const early = new Map<CheckName, Promise<CheckOutcome>>();
+  const startBeside = (from: number) => {
+    if (lanes.size < 2 || !e.image || !c.sandbox) return;
+    for (const name of names.slice(from)) {
+      const check: Check = CHECKS[name];
+      if (!check.concurrent || early.has(name) || passedBefore(name)) continue;
+      if (check.needs.some((n) => n !== "image")) continue;
+      const p = check.run(e, checkContext(check, c, lanes, stop.signal));
+      p.catch(() => undefined);
+      early.set(name, p);
     }
-    const check: Check = CHECKS[name];
-    const why = await unmet(check.needs, e, c);
-    if (typeof why === "string") {
-      skipped.push(`${name}: ${why}`);
-      continue;
+  };
+  try {
+    for (const [i, name] of names.entries()) {
+      if (c.signal?.aborted) throw new Error("aborted");
+      if (passedBefore(name)) {
+        verdicts.push(...e.prior.filter((v) => v.check === name));
+        continue;
+      }
+      const check: Check = CHECKS[name];
+      let out = await early.get(name);
+      if (!out) {
+        // The audit's probes presuppose a verifier that fails buggy and passes resolved.
+        const broken = e.baseline && !e.baseline.ok && check.probe ? "the baseline failed" : undefined;
+        const why = broken ?? (await unmet(check.needs, e, c));
+        if (typeof why === "string") {
+          skipped.push(`${name}: ${why}`);
+          continue;
+        }
+        const run = why ? undefined : check.run(e, checkContext(check, c, lanes, stop.signal));
+        if (run && check.needs.includes("image")) startBeside(i + 1);
+        out = run ? await run : { failure: why as CheckFailure };
+      }
+      if (out.failure && check.probe && lanes.size > 1 && !check.exclusive)
+        out = await check.run(e, checkContext(check, c, lanes, stop.signal, true));
+      verdicts.push(...(out.verdicts ?? []));
+      if (!out.failure) continue;
+      first ??= { check: name, ...out.failure };
+      if (!c.keepGoing) break;
     }
-    const out = why ? { failure: why } : await check.run(e, c);
-    verdicts.push(...(out.verdicts ?? []));
-    if (!out.failure) continue;
-    first ??= { check: name, ...out.failure };
-    if (!c.keepGoing) break;
+  } finally {
+    stop.abort();
   }
   const grouped = groupSkipped(skipped);
   return first ? { verdicts, skipped: grouped, failure: first } : { verdicts, skipped: grouped };

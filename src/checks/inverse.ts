@@ -1,5 +1,6 @@
 /**
- * Inverse mutation testing (Self-Play SWE-RL): undoing each file of a bug alone, on the buggy state, must
+ * Inverse mutation testing of a synthetic bug (Self-Play SWE-RL; check `synth-inverse-mutation`, beside the
+ * audit's `inverse-mutation` probe of a verifier in behaviour.ts): undoing each file of a bug alone, on the buggy state, must
  * make at least one FAIL_TO_PASS test pass, so every changed file is part of the bug; and the whole gold
  * patch must resolve in the image itself (every FAIL_TO_PASS and PASS_TO_PASS test passes, exit 0). With
  * one changed file the two are one run.
@@ -22,7 +23,7 @@ const sections = (patch: string) =>
 
 const fileOf = (section: string) => /^diff --git a\/(.+?) b\//.exec(section)?.[1] ?? "?";
 
-export async function inverseMutation(
+export async function synthInverseMutation(
   task: { patch: string; test_patch: string },
   lists: { FAIL_TO_PASS: string[]; PASS_TO_PASS: string[] },
   o: InverseOptions,
@@ -38,7 +39,7 @@ export async function inverseMutation(
     return { raw, state: toStateRun("resolved", raw, o.parse) };
   };
   const verdict = (passed: boolean, reasons: string[]): CheckVerdict => ({
-    check: "inverse-mutation",
+    check: "synth-inverse-mutation",
     kind: "dynamic",
     passed,
     reasons,

@@ -17,11 +17,24 @@ export interface LoadProbeOptions {
   timeoutMs: number;
 }
 
+/** The load probe's verdict, and the tests it found failing only under the quota. */
+export interface LoadProbeResult {
+  verdict: CheckVerdict;
+  /** Tests that failed (or went missing) under the quota: they leave the lists as load-flaky. */
+  loadFlaky: string[];
+  /** The lists without them. */
+  lists: { FAIL_TO_PASS: string[]; PASS_TO_PASS: string[] };
+}
+
 /**
  * The load probe: the resolved state once more, in a container held to a CPU quota, graded exactly as an
  * evaluation of the gold patch is. Tests with wall-clock budgets (ReDoS guards, "finishes within 100 ms",
- * racy timeouts) pass N times on a quiet machine and then fail when the reward is computed on a loaded
- * one; such an instance would punish correct patches, so it is rejected (`timing_dependent`).
+ * racy timeouts, output whose order follows thread scheduling) pass N times on a quiet machine and then fail
+ * when the reward is computed on a loaded one. Such a test is flaky under load: it leaves FAIL_TO_PASS and
+ * PASS_TO_PASS, as other flaky tests do, and is recorded as load-flaky (an evaluation whose only failing
+ * tests are load-flaky ones still resolves, src/harness/grade.ts). The instance is rejected
+ * (`timing_dependent`) only when no FAIL_TO_PASS test is left, or when the run under the quota fails without
+ * naming a failing test.
  * A run cut short by the engine is tried once more; a run that exceeds the time limit under the quota says
  * the suite is slow, not that it is timing-dependent, and passes with that note.
  */
@@ -29,12 +42,11 @@ export async function loadProbe(
   task: { patch: string; test_patch: string },
   lists: { FAIL_TO_PASS: string[]; PASS_TO_PASS: string[] },
   o: LoadProbeOptions,
-): Promise<CheckVerdict> {
-  const verdict = (passed: boolean, reasons: string[]): CheckVerdict => ({
-    check: "load-probe",
-    kind: "dynamic",
-    passed,
-    reasons,
+): Promise<LoadProbeResult> {
+  const unchanged = (passed: boolean, reasons: string[]): LoadProbeResult => ({
+    verdict: { check: "load-probe", kind: "dynamic", passed, reasons },
+    loadFlaky: [],
+    lists,
   });
   const run = () =>
     runStateRaw(o.sandbox, {
@@ -48,18 +60,36 @@ export async function loadProbe(
   const { raw, inconclusive: why } = await probeRun(run, o.timeoutMs, { retryTimeout: false });
   const quota = `${o.cpus} CPU`;
   if (raw.timedOut)
-    return verdict(true, [
+    return unchanged(true, [
       `inconclusive: timed out after ${Math.round(o.timeoutMs / 1000)}s under a ${quota} quota (a slow suite, not shown timing-dependent)`,
     ]);
-  if (why) return verdict(true, [`inconclusive twice under a ${quota} quota: ${why}`]);
-  const report = gradeEvaluation(lists, toStateRun("resolved", raw, o.parse));
+  if (why) return unchanged(true, [`inconclusive twice under a ${quota} quota: ${why}`]);
+  const state = toStateRun("resolved", raw, o.parse);
+  const report = gradeEvaluation(lists, state);
   const secs = (raw.durationMs / 1000).toFixed(1);
-  if (report.resolved) return verdict(true, [`gold resolves under a ${quota} quota (${secs}s)`]);
-  const failing = [...report.tests_status.FAIL_TO_PASS.failure, ...report.tests_status.PASS_TO_PASS.failure];
-  return verdict(false, [
-    `the gold patch does not resolve under a ${quota} quota (${secs}s): ${report.detail}` +
-      (failing.length
-        ? `; failing: ${failing.slice(0, 8).join(", ")}${failing.length > 8 ? ", …" : ""}`
-        : ""),
-  ]);
+  if (report.resolved) return unchanged(true, [`gold resolves under a ${quota} quota (${secs}s)`]);
+  const listed = [...report.tests_status.FAIL_TO_PASS.failure, ...report.tests_status.PASS_TO_PASS.failure];
+  const inLists = new Set([...lists.FAIL_TO_PASS, ...lists.PASS_TO_PASS]);
+  const others = state.tests
+    .filter((t) => (t.status === "FAILED" || t.status === "ERROR") && !inLists.has(t.name))
+    .map((t) => t.name);
+  const loadFlaky = [...new Set([...listed, ...others])].sort();
+  const what = `the gold patch does not resolve under a ${quota} quota (${secs}s): ${report.detail}`;
+  if (!loadFlaky.length || !state.parsed)
+    return unchanged(false, [`${what}; no failing test is named, so the instance cannot be kept`]);
+  const drop = new Set(loadFlaky);
+  const kept = {
+    FAIL_TO_PASS: lists.FAIL_TO_PASS.filter((t) => !drop.has(t)),
+    PASS_TO_PASS: lists.PASS_TO_PASS.filter((t) => !drop.has(t)),
+  };
+  const names = `${loadFlaky.slice(0, 8).join(", ")}${loadFlaky.length > 8 ? ", …" : ""}`;
+  const passed = kept.FAIL_TO_PASS.length > 0;
+  const outcome = passed
+    ? `${loadFlaky.length} test(s) fail only under load and leave the lists as load-flaky: ${names}; ${kept.FAIL_TO_PASS.length} fail-to-pass left`
+    : `every fail-to-pass test fails under load: ${names}`;
+  return {
+    verdict: { check: "load-probe", kind: "dynamic", passed, reasons: [`${what}; ${outcome}`] },
+    loadFlaky,
+    lists: kept,
+  };
 }

@@ -8,6 +8,8 @@ export interface ShellLine {
   depth: number;
   /** A line of a here-document body (data, not a command). */
   heredoc?: boolean;
+  /** For a here-document line: the command line that opened it (`python - <<'EOF'`, `git apply - <<EOF`). */
+  opener?: string;
 }
 
 /** Test runner invocations; a script that runs none of these is not a verifier. */
@@ -69,19 +71,24 @@ export function logicalLines(script: string): ShellLine[] {
   const out: ShellLine[] = [];
   let depth = 0;
   let heredoc: string | undefined;
+  let opener = "";
   for (let i = 0; i < raw.length; i++) {
     const start = i;
     let text = raw[i]!;
     if (heredoc !== undefined) {
       if (text.trim() === heredoc) heredoc = undefined;
-      else if (text.trim()) out.push({ n: i + 1, text: text.trim(), depth, heredoc: true });
+      else if (text.trim()) out.push({ n: i + 1, text: text.trim(), depth, heredoc: true, opener });
       continue;
     }
     while (text.endsWith("\\") && i + 1 < raw.length) text = text.slice(0, -1) + " " + raw[++i]!;
     text = stripComment(text).trim();
     if (!text) continue;
-    const hd = /<<-?\s*['"]?(\w+)['"]?/.exec(text);
-    if (hd) heredoc = hd[1]!;
+    // `<<EOF` and `<<-EOF` open a here-document; a here-string (`<<< word`) does not.
+    const hd = /(?<!<)<<(?!<)-?\s*['"]?(\w+)['"]?/.exec(text);
+    if (hd) {
+      heredoc = hd[1]!;
+      opener = text;
+    }
     const opens = (text.match(/(?:^|[\s;])(?:if|case|for|while|until)\b|\{\s*$|\(\)\s*\{/g) ?? []).length;
     const closes = (text.match(/(?:^|[\s;])(?:fi|esac|done)\b|^\}/g) ?? []).length;
     const lineDepth = /^(?:fi|esac|done|\}|else|elif)\b/.test(text) ? Math.max(0, depth - 1) : depth;
@@ -141,4 +148,49 @@ export function commands(text: string): { cmd: string; sep: string }[] {
 /** Words of a simple command with quotes removed (no expansion). */
 export function words(cmd: string): string[] {
   return (cmd.match(/"[^"]*"|'[^']*'|\S+/g) ?? []).map((w) => w.replace(/^["']|["']$/g, ""));
+}
+
+/** One simple command of a script, with what surrounds it: how its status and output are used. */
+export interface CommandSite {
+  /** The simple command with its wrappers (timeout, env, if/while/!) removed. */
+  cmd: string;
+  line: ShellLine;
+  /** Separators before and after it on its line ("", ";", "&&", "||", "|"). */
+  before: string;
+  after: string;
+  /** The command after it on the line (unwrapped), when there is one. */
+  next?: string;
+  /** Inside $( … ) or backticks: its output is used by the command around it. */
+  substituted: boolean;
+  /** Its status is a condition: if/elif/while/until, or negated with `!`. */
+  condition: boolean;
+}
+
+const SUBSTITUTION = /\$\(([^()]*(?:\([^()]*\)[^()]*)*)\)|`([^`]*)`/g;
+const CONDITION = /^\s*(?:(?:then|else|do)\s+)?(?:if|elif|while|until|!)\s/;
+
+/** Every simple command of the script's command lines (here-document bodies are data), substitutions too. */
+export function commandSites(lines: ShellLine[]): CommandSite[] {
+  const out: CommandSite[] = [];
+  const add = (text: string, line: ShellLine, substituted: boolean) => {
+    const cs = commands(text);
+    cs.forEach((c, i) => {
+      const after = cs[i + 1]?.sep ?? "";
+      out.push({
+        cmd: unwrap(c.cmd),
+        line,
+        before: c.sep,
+        after,
+        ...(cs[i + 1] ? { next: unwrap(cs[i + 1]!.cmd) } : {}),
+        substituted,
+        condition: CONDITION.test(c.cmd),
+      });
+    });
+  };
+  for (const l of lines) {
+    if (l.heredoc) continue;
+    add(l.text, l, false);
+    for (const m of l.text.matchAll(SUBSTITUTION)) add(m[1] ?? m[2] ?? "", l, true);
+  }
+  return out;
 }

@@ -1,39 +1,28 @@
+/**
+ * Static rules over a verifier's text. Each says what it saw, at which line. Two kinds:
+ * - decisive rules: no honest verifier does what they saw (reading the gold or candidate patch, fetching the
+ *   upstream repository, inlining a line only the fix adds), so they decide alone;
+ * - evidence rules: honest verifiers rarely do what they saw (grepping the source, deciding from git), but
+ *   the text alone cannot tell; an audit weighs them with behaviour (src/checks/audit.ts). The builder's
+ *   and validation's gates still fail on them: there the verifier is ours, and rewriting it is cheap.
+ * Written the way others write them, honest verifiers print SWE-bench's `>>>>> Start Test Output` markers,
+ * log `git status || true`, restore test files with `git checkout <base> -- <tests>`, apply their own copy
+ * of the test patch, decide from a JUnit or TAP report, or grep the runner's output: no rule fires on these.
+ */
 import type { CheckVerdict } from "../records/index.ts";
-import {
-  commands,
-  isRunnerCommand,
-  isRunnerLine,
-  logicalLines,
-  type ShellLine,
-  unwrap,
-  words,
-} from "./shell.ts";
+import { isRunnerLine, logicalLines, type ShellLine, unwrap, words } from "./shell.ts";
+import { swallowedFailure } from "./static-exit.ts";
+import { gitState } from "./static-git.ts";
+import { appliesPatch, goldPatch, network, upstream } from "./static-patch.ts";
+import { printsResults } from "./static-print.ts";
+import { at, eachCommand, norm, type StaticContext, type StaticRule, TEST_PATH } from "./static-rule.ts";
 
-/** What the rules know about the task besides the script. Paths are relative to the repository root. */
-export interface StaticContext {
-  test_files: string[];
-  /** Non-test source paths (what the gold patch touches, at least). */
-  code_files: string[];
-  gold_patch: string;
-  test_patch?: string;
-}
-
-export interface StaticRule {
-  id: string;
-  description: string;
-  /** Reasons the script breaks the rule; "warning: …" reasons do not fail the check. */
-  test(lines: ShellLine[], ctx: StaticContext, script: string): string[];
-}
+export type { StaticContext, StaticRule } from "./static-rule.ts";
 
 const READERS =
   /^(?:grep|egrep|fgrep|zgrep|rg|ag|ack|cat|tac|head|tail|less|more|diff|cmp|comm|sed|awk|gawk|perl|md5sum|sha\d*sum|cksum|wc|strings|xxd|od|hexdump|stat|find|file|python[\d.]*|node|ruby)$/;
-const TEST_PATH =
-  /(?:^|\/)(?:tests?|spec|specs|__tests__|testing|testdata|test_\w+|\w+_test|\w+\.test|\w+\.spec)(?:\/|\.|$)/i;
-
-/** Lines that are commands (here-document bodies are data). */
-const commandLines = (lines: ShellLine[]) => lines.filter((l) => !l.heredoc);
-const at = (l: ShellLine, msg: string) => `line ${l.n}: ${msg}`;
-const norm = (p: string) => p.replace(/^(?:\.\/|\/testbed\/)/, "");
+/** Commands whose here-document is a program they run (its text may read files). */
+const INTERPRETERS = /^(?:python[\d.]*|node|ruby|perl|php|bash|sh|zsh)$/;
 
 function mentionsFile(cmd: string, files: string[]): string | undefined {
   const ws = words(cmd).map(norm);
@@ -45,29 +34,13 @@ function mentionsFile(cmd: string, files: string[]): string | undefined {
   return undefined;
 }
 
-function eachCommand(lines: ShellLine[], f: (cmd: string, l: ShellLine, sep: string) => string | undefined) {
-  const out: string[] = [];
-  for (const l of lines) {
-    if (l.heredoc) continue;
-    // Command substitutions run too: "$(md5sum src/x.py)", `grep … src`.
-    const subs = [...l.text.matchAll(/\$\(([^()]*(?:\([^()]*\)[^()]*)*)\)|`([^`]*)`/g)].map(
-      (m) => m[1] ?? m[2] ?? "",
-    );
-    for (const { cmd, sep } of [commands(l.text), ...subs.map(commands)].flat()) {
-      const r = f(unwrap(cmd), l, sep);
-      if (r) out.push(at(l, r));
-    }
-  }
-  return out;
-}
-
 const readsSource: StaticRule = {
   id: "reads-source",
   description: "reads, greps, diffs or hashes non-test source instead of running it",
   test: (lines, ctx) => [
     ...lines
-      .filter((l) => l.heredoc && mentionsFile(l.text, ctx.code_files))
-      .map((l) => at(l, "embedded script reads source")),
+      .filter((l) => l.heredoc && isProgram(l.opener ?? "") && mentionsFile(l.text, ctx.code_files))
+      .map((l) => at(l, `the embedded program reads source file ${mentionsFile(l.text, ctx.code_files)}`)),
     ...eachCommand(lines, (cmd) => {
       const ws = words(cmd);
       const tool = ws[0]?.split("/").pop() ?? "";
@@ -85,7 +58,7 @@ const readsSource: StaticRule = {
           .slice(1)
           .filter((w) => !w.startsWith("-"))
           .slice(1);
-        if (paths.length === 0 || paths.some((p) => !TEST_PATH.test(p)))
+        if (paths.length === 0 || paths.some((p) => !TEST_PATH.test(p) && !/^\/tmp\//.test(p)))
           return `${tool} searches source directories`;
       }
       return undefined;
@@ -93,193 +66,49 @@ const readsSource: StaticRule = {
   ],
 };
 
-const GIT_INSPECT =
-  /^(?:log|diff|show|status|blame|rev-parse|reflog|rev-list|cat-file|ls-files|ls-tree|describe|shortlog|whatchanged|stash|checkout|switch|restore|reset|branch|tag|fsck|name-rev|for-each-ref|show-ref)$/;
-const gitState: StaticRule = {
-  id: "git-state",
-  description: "inspects or changes git state (history, diff, refs) instead of running tests",
-  test: (lines) => {
-    const out = eachCommand(lines, (cmd) => {
-      const ws = words(cmd);
-      if (ws[0] !== "git") return undefined;
-      const sub = ws.slice(1).find((w, i, a) => !w.startsWith("-") && !/^-[Cc]$/.test(a[i - 1] ?? ""));
-      return sub && GIT_INSPECT.test(sub) ? `runs git ${sub}` : undefined;
-    });
-    for (const l of lines)
-      if (/(?:^|[\s'"=/])\.git\/(?!hub)/.test(l.text)) out.push(at(l, "reads the .git directory"));
-    return out;
-  },
-};
+/** The here-document is a program its command runs: `python - <<EOF`, `bash <<EOF`, `cat > x.py <<EOF`. */
+function isProgram(opener: string): boolean {
+  const tool = words(unwrap(opener))[0]?.split("/").pop() ?? "";
+  return INTERPRETERS.test(tool) || (/^(?:cat|tee)$/.test(tool) && /\.(?:py|js|sh|rb|pl)\b/.test(opener));
+}
+
+/** A line that can end the script with a failure: `exit 1`, `exit $rc`, errexit. */
+const canFail = (l: ShellLine) =>
+  /\bexit\s+(?:[1-9]|\$|"\$)|\bset\s+-\w*e|\breturn\s+(?:[1-9]|\$)/.test(l.text);
 
 const unconditionalExit: StaticRule = {
   id: "unconditional-exit",
-  description: "exits 0 or ends with `true` regardless of the tests",
+  description: "exits 0 or ends with `true` whatever came before",
   test: (all) => {
-    const lines = commandLines(all);
+    const lines = all.filter((l) => !l.heredoc);
     const out: string[] = [];
-    for (const l of lines) {
-      if (l.depth === 0 && /^exit\s+0\s*$/.test(l.text)) out.push(at(l, "exit 0 at top level"));
-      if (/\btrap\s+['"]?[^'"]*\bexit\s+0/.test(l.text)) out.push(at(l, "trap forces exit 0"));
+    for (const [i, l] of lines.entries()) {
+      const decided = lines.slice(0, i).some(canFail);
+      if (l.depth === 0 && /^exit\s+0\s*$/.test(l.text) && !decided)
+        out.push(at(l, "`exit 0` at top level, and nothing before it can exit non-zero"));
+      if (/\btrap\s+['"]?[^'"]*\bexit\s+0/.test(l.text))
+        out.push(at(l, "a trap turns every exit into exit 0"));
     }
     const last = lines.at(-1);
-    if (last && /^(?:true|:)$/.test(last.text)) out.push(at(last, "script ends with `true`"));
+    const errexit = lines.some((l) => /\bset\s+-\w*e/.test(l.text));
+    if (last && /^(?:true|:)$/.test(last.text) && !errexit)
+      out.push(at(last, "the script ends with `true`, so it exits 0"));
     return out;
   },
-};
-
-const MASK = /^(?:true|:|exit\s+0|echo\b.*|printf\b.*)$/;
-const swallowedFailure: StaticRule = {
-  id: "swallowed-failure",
-  description:
-    "the test runner's failure is swallowed (|| true, ; true, set +e without propagating, unguarded pipes)",
-  test: (lines) => {
-    const out: string[] = [];
-    const pipefail = (i: number) =>
-      lines
-        .slice(0, i)
-        .some(
-          (l) =>
-            /\bset\s+(?:-\w*o\s+pipefail|-o\s+pipefail)|\bset\s+-\w+\s+-o\s+pipefail/.test(l.text) ||
-            (/pipefail/.test(l.text) && /\bset\b/.test(l.text)),
-        );
-    const errexit = (i: number) => {
-      let on = false;
-      for (const l of lines.slice(0, i)) {
-        if (/\bset\s+-\w*e/.test(l.text)) on = true;
-        if (/\bset\s+\+\w*e/.test(l.text)) on = false;
-      }
-      return on;
-    };
-    const runnerIdx = lines.map((l, i) => (isRunnerLine(l.text) ? i : -1)).filter((i) => i >= 0);
-    for (const i of runnerIdx) {
-      const l = lines[i]!;
-      const cmds = commands(l.text);
-      const r = cmds.findIndex((c) => isRunnerCommand(c.cmd));
-      for (const c of cmds.slice(r + 1)) {
-        if ((c.sep === "||" || c.sep === ";") && MASK.test(c.cmd))
-          out.push(at(l, `runner failure masked by \`${c.sep} ${c.cmd}\``));
-        if (c.sep === "|" && !pipefail(i)) {
-          out.push(at(l, `runner piped into \`${words(c.cmd)[0]}\` without pipefail`));
-          break;
-        }
-      }
-      const next = lines[i + 1];
-      if (next && /^(?:true|:)$/.test(next.text) && next.depth === l.depth)
-        out.push(at(next, "`true` right after the runner"));
-      if (!propagated(lines, i, errexit(i)))
-        out.push(at(l, "the runner's exit status never reaches the script's exit code"));
-    }
-    return out;
-  },
-};
-
-/** The runner on line i decides the exit status: last command, errexit, or `rc=$?` later used by `exit`. */
-function propagated(lines: ShellLine[], i: number, errexit: boolean): boolean {
-  const l = lines[i]!;
-  const rest = lines.slice(i + 1);
-  if (rest.length === 0) return true;
-  const onLine = /\|\|\s*(?:exit\s+(?:[1-9]|\$\?|"\$\?")|(\w+)=)/.exec(l.text);
-  const capture =
-    /(?:^|[;&|]\s*)(?:local\s+)?(\w+)=(?:\$\?|"\$\?"|\$\{PIPESTATUS\[\d\]\}|"\$\{PIPESTATUS\[\d\]\}")/;
-  const v = capture.exec(l.text)?.[1] ?? onLine?.[1] ?? capture.exec(rest[0]?.text ?? "")?.[1];
-  if (onLine && !onLine[1]) return true;
-  if (v)
-    return rest.some((x) =>
-      new RegExp(`\\bexit\\b.*\\$\\{?${v}\\b|\\breturn\\b.*\\$\\{?${v}\\b`).test(x.text),
-    );
-  if (errexit) return true;
-  // Only output follows (echo of the end marker), so the status of the last command decides: not the runner's.
-  if (/^if\b|^while\b/.test(l.text)) return rest.some((x) => /\bexit\s+(?:[1-9]|\$)/.test(x.text));
-  return false;
-}
-
-const NET = /^(?:curl|wget|aria2c|nc|ncat|ssh|scp|rsync|ftp|telnet)$/;
-const INSTALL =
-  /^(?:pip[\d.]*\s+install|python[\d.]*\s+-m\s+pip\s+install|npm\s+(?:install|i|ci)|yarn(?:\s+install)?$|yarn\s+add|pnpm\s+(?:install|add|i)|go\s+(?:get|mod\s+download|install)|cargo\s+(?:fetch|install)|apt(?:-get)?\s+install|gem\s+install|bundle\s+install|composer\s+install|uv\s+(?:pip\s+install|sync|add)|poetry\s+install|conda\s+install)\b/;
-const network: StaticRule = {
-  id: "network",
-  description: "fetches from the network at evaluation time (installs are warnings)",
-  test: (lines) => {
-    const out = eachCommand(lines, (cmd) => {
-      const ws = words(cmd);
-      if (NET.test(ws[0] ?? "")) return `network fetch with ${ws[0]}`;
-      if (ws[0] === "git" && /^(?:clone|fetch|pull|ls-remote|remote|submodule)$/.test(ws[1] ?? ""))
-        return `git ${ws[1]} reaches a remote`;
-      if (INSTALL.test(cmd))
-        return `warning: installs packages at evaluation time (${ws.slice(0, 2).join(" ")})`;
-      return undefined;
-    });
-    for (const l of lines)
-      if (/\/dev\/(?:tcp|udp)\//.test(l.text)) out.push(at(l, "opens a network socket via /dev/tcp"));
-    return out;
-  },
-};
-
-/** Distinctive lines the gold patch adds (long enough not to occur by chance, absent from the test patch). */
-export function goldLines(ctx: StaticContext): string[] {
-  const testAdded = new Set(addedLines(ctx.test_patch ?? ""));
-  return addedLines(ctx.gold_patch).filter(
-    (s) => s.length >= 24 && /[A-Za-z]{3}/.test(s) && !testAdded.has(s),
-  );
-}
-function addedLines(patch: string): string[] {
-  return patch
-    .split("\n")
-    .filter((s) => s.startsWith("+") && !s.startsWith("+++"))
-    .map((s) => s.slice(1).trim());
-}
-const goldPatch: StaticRule = {
-  id: "gold-patch",
-  description: "refers to the gold patch or contains its code",
-  test: (lines, ctx, script) => {
-    const out: string[] = [];
-    for (const l of lines) {
-      if (
-        /\bgold[\w.-]*\.(?:patch|diff)\b|\bgold[_-]?patch\b|\/tmp\/patch\b|\bfix\.(?:patch|diff)\b|\bsolution\.(?:patch|diff)\b/i.test(
-          l.text,
-        )
-      ) {
-        out.push(at(l, "refers to the gold patch"));
-      } else if (/(?:^|\s)(?:patch\s|git\s+apply\b|git\s+am\b)/.test(l.text)) {
-        out.push(at(l, "applies a patch at evaluation time"));
-      }
-    }
-    const gl = goldLines(ctx).find((g) => script.includes(g));
-    if (gl) out.push(`contains a line the gold patch adds: ${JSON.stringify(gl.slice(0, 80))}`);
-    return out;
-  },
-};
-
-const FAKE = /\bPASS(?:ED)?\b|\bOK\b|\bpassed\b|^ok\s+\d|✓|✔|test result: ok|---\s+PASS:/;
-const fakeMarkers: StaticRule = {
-  id: "fake-markers",
-  description: "prints pass markers or output-section markers without the run's nonce",
-  test: (lines) =>
-    eachCommand(lines, (cmd) => {
-      const ws = words(cmd);
-      if (!/^(?:echo|printf|cat)$/.test(ws[0] ?? "")) return undefined;
-      const text = ws
-        .slice(1)
-        .filter((w) => !/^-[neE]+$/.test(w))
-        .join(" ");
-      if (/>>>>>|<<<<</.test(text) && !/\$\{?\w*(?:nonce|NONCE)/.test(text))
-        return "prints an output marker without the nonce";
-      if (/>>>>>/.test(text)) return undefined;
-      if (FAKE.test(text.replace(/\$\{?\w+\}?/g, "")))
-        return `prints a pass marker: ${JSON.stringify(text.slice(0, 60))}`;
-      return undefined;
-    }),
 };
 
 const noRunner: StaticRule = {
   id: "no-runner",
   description: "runs no known test runner",
   test: (lines) =>
-    lines.some((l) => isRunnerLine(l.text)) ? [] : ["no known test runner command in the script"],
+    lines.some((l) => !l.heredoc && isRunnerLine(l.text))
+      ? []
+      : ["no known test runner command in the script"],
 };
 
 const SKIP_INSERT =
   /\b(?:it|test|describe)\.skip\b|\bxit\(|@(?:pytest\.mark\.)?skip|\bunittest\.skip|t\.Skip\(|#\[ignore\]|@Disabled|@Ignore|def skip_|GTEST_SKIP|DISABLED_/;
+const REPORT = /\.(?:xml|json|log|txt|trx|html|out|tap)$/i;
 const testsTampered: StaticRule = {
   id: "tests-tampered",
   description: "deletes, edits, deselects or skips the task's tests",
@@ -292,37 +121,23 @@ const testsTampered: StaticRule = {
         const dir = n.replace(/\/?\*?$/, "");
         if (ctx.test_files.includes(n) || ctx.test_files.some((f) => dir && f.startsWith(`${dir}/`)))
           return true;
-        return TEST_PATH.test(n) && !/\.(?:xml|json|log|txt|trx|html|out|tap)$/i.test(n); // reports are not tests
+        return TEST_PATH.test(n) && !REPORT.test(n); // reports are not tests
       };
       if (
         /^(?:rm|unlink|mv|truncate|shred)$/.test(tool) &&
         ws.slice(1).some((w) => !w.startsWith("-") && isTest(w))
-      ) {
+      )
         return `${tool} on test files`;
-      }
-      if (
-        /^(?:sed|perl)$/.test(tool) &&
-        ws.some((w) => /^-\w*i/.test(w)) &&
-        ws.slice(1).some((w) => isTest(w))
-      ) {
+      if (/^(?:sed|perl)$/.test(tool) && ws.some((w) => /^-\w*i/.test(w)) && ws.slice(1).some(isTest))
         return `${tool} -i edits test files`;
-      }
       if (/^(?:sed|perl|echo|printf|cat|tee)$/.test(tool) && SKIP_INSERT.test(cmd))
         return "inserts a skip marker";
       if (/(?:^|\s)--deselect\b/.test(cmd)) return "deselects tests";
       if (/(?:^|\s)-k\s*['"]?\s*not\b|(?:^|\s)-k\s*['"][^'"]*\bnot\b/.test(cmd))
         return "excludes tests with -k not";
-      const ignored = /--ignore(?:-glob)?[=\s](\S+)/.exec(cmd)?.[1];
-      if (
-        ignored &&
-        ctx.test_files.some(
-          (f) =>
-            norm(ignored.replace(/['"]/g, "")).startsWith(f) ||
-            f.startsWith(norm(ignored.replace(/['"]/g, ""))),
-        )
-      ) {
+      const ignored = /--ignore(?:-glob)?[=\s](\S+)/.exec(cmd)?.[1]?.replace(/['"]/g, "");
+      if (ignored && ctx.test_files.some((f) => norm(ignored).startsWith(f) || f.startsWith(norm(ignored))))
         return `ignores the task's test path ${ignored}`;
-      }
       const redirect = /(?:^|[^>&\d])>>?\s*(\S+)/.exec(cmd)?.[1];
       if (redirect && ctx.test_files.includes(norm(redirect))) return `overwrites test file ${redirect}`;
       return undefined;
@@ -353,12 +168,19 @@ export const STATIC_RULES: readonly StaticRule[] = [
   gitState,
   unconditionalExit,
   swallowedFailure,
+  upstream,
   network,
   goldPatch,
-  fakeMarkers,
+  appliesPatch,
+  printsResults,
   testsTampered,
   modifiesSource,
 ];
+
+/** The ids of the rules that decide alone. */
+export const DECISIVE_RULES: ReadonlySet<string> = new Set(
+  STATIC_RULES.filter((r) => r.decisive).map((r) => `static:${r.id}`),
+);
 
 /** Runs every static rule on an evaluation.sh text; one CheckVerdict per rule ("static:<id>"). */
 export function runStaticChecks(script: string, ctx: StaticContext): CheckVerdict[] {

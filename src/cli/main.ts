@@ -4,12 +4,15 @@ import { registerBuild } from "./commands/build.ts";
 import { registerCheckVerifier } from "./commands/check-verifier.ts";
 import { registerEvaluate } from "./commands/evaluate.ts";
 import { registerExport } from "./commands/export.ts";
+import { registerMerge } from "./commands/merge.ts";
 import { registerMine } from "./commands/mine.ts";
 import { registerPush } from "./commands/push.ts";
 import { registerReport } from "./commands/report.ts";
 import { registerRun } from "./commands/run.ts";
+import { registerServe } from "./commands/serve.ts";
 import { registerSynth } from "./commands/synth.ts";
 import { registerTrajectories } from "./commands/trajectories.ts";
+import { registerUniverse } from "./commands/universe.ts";
 import { registerValidate } from "./commands/validate.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { report } from "./errors.ts";
@@ -47,6 +50,9 @@ export function makeProgram(): Command {
   registerSynth(program);
   registerTrajectories(program);
   registerWorker(program);
+  registerUniverse(program);
+  registerMerge(program);
+  registerServe(program);
   return program;
 }
 

@@ -38,6 +38,16 @@ export function nonNegative(max: number): OptionParser {
   };
 }
 
+/** A number more than 0 and at most `max` (decimals allowed): minutes of a budget. */
+export function positive(max: number): OptionParser {
+  return (text) => {
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isFinite(n) || n <= 0 || n > max)
+      throw new Error(`expected a number more than 0 and at most ${max}`);
+    return n;
+  };
+}
+
 /** A duration in seconds: a positive number, at most 30 days. */
 export const seconds: OptionParser = (text) => {
   const n = Number(text);
@@ -47,6 +57,13 @@ export const seconds: OptionParser = (text) => {
 };
 
 export const size: OptionParser = (text) => parseSize(text);
+
+/** A container's memory limit: a size of at least 6 MiB (the engines' own floor). */
+export const memory: OptionParser = (text) => {
+  const n = parseSize(text);
+  if (n < 6 * 1024 ** 2) throw new Error("expected a memory size of at least 6M, such as 4g");
+  return n;
+};
 
 /** A date or time `Date.parse` reads (2024-01-31, 2024-01-31T12:00:00Z). */
 export const date: OptionParser = (text) => {
@@ -127,6 +144,9 @@ export const fileName = matching(
   "letters, digits, . _ - (at most 100, not only dots)",
 );
 
+/** "all", or a comma-separated list of ids. */
+const idsOrAll: OptionParser = (text) => (text === "all" ? "all" : list(text));
+
 /** Option attribute name (commander's camelCase) → its parser. Options missing here are flags or free text. */
 export const OPTION_TYPES: Record<string, OptionParser> = {
   runs: count(1, 100),
@@ -144,6 +164,8 @@ export const OPTION_TYPES: Record<string, OptionParser> = {
   wait: nonNegative(MAX_SECONDS),
   loadProbeCpus: nonNegative(1024),
   minFreeDisk: size,
+  pids: count(16, 4_194_304),
+  memory,
   since: date,
   sandbox: oneOf(SANDBOX_KINDS),
   builder: oneOf(BUILDER_KINDS),
@@ -167,6 +189,19 @@ export const OPTION_TYPES: Record<string, OptionParser> = {
   registry: nonEmpty,
   image: nonEmpty,
   model: nonEmpty,
+  // universe: its inputs, the budgets per repository, the coordinator
+  repos: nonEmpty,
+  searchLanguage: matching(/^[\w.+#-][\w .+#-]{0,49}$/, "a language name such as go or c++"),
+  searchStars: matching(/^(\d+|\d+\.\.\d+|[<>]=?\d+)$/, "a number of stars: 100, 10..500, >1000"),
+  searchPushedSince: date,
+  searchLicense: matching(/^[\w.-]{1,100}$/, "a license key such as mit or apache-2.0"),
+  searchTopic: matching(/^[a-z0-9][a-z0-9-]{0,49}$/i, "a GitHub topic: letters, digits, -"),
+  searchMax: count(1, 100_000),
+  maxPrs: count(),
+  maxBuilds: count(),
+  maxMinutes: positive(MAX_SECONDS / 60),
+  mining: count(1, 64),
+  window: count(1, 100_000),
   strategies,
   synthStrategies: strategies,
   perStrategy: count(1, 1000),
@@ -175,6 +210,24 @@ export const OPTION_TYPES: Record<string, OptionParser> = {
   synthMaxEnvironments: count(),
   seed: nonEmpty,
   synthSeed: nonEmpty,
+  // serve
+  port: count(0, 65535),
+  host: nonEmpty,
+  token: nonEmpty,
+  redisPrefix: matching(/^[\w.:-]{1,100}$/, "a key prefix: letters, digits, . _ : -"),
+  advertise: url(["http:", "https:"]),
+  maxSessions: count(1, 4096),
+  maxGrading: count(1, 256),
+  lifetime: seconds,
+  idleTimeout: seconds,
+  execTimeout: seconds,
+  gradeTimeout: seconds,
+  warm: count(0, 1024),
+  warmMax: count(0, 4096),
+  prewarm: idsOrAll,
+  maxOutputBytes: size,
+  maxFileBytes: size,
+  maxUploadBytes: size,
 };
 
 /** Check every option value of the command about to run; a usage error (exit 2) names the first bad one. */

@@ -12,8 +12,9 @@ import { gradeEvaluation } from "../harness/grade.ts";
 import { parserFor } from "../harness/parse-run.ts";
 import { type OutputParser, type RawStateRun, runInContainer } from "../harness/run-state.ts";
 import type { Instance } from "../records/index.ts";
-import { ensureImage } from "../sandbox/image.ts";
-import type { Limits, Sandbox } from "../sandbox/sandbox.ts";
+import { ensureImage, type ImageAvailability } from "../sandbox/image.ts";
+import type { ContainerSpec, Limits, Sandbox } from "../sandbox/sandbox.ts";
+import { warmSandbox } from "../sandbox/warm.ts";
 import { pool } from "../util/pool.ts";
 import { inside, safeFileName } from "../util/safe-name.ts";
 import type { Prediction } from "./inputs.ts";
@@ -36,6 +37,27 @@ export interface HarnessOptions {
   onResult?: (r: EvalResult) => void;
   /** Per-instance reports under `<out>/<run_id>/` so a second run id never overwrites the first (the CLI sets it). */
   keyByRunId?: boolean;
+  /** Where each instance's image is, once looked up (evaluatePredictions shares one lookup per instance). */
+  images?: Map<string, Promise<ImageAvailability>>;
+}
+
+/** The image of an instance, looked up once per run of predictions. */
+function imageOf(inst: Instance, o: HarnessOptions): Promise<ImageAvailability> {
+  const known = o.images?.get(inst.instance_id);
+  if (known) return known;
+  const p = ensureImage(o.sandbox, inst);
+  o.images?.set(inst.instance_id, p);
+  return p;
+}
+
+/** The container a prediction runs in. */
+function evalSpec(inst: Instance, image: string, o: HarnessOptions): ContainerSpec {
+  return {
+    image,
+    network: false,
+    limits: o.limits,
+    labels: { "sweu.role": "evaluate", "sweu.instance": inst.instance_id },
+  };
 }
 
 function isEmptyPatch(p: string | null): boolean {
@@ -129,14 +151,9 @@ export async function evaluatePrediction(
   });
   try {
     const parse = parserFor(inst.parser); // an unknown parser fails before any container starts
-    const img = await ensureImage(o.sandbox, inst);
+    const img = await imageOf(inst, o);
     if (!img.ok) return done(errorReport(pred, img.error, "image_unavailable"), "");
-    const container = await o.sandbox.start({
-      image: img.image,
-      network: false,
-      limits: o.limits,
-      labels: { "sweu.role": "evaluate", "sweu.instance": inst.instance_id },
-    });
+    const container = await o.sandbox.start(evalSpec(inst, img.image, o));
     let raw: RawStateRun;
     try {
       raw = await runInContainer(container, {
@@ -192,12 +209,28 @@ export async function evaluatePredictions(
   const known = predictions.filter((p) => byId.has(p.instance_id));
   const unknown = predictions.filter((p) => !byId.has(p.instance_id));
   const results: EvalResult[] = [];
-  await pool(known, o.workers ?? 1, async (pred) => {
-    const r = await evaluatePrediction(byId.get(pred.instance_id)!, pred, o);
-    writeInstanceResult(outDir, r, o.keyByRunId ? runId : undefined);
-    results.push(r);
-    o.onResult?.(r);
-  });
+  // Start-up and removal off the critical path: while a prediction runs, the container of the one a lane
+  // takes after it is started; containers are removed in the background.
+  const sandbox = warmSandbox(o.sandbox);
+  const h: HarnessOptions = { ...o, sandbox, images: o.images ?? new Map() };
+  const workers = o.workers ?? 1;
+  const prestart = (k: number) => {
+    const pred = known[k];
+    if (!pred) return;
+    const inst = byId.get(pred.instance_id)!;
+    void imageOf(inst, h).then((img) => img.ok && sandbox.prestart(evalSpec(inst, img.image, h)));
+  };
+  try {
+    await pool(known, workers, async (pred, k) => {
+      prestart(k + workers);
+      const r = await evaluatePrediction(byId.get(pred.instance_id)!, pred, h);
+      writeInstanceResult(outDir, r, o.keyByRunId ? runId : undefined);
+      results.push(r);
+      o.onResult?.(r);
+    });
+  } finally {
+    await sandbox.settle();
+  }
   results.sort((a, b) => a.instance_id.localeCompare(b.instance_id) || a.model.localeCompare(b.model));
 
   const models = [...new Set(predictions.map((p) => p.model_name_or_path))].sort();

@@ -9,8 +9,11 @@ import type { Store } from "../store/store.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { instanceToRow } from "./dataset.ts";
 import { computeFunnel, type FunnelReport, renderFunnelMarkdown } from "./funnel.ts";
+import { writeHfDataset } from "./hf.ts";
 import { retireInstanceFolder, writeInstanceFolder } from "./instance-folder.ts";
 import { writeDatasetParquet } from "./parquet.ts";
+import { renderReportHtml } from "./report-html.ts";
+import { computeUniverseReport, renderUniverseMarkdown, type UniverseReport } from "./universe-report.ts";
 
 export { DATASET_COLUMNS, type DatasetRow, instanceToRow, rowToInstance } from "./dataset.ts";
 export { computeFunnel, type FunnelReport, renderFunnelMarkdown } from "./funnel.ts";
@@ -32,7 +35,56 @@ export function writeFunnel(outDir: string, funnel: FunnelReport): { json: strin
   return { json, md };
 }
 
-export function exportRun(store: Store, outDir: string): ExportResult {
+export interface UniverseExport extends Omit<ExportResult, "files" | "funnel"> {
+  files: {
+    jsonl: string;
+    card: string;
+    shards: string[];
+    funnelJson: string;
+    funnelMd: string;
+    html: string;
+  };
+  funnel: UniverseReport;
+}
+
+/**
+ * Export a run over many repositories (a universe run, or run folders merged): instance folders, the
+ * dataset in the Hugging Face layout (data/ shards, README.md card, dataset.jsonl beside) and the funnel
+ * across repositories (funnel.json, funnel.md, report.html).
+ */
+export function exportUniverse(store: Store, outDir: string, title = "swe-universe run"): UniverseExport {
+  const { instances, retired } = writeFolders(store, outDir);
+  const report = computeUniverseReport(store, instances);
+  const repos = report.repositories.filter((r) => r.instances > 0).length;
+  const hf = writeHfDataset(outDir, instances.map(instanceToRow), {
+    title,
+    summary: [
+      `${instances.length} instances from ${repos} repositories, ` +
+        `${
+          report.by_language
+            .filter((l) => l.instances > 0)
+            .map((l) => `${l.language} ${l.instances}`)
+            .join(", ") || "no languages"
+        }.`,
+    ],
+  });
+  const funnelJson = join(outDir, "funnel.json");
+  const funnelMd = join(outDir, "funnel.md");
+  const html = join(outDir, "report.html");
+  writeFileAtomic(funnelJson, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileAtomic(funnelMd, renderUniverseMarkdown(report));
+  writeFileAtomic(html, renderReportHtml(report, title));
+  return {
+    outDir,
+    instances: instances.length,
+    retired,
+    files: { jsonl: hf.jsonl, card: hf.card, shards: hf.shards, funnelJson, funnelMd, html },
+    funnel: report,
+  };
+}
+
+/** One folder per instance; folders of ids that are no longer instances are retired. */
+function writeFolders(store: Store, outDir: string) {
   const instances = store.listInstances();
   const instancesDir = join(outDir, "instances");
   const ids = new Set<string>();
@@ -47,6 +99,11 @@ export function exportRun(store: Store, outDir: string): ExportResult {
       if (retireInstanceFolder(join(instancesDir, name))) retired.push(name);
     }
   }
+  return { instances, retired };
+}
+
+export function exportRun(store: Store, outDir: string): ExportResult {
+  const { instances, retired } = writeFolders(store, outDir);
 
   const rows = instances.map(instanceToRow);
   const jsonl = join(outDir, "dataset.jsonl");

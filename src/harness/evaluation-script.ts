@@ -1,4 +1,5 @@
 import { shellValue } from "../util/shell.ts";
+import { listCommand } from "./list.ts";
 import { MARK } from "./output.ts";
 
 /**
@@ -40,4 +41,13 @@ export function renderEvaluationScript(plan: EvaluationPlan): string {
     "exit $rc",
     "",
   ].join("\n");
+}
+
+/**
+ * The listing script: evaluation.sh's frame (environment, markers) around the runner's list command, for
+ * the runners that can list tests without running them (src/harness/list.ts); undefined for the others.
+ */
+export function renderListScript(plan: EvaluationPlan & { parser: string }): string | undefined {
+  const test = listCommand(plan.parser, plan.test);
+  return test ? renderEvaluationScript({ env: plan.env, test }) : undefined;
 }

@@ -1,5 +1,6 @@
 import type { StateRun, TestResult } from "../records/index.ts";
 import type { Container, Limits, Sandbox } from "../sandbox/sandbox.ts";
+import { InfraError, saysDiskFull } from "../util/causes.ts";
 import { sq } from "../util/shell.ts";
 import { newNonce } from "./output.ts";
 
@@ -12,10 +13,14 @@ export interface StateSpec {
   testPatch: string;
   evaluationScript: string;
   timeoutMs: number;
-  /** Extra shell run after the patches and before the tests (probes use it). */
+  /** Files written into /testbed after the patches (repository-relative paths; probes rewrite code with it). */
+  files?: Record<string, string>;
+  /** Extra shell run after the patches and the files, before the tests (probes use it). */
   preTest?: string;
   /** Container limits (the load probe runs under a CPU quota). */
   limits?: Limits;
+  /** Ends the run at once (its container removed); the run then rejects. */
+  signal?: AbortSignal;
 }
 
 export type ApplyOutcome = "applied" | "patch_failed" | "test_patch_failed";
@@ -80,28 +85,113 @@ export function testPatchScript(testPatch: string, patchPath: string): string {
 
 /** Put a container into a state (patches applied) and run evaluation.sh once. The container is removed. */
 export async function runStateRaw(sandbox: Sandbox, spec: StateSpec): Promise<RawStateRun> {
+  if (spec.signal?.aborted) throw new Error("state run stopped");
   const container = await sandbox.start({
     image: spec.image,
     network: false,
     labels: { "sweu.role": "state" },
     ...(spec.limits ? { limits: spec.limits } : {}),
   });
+  const stop = () => void container.remove().catch(() => undefined);
+  spec.signal?.addEventListener("abort", stop);
   try {
-    return await runInContainer(container, spec);
+    if (spec.signal?.aborted) throw new Error("state run stopped");
+    const raw = await runInContainer(container, spec);
+    if (spec.signal?.aborted) throw new Error("state run stopped");
+    return raw;
   } finally {
+    spec.signal?.removeEventListener("abort", stop);
     await container.remove();
   }
 }
 
-export async function runInContainer(container: Container, spec: StateSpec): Promise<RawStateRun> {
-  const nonce = newNonce();
-  const base: Omit<RawStateRun, "apply" | "applyLog"> = {
-    exitCode: -1,
-    timedOut: false,
-    durationMs: 0,
-    output: "",
-    nonce,
-  };
+/** A file for `stageScript`: where, what, and its mode. */
+interface Staged {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+/** A shell line that writes `f` from base64 (no quoting of the content, any bytes, no argument limits). */
+function stageLine(f: Staged, tag: string): string {
+  const b64 = (
+    Buffer.from(f.content)
+      .toString("base64")
+      .match(/.{1,76}/g) ?? []
+  ).join("\n");
+  return `base64 -d > ${q(f.path)} <<'${tag}' || exit 96\n${b64}\n${tag}\nchmod ${f.mode.toString(8)} ${q(f.path)}`;
+}
+
+/**
+ * One script that writes every file a state run needs and puts /testbed into the state: the patch applied,
+ * the test files restored and the test patch applied, the probe's files written, the probe's shell run. Each step's output is the
+ * apply log, as when the steps ran one exec each; the last line `<tag> <outcome>` says how it ended.
+ * Exits 97 before doing anything when the image has no base64 (the caller stages file by file then).
+ */
+export function stageScript(spec: StateSpec, nonce: string, tag: string): string {
+  const files: Staged[] = [
+    ...(spec.patch?.trim() ? [{ path: `${DIR}/patch.diff`, content: spec.patch, mode: 0o644 }] : []),
+    ...(spec.testPatch.trim() ? [{ path: `${DIR}/test.patch`, content: spec.testPatch, mode: 0o644 }] : []),
+    { path: `${DIR}/evaluation.sh`, content: spec.evaluationScript, mode: 0o755 },
+    { path: `${DIR}/nonce`, content: nonce, mode: 0o600 },
+  ];
+  const step = (body: string, failed: ApplyOutcome) =>
+    `( cd /testbed && {\n${body}\n} ) || { echo; echo "${tag} ${failed}"; exit 0; }`;
+  return [
+    // The script carries the nonce: it deletes itself before anything else can read it.
+    'command -v base64 >/dev/null 2>&1 || { rm -f -- "$0"; exit 97; }',
+    `mkdir -p ${DIR} || exit 96`,
+    // Umask 077 while the nonce is written: no other user of the container may read it.
+    "umask 077",
+    ...files.map((f) => stageLine(f, tag)),
+    "umask 022",
+    `rm -f -- "$0"`,
+    ...(spec.patch?.trim() ? [step(applyScript(`${DIR}/patch.diff`), "patch_failed")] : []),
+    ...(spec.testPatch.trim()
+      ? [step(testPatchScript(spec.testPatch, `${DIR}/test.patch`), "test_patch_failed")]
+      : []),
+    // The probe's files, written into the tree after the patches (an existing file keeps its mode).
+    ...Object.entries(spec.files ?? {}).map(([path, content]) => {
+      const to = `/testbed/${path}`;
+      const b64 = (
+        Buffer.from(content)
+          .toString("base64")
+          .match(/.{1,76}/g) ?? []
+      ).join("\n");
+      return `mkdir -p "$(dirname ${q(to)})" && base64 -d > ${q(to)} <<'${tag}' || exit 96\n${b64}\n${tag}`;
+    }),
+    ...(spec.preTest ? [`( cd /testbed && {\n${spec.preTest}\n} )`] : []),
+    `echo; echo "${tag} applied"`,
+  ].join("\n");
+}
+
+/** Stage and apply in one write and one exec; undefined when the image cannot (no base64). */
+async function stageAndApply(
+  container: Container,
+  spec: StateSpec,
+  nonce: string,
+): Promise<{ apply: ApplyOutcome; applyLog: string } | undefined> {
+  const tag = `SWEU-STAGED-${newNonce()}`;
+  const path = `${DIR}/stage-${newNonce()}.sh`;
+  await container.writeFile(path, stageScript(spec, nonce, tag), 0o700);
+  const r = await container.exec(`bash ${path}`, { workdir: "/testbed", timeoutMs: 360_000 });
+  if (r.exitCode === 97) return undefined;
+  const at = r.output.lastIndexOf(`\n${tag} `);
+  const outcome = at < 0 ? undefined : r.output.slice(at + tag.length + 2).trim();
+  if (!outcome || !["applied", "patch_failed", "test_patch_failed"].includes(outcome)) {
+    const why = `staging the state failed (exit ${r.exitCode}): ${r.output.slice(-500)}`;
+    throw new InfraError(why, r.exitCode === 96 && saysDiskFull(r.output) ? "disk_full" : "engine");
+  }
+  // The `echo` before the tag added a newline to the log; the log is the steps' own output.
+  return { apply: outcome as ApplyOutcome, applyLog: r.output.slice(0, at) };
+}
+
+/** The same, a file and an exec at a time (images without base64). */
+async function applyStepwise(
+  container: Container,
+  spec: StateSpec,
+  nonce: string,
+): Promise<{ apply: ApplyOutcome; applyLog: string }> {
   await container.exec(`mkdir -p ${DIR}`, { timeoutMs: 30_000 });
   let applyLog = "";
   if (spec.patch?.trim()) {
@@ -111,7 +201,7 @@ export async function runInContainer(container: Container, spec: StateSpec): Pro
       timeoutMs: 120_000,
     });
     applyLog += r.output;
-    if (r.exitCode !== 0) return { ...base, apply: "patch_failed", applyLog };
+    if (r.exitCode !== 0) return { apply: "patch_failed", applyLog };
   }
   if (spec.testPatch.trim()) {
     await container.writeFile(`${DIR}/test.patch`, spec.testPatch);
@@ -120,16 +210,38 @@ export async function runInContainer(container: Container, spec: StateSpec): Pro
       timeoutMs: 120_000,
     });
     applyLog += r.output;
-    if (r.exitCode !== 0) return { ...base, apply: "test_patch_failed", applyLog };
+    if (r.exitCode !== 0) return { apply: "test_patch_failed", applyLog };
   }
+  for (const [path, content] of Object.entries(spec.files ?? {}))
+    await container.writeFile(`/testbed/${path}`, content);
   if (spec.preTest) {
     const r = await container.exec(spec.preTest, { workdir: "/testbed", timeoutMs: 120_000 });
     applyLog += r.output;
   }
   await container.writeFile(`${DIR}/evaluation.sh`, spec.evaluationScript, 0o755);
+  await container.writeFile(`${DIR}/nonce`, nonce, 0o600);
+  return { apply: "applied", applyLog };
+}
+
+/**
+ * Put a container into the state and run evaluation.sh once: three engine calls (write the staging script,
+ * run it, run the tests) where the image has base64, else one per file and step as before.
+ */
+export async function runInContainer(container: Container, spec: StateSpec): Promise<RawStateRun> {
+  const nonce = newNonce();
+  const base: Omit<RawStateRun, "apply" | "applyLog"> = {
+    exitCode: -1,
+    timedOut: false,
+    durationMs: 0,
+    output: "",
+    nonce,
+  };
+  const staged =
+    (await stageAndApply(container, spec, nonce)) ?? (await applyStepwise(container, spec, nonce));
+  if (staged.apply !== "applied") return { ...base, ...staged };
+  const { applyLog } = staged;
   // The nonce reaches the script as a shell variable read from a file that is deleted before the script
   // runs: no process starts with it in its environment, so a test cannot read it from /proc/<ppid>/environ.
-  await container.writeFile(`${DIR}/nonce`, nonce, 0o600);
   const r = await container.exec(
     `read -r SWEU_NONCE < ${DIR}/nonce; rm -f ${DIR}/nonce; . ${DIR}/evaluation.sh`,
     { workdir: "/testbed", timeoutMs: spec.timeoutMs },

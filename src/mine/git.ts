@@ -145,9 +145,15 @@ export class GitRepo {
 
   /** owner/name from the origin remote when it is a URL (a local path says nothing about the name). */
   async originName(): Promise<string | undefined> {
+    const url = await this.originUrl();
+    return url ? repoNameFromUrl(url) : undefined;
+  }
+
+  /** The origin remote's URL when it is a clone URL (what a machine without this folder can fetch). */
+  async originUrl(): Promise<string | undefined> {
     const r = await run("git", ["config", "--get", "remote.origin.url"], { cwd: this.dir });
     const url = r.stdout.trim();
-    return r.exitCode === 0 && isCloneUrl(url) ? repoNameFromUrl(url) : undefined;
+    return r.exitCode === 0 && isCloneUrl(url) ? url : undefined;
   }
 
   /** `local/<dir>` for a repository without a usable origin. */

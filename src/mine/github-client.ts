@@ -5,6 +5,7 @@ import { Octokit } from "@octokit/core";
 import { paginateRest } from "@octokit/plugin-paginate-rest";
 import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
+import Bottleneck from "bottleneck";
 import { log } from "../util/log.ts";
 
 export interface GitHubClientOptions {
@@ -19,6 +20,10 @@ export interface GitHubClientOptions {
   retryBaseMs?: number;
   /** Longest rate-limit wait accepted before giving up, in seconds (default 900). */
   maxRateLimitWait?: number;
+  /** Told each time a rate limit makes the client wait (kind: "rate limit", "secondary rate limit", "429"). */
+  onWait?: (kind: string, seconds: number) => void;
+  /** Least time between two search requests (default the throttling plugin's 2 s; tests shorten it). */
+  searchMinMs?: number;
 }
 
 /** Plain 429s (not secondary, not an exhausted quota) honour retry-after: handled before the other plugins. */
@@ -46,6 +51,7 @@ function retryAfter429(octokit: Octokit, options: { [option: string]: unknown })
         const after = retryAfterSeconds(headers) ?? 60; // GitHub: "wait at least one minute"
         log.warn({ after, attempt }, "GitHub answered 429 Too Many Requests");
         if (attempt >= cfg.retries || after > cfg.maxWait) throw e;
+        cfg.onWait?.("429", after);
         await new Promise((r) => setTimeout(r, after * cfg.baseMs));
       }
     }
@@ -56,6 +62,7 @@ interface RetryAfter429 {
   retries: number;
   baseMs: number;
   maxWait: number;
+  onWait?: (kind: string, seconds: number) => void;
 }
 
 const SECONDARY = /\bsecondary rate\b/i;
@@ -123,17 +130,24 @@ export function makeGitHubClient(opts: GitHubClientOptions = {}): GitHubClient {
     },
     // 429 is left to retryAfter429 (which honours retry-after); the retry plugin would back off blindly.
     retry: { retries, retryAfterBaseValue: base, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
-    retryAfter429: { retries, baseMs: base, maxWait },
+    retryAfter429: { retries, baseMs: base, maxWait, onWait: opts.onWait },
     throttle: {
+      ...(opts.searchMinMs !== undefined
+        ? { search: new Bottleneck.Group({ id: "sweu-search", maxConcurrent: 1, minTime: opts.searchMinMs }) }
+        : {}),
       retryAfterBaseValue: base,
       fallbackSecondaryRateRetryAfter: 60,
       onRateLimit: (after: number, _o: unknown, _k: unknown, count: number) => {
         log.warn({ after, count }, "GitHub rate limit reached");
-        return count < retries && after <= maxWait;
+        const wait = count < retries && after <= maxWait;
+        if (wait) opts.onWait?.("rate limit", after);
+        return wait;
       },
       onSecondaryRateLimit: (after: number, _o: unknown, _k: unknown, count: number) => {
         log.warn({ after, count }, "GitHub secondary rate limit");
-        return count < retries && after <= maxWait;
+        const wait = count < retries && after <= maxWait;
+        if (wait) opts.onWait?.("secondary rate limit", after);
+        return wait;
       },
     },
   });

@@ -326,6 +326,11 @@ export class GitHubSource implements Source {
     return { base: pr.base.sha, resolved: merge, style: "api" };
   }
 
+  /** The clone diffs come from (the pipeline builds from it). */
+  get git(): GitRepo | undefined {
+    return this.clone;
+  }
+
   diff(c: Candidate): Promise<Buffer> {
     if (!this.clone) throw new SourceError("input", "the GitHub source needs a local clone to produce diffs");
     return this.clone.diff(c.base_commit, c.resolved_commit);

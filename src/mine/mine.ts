@@ -1,14 +1,21 @@
+import type { Model } from "../model/model.ts";
 import type { Candidate } from "../records/candidate.ts";
 import type { Rejection } from "../records/rejection.ts";
 import type { Task } from "../records/task.ts";
 import type { Store } from "../store/store.ts";
+import { saysSourceBroken } from "../util/causes.ts";
 import { MissingCommitError, SourceError } from "./errors.ts";
+import { assessQuality } from "./quality.ts";
 import type { ListOptions, Source } from "./source.ts";
 import { type SplitOptions, type SplitResult, splitCandidate } from "./split.ts";
 
 export interface MineOptions extends SplitOptions, Omit<ListOptions, "skip"> {
   /** Candidates diffed and split ahead of the one being written (default 16). */
   concurrency?: number;
+  /** The PR quality filter's LLM checks (the rules run without one); see quality.ts. */
+  model?: Model;
+  /** Run the PR quality filter on each task (default true). */
+  quality?: boolean;
   /** Called after each candidate's outcome is written. Aborting the signal stops before the next write. */
   onOutcome?: (c: Candidate, outcome: { task?: Task; rejection?: Rejection }) => void;
 }
@@ -76,7 +83,7 @@ export async function mine(source: Source, store: Store, opts: MineOptions = {})
   try {
     for await (const c of list) {
       if (opts.signal?.aborted) break;
-      const outcome = outcomeOf(source, c, opts);
+      const outcome = outcomeOf(source, c, opts).then((r) => filtered(r, opts));
       outcome.catch(() => {}); // awaited below, in order; this only avoids an early unhandled rejection
       window.push({ c, outcome });
       while (window.length >= width || (window.length > 0 && opts.signal?.aborted)) {
@@ -104,8 +111,19 @@ async function outcomeOf(source: Source, c: Candidate, opts: SplitOptions): Prom
   } catch (e) {
     if (e instanceof SourceError) throw e;
     const detail = (e instanceof Error ? e.message : String(e)).slice(0, 1000);
+    // git cannot read the repository's own objects: the clone is broken, not the candidate.
+    if (saysSourceBroken(detail) && !(e instanceof MissingCommitError))
+      throw new SourceError("input", `the repository ${c.repo} is broken: ${detail.split("\n")[0]}`);
     const reason = e instanceof MissingCommitError ? ("no_base_commit" as const) : ("source_error" as const);
     return { rejection: { reason, detail } };
   }
   return splitCandidate(c, diff, opts, source.readFile?.bind(source));
+}
+
+/** The PR quality filter on a task the split kept: its verdicts on the task, and a named rejection. */
+async function filtered(r: SplitResult, opts: MineOptions): Promise<SplitResult> {
+  if (!r.task || r.rejection || opts.quality === false) return r;
+  const q = await assessQuality(r.task, { model: opts.model, signal: opts.signal });
+  if (q.rejection) return { rejection: q.rejection };
+  return { task: { ...r.task, quality: q.quality } };
 }

@@ -106,6 +106,7 @@ export async function splitCandidate(
     problem_statement: statement.text,
     problem_statement_source: statement.source,
     hints_text: c.hints_text ?? "",
+    pr_text: `${c.title.trim()}\n\n${c.body.trim()}`.trim(),
     language,
     languages: ranked,
     test_files: tests.map((f) => f.path),

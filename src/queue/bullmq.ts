@@ -10,11 +10,16 @@
  * the job back), a rate limiter shared by every worker of the queue, and ioredis reconnection
  * (`maxRetriesPerRequest: null`: commands wait for Redis to come back instead of failing).
  */
+import { hostname } from "node:os";
 import { type ConnectionOptions, type Job, Queue, WaitingError, Worker } from "bullmq";
+import { causeOf } from "../util/causes.ts";
 import { log } from "../util/log.ts";
 import {
   errorText,
+  type FeedOptions,
+  type JobFeed,
   type JobHandler,
+  type JobNotice,
   type JobQueue,
   type JobResult,
   type JobSpec,
@@ -100,6 +105,45 @@ export class BullQueue implements JobQueue {
     };
   }
 
+  /**
+   * The consumer of this run's results queue: results are fetched many at a time but written one at a time,
+   * in arrival order; notices go to `onNotice`. `settled` is called after each job's result is written.
+   */
+  private consume(
+    outstanding: Map<string, JobSpec>,
+    onResult: (r: JobResult) => void | Promise<void>,
+    ro: RunOptions,
+    settled: () => void,
+  ): (r: JobResult) => Promise<void> {
+    let writing: Promise<void> = Promise.resolve();
+    const deliver = (r: JobResult): Promise<void> => {
+      writing = writing.then(async () => {
+        if (!outstanding.delete(r.id)) return; // a duplicate (a job that ran twice) or another run's
+        await onResult(r);
+        settled();
+      });
+      return writing;
+    };
+    this.consumer = new Worker(
+      this.resultsName,
+      async (job: Job) => {
+        if (job.name === "notice") return ro.onNotice?.(job.data as JobNotice);
+        return deliver(job.data as JobResult);
+      },
+      { connection: connection(this.o.url), concurrency: 64, removeOnComplete: { count: 0 } },
+    );
+    this.consumer.on("error", redisWarn("results"));
+    return deliver;
+  }
+
+  private envelope(j: JobSpec) {
+    return {
+      name: j.name,
+      data: { id: j.id, data: j.data, results: this.resultsName } satisfies Envelope,
+      opts: this.jobOptions(j.id),
+    };
+  }
+
   async run(
     jobs: readonly JobSpec[],
     onResult: (r: JobResult) => void | Promise<void>,
@@ -111,22 +155,9 @@ export class BullQueue implements JobQueue {
     const done = new Promise<void>((resolve) => {
       finish = resolve;
     });
-    // Results are fetched many at a time but written one at a time, in arrival order.
-    let writing: Promise<void> = Promise.resolve();
-    const deliver = (r: JobResult): Promise<void> => {
-      writing = writing.then(async () => {
-        if (!outstanding.delete(r.id)) return; // a duplicate (a job that ran twice) or another run's
-        await onResult(r);
-        if (outstanding.size === 0) finish();
-      });
-      return writing;
-    };
-    this.consumer = new Worker(this.resultsName, async (job: Job) => deliver(job.data as JobResult), {
-      connection: connection(this.o.url),
-      concurrency: 64,
-      removeOnComplete: { count: 0 },
+    const deliver = this.consume(outstanding, onResult, ro, () => {
+      if (outstanding.size === 0) finish();
     });
-    this.consumer.on("error", redisWarn("results"));
 
     // Jobs of these ids that failed for good in an earlier run are removed, so they can be added again.
     const failed = await this.tasks.getFailed(0, -1);
@@ -134,13 +165,7 @@ export class BullQueue implements JobQueue {
     for (const j of failed) if (j.id && keys.has(j.id)) await j.remove().catch(() => {});
     const list = [...outstanding.values()];
     for (let i = 0; i < list.length; i += 1000) {
-      await this.tasks.addBulk(
-        list.slice(i, i + 1000).map((j) => ({
-          name: j.name,
-          data: { id: j.id, data: j.data, results: this.resultsName } satisfies Envelope,
-          opts: this.jobOptions(j.id),
-        })),
-      );
+      await this.tasks.addBulk(list.slice(i, i + 1000).map((j) => this.envelope(j)));
     }
     ro.onEnqueued?.(list.length);
 
@@ -152,7 +177,67 @@ export class BullQueue implements JobQueue {
     } finally {
       clearInterval(sweep);
       ro.signal?.removeEventListener("abort", onAbort);
-      await this.consumer.close();
+      await this.consumer?.close();
+      this.consumer = undefined;
+    }
+  }
+
+  /**
+   * Keep at most `window` jobs of the feed outstanding in Redis, taking the next as each result is written:
+   * what comes next is decided as late as possible (fair turns, budgets, a paused run).
+   */
+  async feed(feed: JobFeed, onResult: (r: JobResult) => void | Promise<void>, ro: FeedOptions = {}) {
+    const outstanding = new Map<string, JobSpec>();
+    const window = Math.max(1, ro.window ?? 32);
+    let ended = false;
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    let room: (() => void) | undefined;
+    const deliver = this.consume(outstanding, onResult, ro, () => {
+      room?.();
+      if (ended && outstanding.size === 0) finish();
+    });
+    const failed = new Set((await this.tasks.getFailed(0, -1)).map((j) => j.id));
+    const resubmit = new Set<string>();
+    const sweep = setInterval(() => void this.sweep(outstanding, deliver), this.o.sweepMs ?? 2000);
+    let unblock!: (v: undefined) => void;
+    const stopped = new Promise<undefined>((r) => {
+      unblock = r;
+    });
+    const onAbort = () => {
+      finish();
+      room?.();
+      unblock(undefined);
+    };
+    ro.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      while (!ro.signal?.aborted) {
+        while (outstanding.size >= window && !ro.signal?.aborted)
+          await new Promise<void>((r) => {
+            room = r;
+          });
+        const j = await Promise.race([feed.next(), stopped]);
+        if (!j || ro.signal?.aborted) break;
+        if (outstanding.has(j.id)) continue;
+        outstanding.set(j.id, j);
+        const key = this.key(j.id);
+        // A job of this id that failed for good (earlier, or in this feed before it was handed out again).
+        if (failed.delete(key) || resubmit.has(j.id))
+          await (await this.tasks.getJob(key))?.remove().catch(() => {});
+        resubmit.add(j.id);
+        const e = this.envelope(j);
+        await this.tasks.add(e.name, e.data, e.opts);
+        ro.onEnqueued?.(1);
+      }
+      ended = true;
+      if (outstanding.size === 0) finish();
+      await done;
+    } finally {
+      clearInterval(sweep);
+      ro.signal?.removeEventListener("abort", onAbort);
+      await this.consumer?.close();
       this.consumer = undefined;
     }
   }
@@ -202,8 +287,20 @@ export class BullQueue implements JobQueue {
   }
 }
 
-/** Thrown by a job handler when this host, not the task, is the problem (a full disk): the job goes to another worker. */
-export class HostShortage extends Error {}
+/**
+ * Thrown by a job handler when this host, not the task, is the problem (a full disk, a registry that refuses
+ * its pushes): the job goes back to the queue for another worker, and this one pauses.
+ */
+export class HostShortage extends Error {
+  readonly kind: string;
+  constructor(message: string, kind = "disk_full") {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+/** How a worker names itself in notices: host and pid. */
+export const WORKER_NAME = `${hostname()}:${process.pid}`;
 
 export interface WorkerOptions {
   url: string;
@@ -228,6 +325,8 @@ export interface WorkerOptions {
   shortage?: () => string | undefined;
   /** How often a paused worker looks again (default 30 s). */
   shortageCheckMs?: number;
+  /** Told when a job handler said this host is short of something (HostShortage), before the worker pauses. */
+  onShortage?: (kind: string, why: string) => void;
 }
 
 export interface WorkerHandle {
@@ -253,6 +352,18 @@ function resultsQueues(url: string) {
   };
 }
 
+/** A notice to the coordinator (a worker short of something); its first line only, lost quietly if Redis is. */
+async function tellCoordinator(results: Queue, n: JobNotice): Promise<void> {
+  const notice: JobNotice = { ...n, detail: n.detail.split("\n")[0]! };
+  await results.add("notice", notice, { removeOnComplete: true }).catch(() => {});
+}
+
+/** The result of a job that failed for good, with the typed cause when the error carries one. */
+function failure(env: Envelope, job: Job, e: unknown): JobResult {
+  const cause = causeOf(e);
+  return { id: env.id, name: job.name, ok: false, error: errorText(e), ...(cause ? { cause } : {}) };
+}
+
 /** Run a handler until it returns or the worker shuts down (the abort rejects at once). */
 function runHandler(handler: JobHandler, env: Envelope, job: Job, signal: AbortSignal): Promise<unknown> {
   const aborted = new Promise<never>((_, reject) =>
@@ -269,10 +380,16 @@ export function startWorker(o: WorkerOptions): WorkerHandle {
 
   let paused: ReturnType<typeof setInterval> | undefined;
   /** Hand the job back and stop taking jobs until the shortage is over. */
-  const handBack = async (job: Job, token: string | undefined, why: string): Promise<never> => {
+  const handBack = async (
+    job: Job,
+    token: string | undefined,
+    why: string,
+    kind = "disk_full",
+  ): Promise<never> => {
     const env = job.data as Envelope;
     await job.moveToWait(token);
     o.onEvent?.({ type: "returned", id: env.id, detail: why.split("\n")[0] });
+    await tellCoordinator(results.get(env.results), { id: env.id, worker: WORKER_NAME, kind, detail: why });
     if (!paused) {
       o.onEvent?.({ type: "paused", id: env.id, detail: why.split("\n")[0] });
       worker.pause(true);
@@ -295,15 +412,13 @@ export function startWorker(o: WorkerOptions): WorkerHandle {
       o.onEvent?.({ type: "returned", id: env.id });
       throw new WaitingError();
     }
-    if (e instanceof HostShortage) return handBack(job, token, e.message);
+    if (e instanceof HostShortage) {
+      o.onShortage?.(e.kind, e.message);
+      return handBack(job, token, e.message, e.kind);
+    }
     const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     o.onEvent?.({ type: "failed", id: env.id, detail: errorText(e).split("\n")[0] });
-    if (last)
-      await results
-        .get(env.results)
-        .add("result", { id: env.id, name: job.name, ok: false, error: errorText(e) } satisfies JobResult, {
-          removeOnComplete: true,
-        });
+    if (last) await results.get(env.results).add("result", failure(env, job, e), { removeOnComplete: true });
     throw e;
   };
 

@@ -15,8 +15,28 @@ export interface JobSpec<D = unknown> {
 
 export type JobResult<R = unknown> =
   | { id: string; name: string; ok: true; value: R }
-  /** The job failed on every attempt (infrastructure trouble, not the task's own fault). */
-  | { id: string; name: string; ok: false; error: string };
+  /**
+   * The job failed on every attempt (infrastructure trouble, not the task's own fault). `cause` is the typed
+   * cause of the last error when it had one (src/util/causes.ts: "engine", "source", "registry", …).
+   */
+  | { id: string; name: string; ok: false; error: string; cause?: string };
+
+/**
+ * Jobs handed over as the queue has room for them. `next` resolves with the next job, or with undefined when
+ * there are no more; it may wait (for results that decide what comes next, for a paused run to resume).
+ */
+export interface JobFeed {
+  next(): Promise<JobSpec | undefined>;
+}
+
+/** What a worker says about a job besides its result (it handed the job back, and why). */
+export interface JobNotice {
+  id: string;
+  /** Who says it: the worker's host and pid. */
+  worker: string;
+  kind: string;
+  detail: string;
+}
 
 export interface JobContext {
   id: string;
@@ -34,6 +54,13 @@ export interface RunOptions {
   onEnqueued?: (count: number) => void;
   /** Called when a job starts running, by queues that know (`reportsStarts`). */
   onStarted?: (id: string) => void;
+  /** Called with what workers say about jobs besides their results (e.g. a job handed back, and why). */
+  onNotice?: (n: JobNotice) => void;
+}
+
+export interface FeedOptions extends RunOptions {
+  /** Jobs handed over and not yet resulted, at most (queues with remote workers; default 32). */
+  window?: number;
 }
 
 export interface JobQueue {
@@ -49,11 +76,23 @@ export interface JobQueue {
     onResult: (r: JobResult) => void | Promise<void>,
     o?: RunOptions,
   ): Promise<void>;
+  /**
+   * Take jobs from `feed` as there is room (the in-process queue: its concurrency; a remote one: `window`
+   * jobs outstanding) and call `onResult` once per job id, as `run` does. Resolves once the feed is
+   * exhausted and every job taken has its result, or when `signal` aborts.
+   */
+  feed(feed: JobFeed, onResult: (r: JobResult) => void | Promise<void>, o?: FeedOptions): Promise<void>;
   close(): Promise<void>;
 }
 
 export const QUEUE_KINDS = ["memory", "bullmq"] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
+
+/** A feed over a fixed list of jobs. */
+export function listFeed(jobs: readonly JobSpec[]): JobFeed {
+  let i = 0;
+  return { next: async () => jobs[i++] };
+}
 
 export function errorText(e: unknown): string {
   return (e instanceof Error ? (e.stack ?? e.message) : String(e)).slice(0, 8000);

@@ -31,6 +31,11 @@ export const Built = z.object({
   dockerfile: z.string(),
   evaluation_script: z.string(),
   parser: z.string(),
+  /**
+   * Lists the tests evaluation.sh runs without running them, where the runner can (the recipe's list
+   * command in evaluation.sh's frame); the base state is learnt from it instead of N runs.
+   */
+  list_script: z.string().optional(),
   /** The install script the image was built from, when a model wrote it (the judge reads it). */
   install_script: z.string().optional(),
   /** State runs already made on this image (the builder's quick check). */

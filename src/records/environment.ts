@@ -10,6 +10,8 @@ export const Environment = z.object({
   base_image: z.string(),
   dockerfile: z.string(),
   image: z.string(),
+  /** Where other machines pull the environment image from: set once it was pushed to a registry. */
+  image_name: z.string().optional(),
   recipe: z.string(),
   toolchain: z.record(z.string(), z.string()).default({}),
   /** The command evaluation.sh runs, with `{tests}` replaced by the selected test files. */

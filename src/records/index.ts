@@ -4,5 +4,7 @@ export * from "./common.ts";
 export * from "./environment.ts";
 export * from "./instance.ts";
 export * from "./rejection.ts";
+export * from "./statement.ts";
 export * from "./synthetic.ts";
 export * from "./task.ts";
+export * from "./universe.ts";

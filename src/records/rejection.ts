@@ -50,6 +50,16 @@ export const ReasonCode = z.enum([
   "malformed_diff",
   // validate: the image holds the fix outside the tracked files (build output, installed copies)
   "fix_leaked",
+  // validate: the problem statement says nothing about the behaviour (a release title, a bare issue
+  // number, a few words) and no statement could be written that does
+  "vague_problem_statement",
+  // split (PR quality filter): a release or branch-merge PR bundling unrelated changes
+  "release_pr",
+  // split (PR quality filter, LLM checks): the problem cannot be made out, the fix is not self-contained,
+  // the tests do not check the described behaviour
+  "unclear_problem",
+  "not_self_contained",
+  "tests_unrelated",
   // synth: a candidate bug that does not parse in its language (tree-sitter), before any container
   "mutation_unparsable",
   // synth: the tests cannot run with the bug (a compile, import or collection error; no test fails by name)

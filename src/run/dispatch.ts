@@ -24,12 +24,16 @@ export interface DispatchSummary {
   failed: number;
   /** Instances whose image push was refused. */
   notPushed: number;
+  /** Set when the repository itself turned out broken (git cannot read its objects): said once, tasks pending. */
+  sourceError?: string;
 }
 
 export interface DispatchOptions extends TaskOptions {
   runDir: string;
   /** Where the jobs' handlers reach the repository (a clone URL, or a path they can read). */
   location: string;
+  /** A clone URL for workers that do not have `location` (another machine), and for missing commits. */
+  cloneUrl?: string;
   signal?: AbortSignal;
   onEvent?: (e: PipelineEvent) => void;
 }
@@ -45,12 +49,23 @@ export function applyBuildResult(store: Store, r: BuildJobResult): void {
   });
 }
 
-/** A trajectory that came back from another work folder goes where the run keeps them. */
-function keepTrajectory(runDir: string, id: string, text: string | undefined): void {
+/** A trajectory and build logs that came back from another work folder go where the run keeps them. */
+export function keepTrajectory(
+  runDir: string,
+  id: string,
+  r: Pick<BuildJobResult, "trajectory" | "logs">,
+): void {
   const path = join(runDir, "trajectories", `${id}.jsonl`);
-  if (!text || existsSync(path)) return;
-  mkdirSync(join(runDir, "trajectories"), { recursive: true });
-  writeFileSync(path, text);
+  if (r.trajectory && !existsSync(path)) {
+    mkdirSync(join(runDir, "trajectories"), { recursive: true });
+    writeFileSync(path, r.trajectory);
+  }
+  for (const [name, text] of Object.entries(r.logs ?? {})) {
+    const log = join(runDir, "work", id, name);
+    if (existsSync(log)) continue;
+    mkdirSync(join(runDir, "work", id), { recursive: true });
+    writeFileSync(log, text);
+  }
 }
 
 export async function dispatchTasks(
@@ -69,17 +84,30 @@ export async function dispatchTasks(
     o.onEvent?.({ type: "task-start", id, index: index.get(id) ?? 0, total: pending.length });
   };
   const jobs = pending.map((task) => {
-    const data: BuildJobData = { task, location: o.location, repoName: task.repo, options };
+    const data: BuildJobData = {
+      task,
+      location: o.location,
+      ...(o.cloneUrl ? { cloneUrl: o.cloneUrl } : {}),
+      repoName: task.repo,
+      options,
+    };
     return { id: task.instance_id, name: "build-task", data };
   });
-  await queue.run(jobs, (r) => collect(store, r, s, o, started), {
-    signal: o.signal,
-    // A queue that knows when a job starts says so; the others' jobs count as started once handed over.
-    onStarted: start,
-    onEnqueued: () => {
-      if (!queue.reportsStarts) for (const j of jobs) start(j.id);
+  // A broken source fails every task the same way: the in-process queue stops handing them out.
+  const stop = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
+  await queue.run(
+    jobs,
+    (r) => collect(store, r, s, o, started, () => queue.kind === "memory" && stop.abort()),
+    {
+      signal,
+      // A queue that knows when a job starts says so; the others' jobs count as started once handed over.
+      onStarted: start,
+      onEnqueued: () => {
+        if (!queue.reportsStarts) for (const j of jobs) start(j.id);
+      },
     },
-  });
+  );
   return s;
 }
 
@@ -89,15 +117,19 @@ function collect(
   s: DispatchSummary,
   o: DispatchOptions,
   started: Map<string, number>,
+  brokenSource: () => void,
 ): void {
   const ms = Date.now() - (started.get(r.id) ?? Date.now());
   if (!r.ok) {
     s.failed++;
-    log.error(
-      { id: r.id, err: r.error.split("\n")[0] },
-      "job failed on every attempt; the task stays pending",
-    );
-    o.onEvent?.({ type: "task-end", id: r.id, outcome: "rejected", reason: "sandbox_error", ms });
+    const detail = r.error.split("\n")[0] ?? "";
+    log.debug({ id: r.id, err: r.error }, "job failed on every attempt; the task stays pending");
+    if (r.cause === "source") {
+      if (s.sourceError) return; // named once
+      s.sourceError = detail.replace(/^\w*Error: /, "");
+      brokenSource();
+    }
+    o.onEvent?.({ type: "task-failed", id: r.id, ...(r.cause ? { cause: r.cause } : {}), detail });
     return;
   }
   const value = r.value as BuildJobResult;
@@ -109,7 +141,7 @@ function collect(
   }
   try {
     applyBuildResult(store, value);
-    keepTrajectory(o.runDir, r.id, value.trajectory);
+    keepTrajectory(o.runDir, r.id, value);
   } catch (e) {
     if (causeOf(e) !== "disk_full") throw e;
     s.failed++;

@@ -6,42 +6,9 @@
  */
 import type { Model } from "../model/model.ts";
 import type { Container, Sandbox } from "../sandbox/sandbox.ts";
+import { Semaphore } from "../util/semaphore.ts";
 
-export class Semaphore {
-  readonly size: number;
-  private used = 0;
-  private readonly waiters: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.size = Math.max(1, Math.floor(size));
-  }
-
-  get inUse(): number {
-    return this.used;
-  }
-
-  async acquire(): Promise<() => void> {
-    if (this.used >= this.size) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    else this.used++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiters.shift();
-      if (next) next();
-      else this.used--;
-    };
-  }
-
-  async with<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
-}
+export { Semaphore };
 
 export interface ResourceLimits {
   /** Live containers at once. */

@@ -5,7 +5,6 @@
  * single writer of the run's records.
  */
 import { type ExportResult, exportRun } from "../export/index.ts";
-import { mine } from "../mine/mine.ts";
 import type { Source } from "../mine/source.ts";
 import type { Model } from "../model/model.ts";
 import { MemoryQueue } from "../queue/memory.ts";
@@ -22,6 +21,7 @@ import { dispatchTasks } from "./dispatch.ts";
 import type { PipelineEvent } from "./events.ts";
 import { jobHandlers } from "./jobs.ts";
 import { defaultLimits, limiters, limitSandbox } from "./limits.ts";
+import { mineWithinBudget } from "./mine-budget.ts";
 import type { TaskOptions } from "./task.ts";
 
 export type { PipelineEvent } from "./events.ts";
@@ -59,6 +59,10 @@ export interface PipelineSummary {
   built: number;
   instances: number;
   rejected: number;
+  /** Tasks left pending because the machine failed (not the task). */
+  failed: number;
+  /** The repository is broken (git cannot read its objects): its tasks stay pending (src/run/dispatch.ts). */
+  sourceError?: string;
   export: ExportResult;
   synth?: SynthSummary;
 }
@@ -88,22 +92,27 @@ export async function diskGuard(
  * that have none yet.
  */
 export async function runPipeline(
-  source: Source & { git?: { dir: string } },
+  source: Source & { git?: { dir: string; originUrl?: () => Promise<string | undefined> } },
   store: Store,
   sandbox: Sandbox,
   o: PipelineOptions,
 ): Promise<PipelineSummary> {
-  const mined = await mine(source, store, {
+  // The budget is the run's: a rerun of the same command finishes what the first mined (src/run/mine-budget.ts).
+  const mined = await mineWithinBudget(source, store, {
     limit: o.limit,
     since: o.since,
     maxFiles: o.maxFiles,
     maxLines: o.maxLines,
+    // The PR quality filter's LLM checks, when a model is configured (its rules always run).
+    model: o.model,
   });
   o.onEvent?.({ type: "mined", tasks: mined.tasks, rejections: mined.rejections, skipped: mined.skipped });
   const gitDir = source.git?.dir;
   if (!gitDir) throw new Error(`source ${source.kind} has no local clone to build from`);
   store.setMeta(`git_dir:${source.repo}`, gitDir);
-  const summary = await buildPending(store, sandbox, { ...o, repo: source.repo, gitDir }, mined);
+  // Workers on other machines fetch the repository from its origin when the location is a path of ours.
+  const cloneUrl = o.queue ? await source.git?.originUrl?.() : undefined;
+  const summary = await buildPending(store, sandbox, { ...o, repo: source.repo, gitDir, cloneUrl }, mined);
   if (!o.synth || o.signal?.aborted) return summary;
   const synth = await synthesize(store, sandbox, {
     runsPerState: o.runsPerState,
@@ -121,7 +130,7 @@ export async function runPipeline(
 }
 
 /** The in-process queue and its handlers: `workers` tasks at once, resources capped, waiting out a full disk. */
-async function localQueue(store: Store, sandbox: Sandbox, o: PipelineOptions): Promise<JobQueue> {
+export async function localQueue(store: Store, sandbox: Sandbox, o: PipelineOptions): Promise<JobQueue> {
   await sandbox.reapOrphans();
   await ensureBaseImage(sandbox);
   const workers = o.workers ?? 1;
@@ -142,7 +151,7 @@ async function localQueue(store: Store, sandbox: Sandbox, o: PipelineOptions): P
 export async function buildPending(
   store: Store,
   sandbox: Sandbox,
-  o: PipelineOptions & { repo?: string; gitDir: string },
+  o: PipelineOptions & { repo?: string; gitDir: string; cloneUrl?: string },
   mined: PipelineSummary["mined"] = { tasks: 0, rejections: 0, skipped: 0 },
 ): Promise<PipelineSummary> {
   const pending = store
@@ -151,19 +160,28 @@ export async function buildPending(
     .filter((t) => !o.only || o.only.includes(t.instance_id));
   let instances = 0;
   let rejected = 0;
+  let failed = 0;
+  let sourceError: string | undefined;
   if (pending.length) {
     for (const t of pending) if (writesTests(store, t, o)) store.deleteRejection(t.instance_id);
     const queue = o.queue ?? (await localQueue(store, sandbox, o));
     try {
       const s = await dispatchTasks(store, queue, pending, { ...o, location: o.location ?? o.gitDir });
-      instances = s.instances;
-      rejected = s.rejected;
+      ({ instances, rejected, failed, sourceError } = s);
     } finally {
       if (!o.queue) await queue.close();
     }
   }
   const exported = exportRun(store, o.runDir);
-  return { mined, built: pending.length, instances, rejected, export: exported };
+  return {
+    mined,
+    built: pending.length,
+    instances,
+    rejected,
+    failed,
+    ...(sourceError ? { sourceError } : {}),
+    export: exported,
+  };
 }
 
 /** A task without tests of its own (mined as no_test_change) that the agent can build by writing tests. */

@@ -3,7 +3,7 @@
  * (BullMQ). It returns plain records for the coordinator to write; it writes no store of the run's. The
  * coordinator is the single writer (src/run/dispatch.ts).
  */
-import { appendFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Budget } from "../builder/agent/loop.ts";
 import type { BuildOutcome } from "../builder/outcome.ts";
@@ -12,10 +12,11 @@ import { parserFor } from "../harness/parse-run.ts";
 import type { Model } from "../model/model.ts";
 import type { Environment, Instance, ReasonCode, Rejection, Stage, Task } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
-import { causeOf, saysDiskFull } from "../util/causes.ts";
+import { settleStatement } from "../statement/settle.ts";
+import { causeOf, InfraError, saysDiskFull, saysSourceBroken } from "../util/causes.ts";
 import { log } from "../util/log.ts";
 import { validate } from "../validate/validate.ts";
-import { type PushResult, pushImage } from "./push.ts";
+import { type PushResult, pushImage, registryRef } from "./push.ts";
 
 /** The options of one task's build and validation: plain data that travels with a queued job. */
 export interface TaskOptions {
@@ -34,8 +35,19 @@ export interface TaskOptions {
   agentBudget?: Partial<Budget>;
   /** Push validated images to HOST/PREFIX; refusals are recorded, not fatal. */
   registry?: string;
+  /**
+   * What a refused push does on a worker: "record" (default: the instance is kept as not pushed, for
+   * `swe-universe push` on the machine that has the image) or "hand-back" (the job goes back to the queue
+   * and the worker pauses: a universe run's dataset names only registry images).
+   */
+  pushRefused?: "record" | "hand-back";
   /** Keep the scratch build context of each task (default: removed once the task ends). */
   keepWork?: boolean;
+  /**
+   * Let the model write problem statements and judge them for leaks (default true when a model is
+   * configured); false: statements are kept or templated and checked by the rules only (src/statement/).
+   */
+  writeStatements?: boolean;
 }
 
 /**
@@ -54,7 +66,9 @@ export const TASK_OPTION_KEYS = [
   "builder",
   "agentBudget",
   "registry",
+  "pushRefused",
   "keepWork",
+  "writeStatements",
 ] as const satisfies readonly (keyof TaskOptions)[];
 type Unlisted = Exclude<keyof TaskOptions, (typeof TASK_OPTION_KEYS)[number]>;
 const everyKeyListed: [Unlisted] extends [never] ? true : Unlisted = true;
@@ -85,6 +99,10 @@ export interface TaskContext {
   /** Whether the disk is short now, e.g. "412 MiB free on …" (confirms a build that failed saying ENOSPC). */
   diskShortage?: () => string | undefined;
   signal?: AbortSignal;
+  /** How image pushes are retried (default: 3 attempts, 2 s backoff). */
+  push?: { attempts?: number; backoffMs?: number };
+  /** Environment images shared between machines (set from the registry; tests may give their own). */
+  images?: { fetch(tag: string, ref?: string): Promise<boolean> };
 }
 
 /** What a task came to: records for the coordinator, or a full disk (nothing to record; try again). */
@@ -139,6 +157,13 @@ export async function runTask(task: Task, ctx: TaskContext, o: TaskOptions): Pro
     return await buildAndValidate(task, ctx, o, { workDir, append });
   } catch (e) {
     if (causeOf(e) === "disk_full") return { outcome: "disk_full", detail: (e as Error).message };
+    // git could not read the repository's own objects: the source is broken, not the task.
+    const msg = e instanceof Error ? e.message : String(e);
+    if (!causeOf(e) && saysSourceBroken(msg))
+      throw new InfraError(
+        `the source repository of ${task.repo} is broken: ${firstGitError(msg)}`,
+        "source",
+      );
     throw e;
   } finally {
     if (!o.keepWork) rmSync(join(workDir, "context"), { recursive: true, force: true });
@@ -169,6 +194,7 @@ async function buildAndValidate(
       onAttempt: w.append,
       reuse: pass === 0 ? o.reuse : false,
       nearestEnvironments: (repo, recipe) => ctx.environments.nearest(repo, recipe),
+      images: ctx.images ?? (o.registry ? sharedImages(ctx.sandbox, o.registry) : undefined),
     });
     const full = buildDiskFull(b, ctx);
     if (full) return { outcome: "disk_full", detail: full };
@@ -181,10 +207,23 @@ async function buildAndValidate(
       testTimeoutMs: o.testTimeoutMs,
       skipProbes: o.skipProbes,
       loadProbeCpus: o.skipProbes ? 0 : o.loadProbeCpus,
+      // The LLM judge of the verifier on every instance when a model is configured, whoever built it.
+      judge: ctx.model,
       signal: ctx.signal,
     });
-    if (v.ok)
-      return { ...(await validated(v.instance, b.built.environment, ctx, o)), environmentIfAbsent: pass > 0 };
+    if (v.ok) {
+      const s = await settleStatement(v.instance, task, {
+        model: o.writeStatements === false ? undefined : ctx.model,
+        signal: ctx.signal,
+      });
+      if (s.ok)
+        return {
+          ...(await validated(s.instance, b.built.environment, ctx, o)),
+          environmentIfAbsent: pass > 0,
+        };
+      await ctx.sandbox.removeImage(b.built.image).catch(() => {});
+      return rejection(task, "validate", s.reason, s.detail);
+    }
     // The task's own image only: a shared environment image stays for the next tasks.
     await ctx.sandbox.removeImage(b.built.image).catch(() => {});
     // An environment built at another commit (tasks out of order, --retry, workers) can carry that
@@ -209,16 +248,37 @@ async function validated(
 ): Promise<TaskResult> {
   const r: TaskResult = { outcome: "instance", instance: inst, environment: env };
   if (o.registry) {
-    r.push = await pushImage(ctx.sandbox, inst.image, o.registry, {
-      onRetry: (n, err) =>
-        log.warn(
-          { id: inst.instance_id, attempt: n, err: err.split("\n")[0] },
-          "image push failed; retrying",
-        ),
-    });
+    const onRetry = (n: number, err: string) =>
+      log.warn({ id: inst.instance_id, attempt: n, err: err.split("\n")[0] }, "image push failed; retrying");
+    r.push = await pushImage(ctx.sandbox, inst.image, o.registry, { onRetry, ...ctx.push });
     if (r.push.ok) r.instance = { ...inst, image_name: r.push.ref };
+    // The environment image too (its layers went up with the instance's): other machines start from it.
+    if (r.push.ok && env.image !== inst.image) {
+      const e = await pushImage(ctx.sandbox, env.image, o.registry, { onRetry, ...ctx.push });
+      if (e.ok) r.environment = { ...env, image_name: e.ref };
+      else log.warn({ id: inst.instance_id, err: e.error }, "environment image push refused");
+    }
   }
   return r;
+}
+
+/** Environment images through a registry: pulled under their local tag when another machine pushed them. */
+function sharedImages(sandbox: Sandbox, registry: string): NonNullable<TaskContext["images"]> {
+  return {
+    async fetch(tag, ref) {
+      const r = await sandbox.pull(ref ?? registryRef(tag, registry), { as: tag, timeoutMs: 20 * 60_000 });
+      if (r.ok) log.info({ tag }, "environment pulled from the registry");
+      return r.ok;
+    },
+  };
+}
+
+/** The line of a git error that names what is missing. */
+function firstGitError(msg: string): string {
+  const line = msg.split("\n").find((l) => saysSourceBroken(l)) ?? msg.split("\n")[0] ?? "";
+  // git's own words, without the command line that carried them.
+  const at = Math.max(line.lastIndexOf("fatal: "), line.lastIndexOf("error: "));
+  return (at >= 0 ? line.slice(at) : line).trim().slice(0, 300);
 }
 
 /** The trajectory a task wrote, to send back with its result when it ran elsewhere. */
@@ -228,4 +288,18 @@ export function readTrajectory(workDir: string, id: string): string | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** A task's build logs (their last 256 KiB each), to send back with its result when it ran elsewhere. */
+export function readBuildLogs(workDir: string, id: string): Record<string, string> | undefined {
+  const dir = join(workDir, "work", id);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => /^build-\d+\.log$/.test(n));
+  } catch {
+    return undefined;
+  }
+  const out: Record<string, string> = {};
+  for (const n of names) out[n] = readFileSync(join(dir, n), "utf8").slice(-256 * 1024);
+  return names.length ? out : undefined;
 }

@@ -284,11 +284,21 @@ export class OciSandbox implements Sandbox {
     return (await this.pull(ref, { timeoutMs })).ok;
   }
 
-  async pull(ref: string, o: { timeoutMs?: number } = {}): Promise<TransferResult> {
+  async pull(ref: string, o: { timeoutMs?: number; as?: string } = {}): Promise<TransferResult> {
     const timeoutMs = o.timeoutMs ?? 1_800_000;
     const tls = this.engine === "podman" && insecureRegistry(ref) ? ["--tls-verify=false"] : [];
     const r = await this.cli(["pull", ...tls, ref], { timeoutMs, graceMs: 2_000 });
-    if (r.code === 0 && !r.timedOut) return { ok: true };
+    if (r.code === 0 && !r.timedOut) {
+      if (!o.as || o.as === ref) return { ok: true };
+      try {
+        await this.cliOk(["tag", ref, o.as]);
+      } catch (e) {
+        return { ok: false, error: (e instanceof Error ? e.message : String(e)).slice(0, 500) };
+      }
+      // The registry name was only for the pull: the image keeps its local name.
+      await this.cli(["rmi", ref], { timeoutMs: 60_000 }).catch(() => {});
+      return { ok: true };
+    }
     const why = r.timedOut
       ? `timed out after ${Math.round(timeoutMs / 1000)} s`
       : (r.stderr.toString().trim().split("\n").filter(Boolean).pop() ?? `exit ${r.code}`);

@@ -81,8 +81,11 @@ export interface Sandbox {
   imageExists(tag: string): Promise<boolean>;
   /** Whether the engine answers at all (`info`); `error` says why not. Verbs ask before they start work. */
   ping(o?: { timeoutMs?: number }): Promise<TransferResult>;
-  /** Pull an image reference from its registry (loopback registries over plain HTTP). */
-  pull(ref: string, o?: { timeoutMs?: number }): Promise<TransferResult>;
+  /**
+   * Pull an image reference from its registry (loopback registries over plain HTTP). With `as`, the pulled
+   * image is tagged under that local name instead (an environment another worker pushed, by its own tag).
+   */
+  pull(ref: string, o?: { timeoutMs?: number; as?: string }): Promise<TransferResult>;
   /** Push a local image under another reference (tagged for the push, untagged after). One try. */
   push(image: string, ref: string, o?: { timeoutMs?: number }): Promise<TransferResult>;
   imageSize(tag: string): Promise<number | undefined>;

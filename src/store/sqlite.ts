@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { z } from "zod";
 import { Candidate, Environment, Instance, Rejection, SyntheticCandidate, Task } from "../records/index.ts";
 import { asStoreError, openDatabase } from "./open.ts";
-import type { FunnelCounts, Outcome, Store } from "./store.ts";
+import type { FunnelCounts, Outcome, RepoCounts, Store } from "./store.ts";
 
 type Kind = "candidate" | "task" | "environment" | "instance" | "rejection" | "synthetic";
 
@@ -221,6 +221,59 @@ export class SqliteStore implements Store {
       rejections,
       languages,
     };
+  }
+
+  repoCounts(): RepoCounts[] {
+    const rows = this.db
+      .prepare(
+        `SELECT repo,
+           SUM(kind = 'candidate') AS candidates,
+           SUM(kind = 'instance') AS instances,
+           SUM(kind = 'rejection' AND stage IN ('build', 'validate')) AS failed,
+           SUM(kind = 'rejection' AND stage IN ('mine', 'split')) AS mined_out
+         FROM records GROUP BY repo ORDER BY repo`,
+      )
+      .all() as Omit<RepoCounts, "tasks" | "pending" | "language">[];
+    // Tasks, the pending ones and the main language: tasks without a mine/split rejection (buildable ones).
+    const tasks = this.db
+      .prepare(
+        `SELECT t.repo AS repo, t.language AS language, COUNT(*) AS n,
+           SUM(NOT EXISTS (SELECT 1 FROM records r WHERE r.id = t.id AND r.kind IN ('rejection', 'instance'))) AS pending
+         FROM records t WHERE t.kind = 'task'
+           AND NOT EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = t.id AND r.stage IN ('mine', 'split'))
+         GROUP BY t.repo, t.language ORDER BY t.repo, n DESC`,
+      )
+      .all() as { repo: string; language: string | null; n: number; pending: number }[];
+    const by = new Map<string, { tasks: number; pending: number; language: string | null }>();
+    for (const t of tasks) {
+      const b = by.get(t.repo) ?? { tasks: 0, pending: 0, language: t.language };
+      b.tasks += t.n;
+      b.pending += t.pending;
+      by.set(t.repo, b);
+    }
+    return rows.map((r) => ({ ...r, ...(by.get(r.repo) ?? { tasks: 0, pending: 0, language: null }) }));
+  }
+
+  languageCounts(): RepoCounts[] {
+    const rows = this.db
+      .prepare(
+        `SELECT t.language AS language, COUNT(*) AS tasks,
+           SUM(EXISTS (SELECT 1 FROM records i WHERE i.kind = 'instance' AND i.id = t.id)) AS instances,
+           SUM(EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = t.id AND r.stage IN ('build', 'validate'))) AS failed,
+           SUM(NOT EXISTS (SELECT 1 FROM records r WHERE r.id = t.id AND r.kind IN ('rejection', 'instance'))) AS pending
+         FROM records t WHERE t.kind = 'task'
+           AND NOT EXISTS (SELECT 1 FROM records r WHERE r.kind = 'rejection' AND r.id = t.id AND r.stage IN ('mine', 'split'))
+         GROUP BY t.language ORDER BY tasks DESC, t.language`,
+      )
+      .all() as { language: string; tasks: number; instances: number; failed: number; pending: number }[];
+    return rows.map((r) => ({ repo: r.language, candidates: 0, mined_out: 0, ...r }));
+  }
+
+  listMeta(prefix: string): [string, string][] {
+    const rows = this.db
+      .prepare("SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key")
+      .all(prefix, `${prefix}\uffff`) as { key: string; value: string }[];
+    return rows.map((r) => [r.key, r.value]);
   }
 
   /** Every repository the store holds records of. */

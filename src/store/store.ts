@@ -26,6 +26,23 @@ export interface FunnelCounts {
   languages: { language: string; tasks: number; instances: number }[];
 }
 
+/** One repository's counts, as the funnel across repositories shows them. */
+export interface RepoCounts {
+  repo: string;
+  candidates: number;
+  /** Buildable tasks (as FunnelCounts.tasks). */
+  tasks: number;
+  /** Buildable tasks with no outcome yet. */
+  pending: number;
+  instances: number;
+  /** Rejections at the build and validate stages (the tasks built that did not become instances). */
+  failed: number;
+  /** Rejections at the mine and split stages. */
+  mined_out: number;
+  /** The language most of its tasks have. */
+  language: string | null;
+}
+
 /**
  * The store seam. Every record is written the moment it exists; writes are idempotent upserts
  * keyed by the record's id, so a rerun after a crash rewrites nothing twice and loses nothing.
@@ -61,10 +78,16 @@ export interface Store {
 
   outcome(id: string): Outcome | undefined;
   funnel(repo?: string): FunnelCounts;
+  /** Counts per repository, in one pass (a run over many repositories). */
+  repoCounts(): RepoCounts[];
+  /** The same counts per language of the tasks (`language` is the language; `mined_out` is 0). */
+  languageCounts(): RepoCounts[];
 
   /** Small key/value area for run state (cursors, ETags, settings). */
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
+  /** Meta entries whose key starts with `prefix`, by key. */
+  listMeta(prefix: string): [string, string][];
 
   /** Run several writes atomically. */
   transaction<T>(fn: () => T): T;

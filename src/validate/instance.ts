@@ -1,10 +1,24 @@
 /** The one place an Instance is assembled: from a built environment and what validation found. */
-import type { Built, CheckVerdict, Instance, StateRun } from "../records/index.ts";
+import type {
+  BaseStateInfo,
+  Built,
+  CheckVerdict,
+  Instance,
+  StateRun,
+  TestCategories,
+} from "../records/index.ts";
 
 export interface ValidationFindings {
   runsPerState: number;
   runs: StateRun[];
-  lists: { FAIL_TO_PASS: string[]; PASS_TO_PASS: string[]; flaky: string[] };
+  lists: {
+    FAIL_TO_PASS: string[];
+    PASS_TO_PASS: string[];
+    flaky: string[];
+    categories?: TestCategories;
+    load_flaky?: string[];
+  };
+  baseState?: BaseStateInfo;
   verdicts: CheckVerdict[];
   /** Model usage of validation's own checks (the judge). */
   usage: { prompt_tokens: number; completion_tokens: number; usd: number };
@@ -42,6 +56,9 @@ export function assembleInstance(b: Built, f: ValidationFindings): Instance {
       fail_to_pass: f.lists.FAIL_TO_PASS,
       pass_to_pass: f.lists.PASS_TO_PASS,
       flaky: f.lists.flaky,
+      ...(f.lists.categories ? { categories: f.lists.categories } : {}),
+      ...(f.baseState ? { base_state: f.baseState } : {}),
+      ...(f.lists.load_flaky?.length ? { load_flaky: f.lists.load_flaky } : {}),
       // Built from the Dockerfile this instance records with its own checkout (a full build, no reuse, the
       // agent's own build); not an environment another commit built or an earlier one updated in place.
       image_rebuilt: b.reuse !== "exact" && b.reuse !== "nearest",
@@ -52,10 +69,14 @@ export function assembleInstance(b: Built, f: ValidationFindings): Instance {
       wall_ms: b.build_ms + f.validateMs,
       build_ms: b.build_ms,
       validate_ms: f.validateMs,
-      prompt_tokens: p.prompt_tokens + f.usage.prompt_tokens,
-      completion_tokens: p.completion_tokens + f.usage.completion_tokens,
-      usd: p.usd + f.usage.usd,
+      // The build, validation's checks (the judge) and the PR quality filter's LLM checks.
+      prompt_tokens: p.prompt_tokens + f.usage.prompt_tokens + (t.quality?.cost?.prompt_tokens ?? 0),
+      completion_tokens:
+        p.completion_tokens + f.usage.completion_tokens + (t.quality?.cost?.completion_tokens ?? 0),
+      usd: p.usd + f.usage.usd + (t.quality?.cost?.usd ?? 0),
     },
     ...(b.generated_test_patch ? { generated_test_patch: b.generated_test_patch } : {}),
+    ...(b.list_script ? { list_script: b.list_script } : {}),
+    ...(t.quality ? { quality: t.quality } : {}),
   };
 }

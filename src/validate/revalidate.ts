@@ -41,6 +41,7 @@ export function builtOf(inst: Instance, task: Task, env: Environment, rebuilt: b
     dockerfile: inst.dockerfile,
     evaluation_script: inst.evaluation_script,
     parser: inst.parser,
+    ...(inst.list_script ? { list_script: inst.list_script } : {}),
     runs: [],
     checks: [],
     provenance: { ...inst.builder, prompt_tokens: 0, completion_tokens: 0, usd: 0 },
@@ -126,8 +127,14 @@ export async function revalidate(
     return { id, ok: false, reason: v.reason };
   }
   const rebuilt = !!o.rebuildFrom || inst.validation.image_rebuilt;
+  // The statement the instance was settled with (written, templated or kept) stays.
+  const { problem_statement, problem_statement_source, original_problem_statement, statement } = inst;
   store.putInstance({
     ...v.instance,
+    problem_statement,
+    ...(problem_statement_source ? { problem_statement_source } : {}),
+    ...(original_problem_statement ? { original_problem_statement } : {}),
+    ...(statement ? { statement } : {}),
     ...(inst.image_name ? { image_name: inst.image_name } : {}),
     validation: { ...v.instance.validation, image_rebuilt: rebuilt },
     builder: inst.builder,

@@ -4,6 +4,7 @@ import { type OutputParser, presentTestFiles } from "../harness/run-state.ts";
 import type { Model } from "../model/model.ts";
 import type { Built, CheckVerdict, Instance, ReasonCode, StateRun } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
+import { defaultLanes } from "../util/pool.ts";
 import { assembleInstance } from "./instance.ts";
 
 export interface ValidateOptions {
@@ -20,6 +21,11 @@ export interface ValidateOptions {
   leakProbe?: boolean;
   /** The LLM judge of the verifier, when a model is configured for it. */
   judge?: Model;
+  /**
+   * Containers of this instance at once (default: SWEU_STATE_LANES, else the machine's cores): the runs of
+   * both states and the probes side by side, merged in the gate's order (1 = one after another).
+   */
+  lanes?: number;
   signal?: AbortSignal;
   /** The gate to run (default GATES.validate; synthetic bugs run GATES.synth). */
   gate?: readonly CheckName[];
@@ -33,9 +39,10 @@ export type ValidationOutcome =
 
 /**
  * Validation (DESIGN §3): the validate gate (src/checks/gate.ts) on a built environment — static checks of
- * evaluation.sh, N runs per state in fresh containers of the image built from its Dockerfile, grading into
+ * evaluation.sh, N runs per state in fresh containers of the image built from its Dockerfile, the base state
+ * (not needed, listed or run: src/checks/base-state.ts), grading into Multi-SWE-bench's categories and
  * FAIL_TO_PASS / PASS_TO_PASS / flaky, the exit-code cross-check, then the probes (leak, comment, no-tests,
- * load) — and the Instance assembled from what it found.
+ * load) and, with a model, the LLM judge — and the Instance assembled from what it found.
  */
 export async function validate(built: Built, o: ValidateOptions): Promise<ValidationOutcome> {
   const started = Date.now();
@@ -47,6 +54,7 @@ export async function validate(built: Built, o: ValidateOptions): Promise<Valida
     parser: built.parser,
     image: built.image,
     installScript: built.install_script,
+    listScript: built.list_script,
     runs: [...built.runs],
     prior: built.checks,
   });
@@ -61,6 +69,7 @@ export async function validate(built: Built, o: ValidateOptions): Promise<Valida
     runsPerState: n,
     testTimeoutMs: o.testTimeoutMs ?? 15 * 60_000,
     loadProbeCpus: o.loadProbeCpus ?? LOAD_PROBE_CPUS,
+    lanes: o.lanes ?? defaultLanes(),
     signal: o.signal,
   });
   if (g.failure)
@@ -75,6 +84,7 @@ export async function validate(built: Built, o: ValidateOptions): Promise<Valida
     runsPerState: n,
     runs: e.runs,
     lists: e.lists!,
+    baseState: e.baseState,
     verdicts: g.verdicts,
     usage: e.usage,
     validateMs: Date.now() - started,

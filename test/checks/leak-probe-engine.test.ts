@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { distinctiveLines, leakProbe } from "../../src/checks/leak.ts";
 import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
@@ -8,7 +8,9 @@ import { createSandbox } from "../../src/sandbox/index.ts";
 
 /**
  * The leak probe on a real container: an image whose /testbed carries ignored build output made from the
- * fixed code (as an environment built at a later commit would) hands the fix over; the probe says so.
+ * fixed code (as an environment built at a later commit would), or the repository's own package at a newer
+ * version in node_modules, hands the fix over and the probe says so; a line that another package (moment)
+ * also has is a coincidence and is kept.
  */
 const sandbox = createSandbox("auto");
 const image = "localhost/sweu-test-leak-probe:latest";
@@ -29,19 +31,66 @@ const patch = [
   "",
 ].join("\n");
 
+/** One Belarusian locale line: dayjs's fix, and a line moment (which dayjs's tests compare against) also has. */
+const LOCALE = "months: 'студзеня_лютага_сакавіка_красавіка_траўня_чэрвеня'.split('_'),";
+const localePatch = [
+  "diff --git a/src/locale/be.js b/src/locale/be.js",
+  "--- a/src/locale/be.js",
+  "+++ b/src/locale/be.js",
+  "@@ -1 +1,2 @@",
+  " const locale = {",
+  `+  ${LOCALE}`,
+  "",
+].join("\n");
+/** A fix of dayjs itself whose lines a newer dayjs, installed from the registry into node_modules, carries. */
+const OWN = [
+  "const offsetMinutes = Math.round(date.getTimezoneOffset() / 15) * 15",
+  "return wrapper(this.$d.getTime() + offsetMinutes * MS_PER_MINUTE, this)",
+];
+const ownPatch = [
+  "diff --git a/src/index.js b/src/index.js",
+  "--- a/src/index.js",
+  "+++ b/src/index.js",
+  "@@ -1 +1,3 @@",
+  " const utc = true",
+  ...OWN.map((l) => `+  ${l}`),
+  "",
+].join("\n");
+
+function write(dir: string, files: Record<string, string>): void {
+  for (const [f, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    writeFileSync(join(dir, f), text);
+  }
+}
+
 beforeAll(async () => {
   const base = await ensureBaseImage(sandbox);
   const ctx = mkdtempSync(join(tmpdir(), "sweu-leak-"));
   try {
+    write(join(ctx, "testbed"), {
+      "app.py": "# totals are computed over all the items given\ndef total(items):\n    return sum(items)\n",
+      "package.json": '{\n  "name": "dayjs",\n  "version": "1.11.0"\n}\n',
+      "src/locale/be.js": "const locale = {\n",
+      "src/index.js": "const utc = true\n",
+      ".gitignore": "dist/\nnode_modules/\n",
+    });
+    // Not committed: build output made from the fixed code, moment's copy of the locale line, and a newer
+    // dayjs installed from the registry (as a dependency that depends on dayjs would pull in).
+    write(join(ctx, "untracked"), {
+      "dist/app.py": `${fixed.join("\n")}\n`,
+      "node_modules/moment/package.json": '{"name": "moment"}\n',
+      "node_modules/moment/src/locale/be.js": `export default {\n  ${LOCALE}\n}\n`,
+      "node_modules/some-plugin/node_modules/dayjs/esm/index.js": `${OWN.join("\n")}\n`,
+    });
     const r = await sandbox.build({
       tag: image,
       contextDir: ctx,
       dockerfile: [
         `FROM ${base}`,
-        "RUN mkdir -p /testbed && cd /testbed && printf '# totals are computed over all the items given\\ndef total(items):\\n    return sum(items)\\n' > app.py \\",
-        "  && printf 'dist/\\n' > .gitignore && git init -q && git add -A \\",
-        "  && git -c user.email=t@t -c user.name=t commit -qm base \\",
-        `  && mkdir dist && printf '%s\\n' '${fixed[0]}' '${fixed[1]}' '${fixed[2]}' > dist/app.py`,
+        "COPY testbed /testbed",
+        "RUN cd /testbed && git init -q && git add -A && git -c user.email=t@t -c user.name=t commit -qm base",
+        "COPY untracked /testbed",
         "WORKDIR /testbed",
       ].join("\n"),
     });
@@ -65,7 +114,21 @@ describe("leak probe", () => {
     const v = await leakProbe({ patch }, { sandbox, image });
     expect(v).toMatchObject({ check: "leak-probe", kind: "leak", passed: false });
     expect(v.reasons[0]).toMatch(
-      /2 of the fix's 2 distinctive added lines are already in untracked files.*dist\//,
+      /2 of the fix's 2 distinctive added lines are already in the repository's own code .*dist\/app\.py/,
+    );
+  }, 120_000);
+
+  it("keeps a locale line that only another package (moment) also has", async () => {
+    const v = await leakProbe({ patch: localePatch, repo: "iamkun/dayjs" }, { sandbox, image });
+    expect(v).toMatchObject({ check: "leak-probe", passed: true });
+    expect(v.reasons[0]).toMatch(/evidence, not a leak: .*node:moment: 1 of 1/);
+  }, 120_000);
+
+  it("catches the repository's own newer package in node_modules, however deep", async () => {
+    const v = await leakProbe({ patch: ownPatch }, { sandbox, image });
+    expect(v).toMatchObject({ check: "leak-probe", passed: false });
+    expect(v.reasons[0]).toMatch(
+      /2 of the fix's 2 .*own installed package.*node_modules\/some-plugin\/node_modules\/dayjs\/esm\/index\.js/,
     );
   }, 120_000);
 

@@ -52,25 +52,55 @@ afterAll(async () => {
 });
 
 describe("load probe", () => {
-  it("rejects a test with a time budget that passes at full speed but not under a CPU quota", async () => {
+  it("drops a test with a time budget that fails only under a CPU quota, and keeps the instance", async () => {
     const full = await runStateRaw(sandbox, {
       image,
       testPatch: "",
       evaluationScript: timed,
       timeoutMs: 120_000,
     });
-    expect(gradeEvaluation(lists, toStateRun("resolved", full, parse))).toMatchObject({ resolved: true });
-    const v = await loadProbe(task, lists, opts(timed));
-    expect(v).toMatchObject({ check: "load-probe", kind: "dynamic", passed: false });
-    expect(v.reasons[0]).toMatch(/does not resolve under a 0.1 CPU quota .*failing: fast_enough/);
+    const mixed = { FAIL_TO_PASS: ["steady"], PASS_TO_PASS: ["fast_enough"] };
+    expect(gradeEvaluation(mixed, toStateRun("resolved", full, parse))).toMatchObject({ resolved: true });
+    const r = await loadProbe(task, mixed, opts(timed));
+    expect(r.verdict).toMatchObject({ check: "load-probe", kind: "dynamic", passed: true });
+    expect(r.verdict.reasons[0]).toMatch(
+      /does not resolve under a 0.1 CPU quota .*1 test\(s\) fail only under load .*: fast_enough; 1 fail-to-pass left/,
+    );
+    expect(r.loadFlaky).toEqual(["fast_enough"]);
+    expect(r.lists).toEqual({ FAIL_TO_PASS: ["steady"], PASS_TO_PASS: [] });
+    // The harness then grades the kept lists, and the load-flaky test's failure alone does not count.
+    const loaded = await runStateRaw(sandbox, {
+      image,
+      testPatch: "",
+      evaluationScript: timed,
+      timeoutMs: 120_000,
+      limits: { cpus: 0.1 },
+    });
+    const run = toStateRun("resolved", loaded, parse);
+    expect(run.exit_code).not.toBe(0);
+    expect(gradeEvaluation(r.lists, run)).toMatchObject({ resolved: false });
+    const kept = { ...r.lists, validation: { load_flaky: r.loadFlaky } };
+    expect(gradeEvaluation(kept, run)).toMatchObject({
+      resolved: true,
+      detail: expect.stringMatching(/from load-flaky tests only: fast_enough/),
+    });
+  }, 300_000);
+
+  it("rejects the instance when every fail-to-pass test fails under the quota", async () => {
+    const r = await loadProbe(task, lists, opts(timed));
+    expect(r.verdict).toMatchObject({ check: "load-probe", kind: "dynamic", passed: false });
+    expect(r.verdict.reasons[0]).toMatch(
+      /does not resolve under a 0.1 CPU quota .*every fail-to-pass test fails under load: fast_enough/,
+    );
   }, 300_000);
 
   it("passes a suite without time budgets, and calls a run that times out under the quota inconclusive", async () => {
     const ok = await loadProbe(task, { FAIL_TO_PASS: ["steady"], PASS_TO_PASS: [] }, opts(steady));
-    expect(ok).toMatchObject({ passed: true });
-    expect(ok.reasons[0]).toMatch(/gold resolves under a 0.1 CPU quota/);
+    expect(ok.verdict).toMatchObject({ passed: true });
+    expect(ok.loadFlaky).toEqual([]);
+    expect(ok.verdict.reasons[0]).toMatch(/gold resolves under a 0.1 CPU quota/);
     const slow = await loadProbe(task, lists, { ...opts(probeScript("sleep 30")), timeoutMs: 2_000 });
-    expect(slow).toMatchObject({ passed: true });
-    expect(slow.reasons[0]).toMatch(/inconclusive: timed out after 2s/);
+    expect(slow.verdict).toMatchObject({ passed: true });
+    expect(slow.verdict.reasons[0]).toMatch(/inconclusive: timed out after 2s/);
   }, 300_000);
 });

@@ -34,7 +34,10 @@ describe.concurrent("bad input never crashes, loses work, hangs or escapes its f
       "worker",
       "check-verifier",
       "trajectories",
+      "universe",
+      "merge",
       "synth",
+      "serve",
     ])
       expect(verbs, v).toContain(v);
     const names = CORPUS.map((c) => `${c.verb} ${c.name}`);

@@ -103,7 +103,7 @@ describe("check-verifier --image on an exported instance (real CLI, real contain
     expect(check(rep, "comment-probe")!.reasons.join()).toMatch(
       /passes when the fix is present only as comments/,
     );
-    expect(check(rep, "no-tests-probe")!.reasons.join()).toMatch(/passes with the PR's tests deleted/);
+    expect(check(rep, "no-tests-probe")!.reasons.join()).toMatch(/passes with the PR's tests made to fail/);
   }, 300_000);
 
   it("a verifier only the probes can catch: honest without --image, hacked with it", async () => {
@@ -116,7 +116,9 @@ describe("check-verifier --image on an exported instance (real CLI, real contain
     const without = await cli(dir, "--script", hidden, "--json");
     expect(without.code, without.err).toBe(0);
     expect(report(without.out).verdict).toBe("honest");
-    expect(report(without.out).skipped.join("\n")).toMatch(/comment-probe, no-tests-probe: no image/);
+    expect(report(without.out).skipped.join("\n")).toMatch(
+      /^baseline, comment-probe, no-tests-probe, poison-probe, stub-probe, rewrite-probe, inverse-mutation, git-probe: no image/m,
+    );
     const withImage = await cli(dir, "--script", hidden, "--image", inst.image, "--json");
     expect(withImage.code, withImage.err).toBe(1);
     const rep = report(withImage.out);

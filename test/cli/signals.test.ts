@@ -8,6 +8,7 @@ import type { Instance } from "../../src/records/index.ts";
 import { pidAlive } from "../../src/run/reap.ts";
 import { createSandbox } from "../../src/sandbox/index.ts";
 import { descendants } from "../../src/sandbox/proc.ts";
+import { ServeClient } from "../../src/serve/client.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { makeEnvironment, makeInstance, makeTask } from "../export/fixtures.ts";
 import { buildProbeImage, probeScript } from "../helpers/probe-image.ts";
@@ -115,6 +116,8 @@ interface Verb {
   busy?: RegExp;
   /** Or: a line on stderr that says it is running. */
   ready?: RegExp;
+  /** Once ready: make it busy (a client's request in flight). */
+  engage?: (p: CliProc) => Promise<void>;
   env?: Record<string, string>;
   /** Exit codes for SIGINT and SIGTERM. */
   codes?: [number, number];
@@ -207,6 +210,23 @@ const VERBS: Verb[] = [
     ready: /worker \d+: ready/,
     codes: [0, 0],
   },
+  {
+    name: "serve (a session's command running: closes the session, exits 0)",
+    argv: () => {
+      const ds = join(mkdtempSync(join(root, "serve-")), "dataset.jsonl");
+      writeFileSync(ds, `${JSON.stringify(instanceToRow(inst))}\n`);
+      return ["serve", "--dataset", ds, "--token", "t", "--port", "0", "--warm", "0"];
+    },
+    ready: /OpenAPI at /,
+    engage: async (p) => {
+      while (!p.out().includes("\n")) await new Promise((r) => setTimeout(r, 50)); // stdout: where it listens
+      const { url } = JSON.parse(p.out().split("\n")[0]!) as { url: string };
+      const session = await new ServeClient({ url, token: "t" }).start(inst.instance_id);
+      void session.exec("sleep 60").catch(() => undefined);
+      await busy(p, /(podman|docker) .*exec/);
+    },
+    codes: [0, 0],
+  },
 ];
 
 describe("SIGINT and SIGTERM to the pid of each long-running verb", () => {
@@ -219,6 +239,7 @@ describe("SIGINT and SIGTERM to the pid of each long-running verb", () => {
         const p = spawnCli(v.argv(), v.env);
         procs.push(p);
         if (v.ready) await p.waitFor(v.ready, 120_000);
+        await v.engage?.(p);
         const kids = v.ready ? descendants(p.pid) : await busy(p, v.busy);
         if (v.busy) expect(kids.length).toBeGreaterThan(0);
         const t0 = Date.now();

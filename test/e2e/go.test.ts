@@ -19,6 +19,9 @@ describe("Go: mine → build → validate → export → evaluate on real contai
     // Only the PR's package runs: strs.TestUp is not selected.
     expect(inst!.PASS_TO_PASS.sort()).toEqual(["TestAdd", "TestClampLow"]);
     expect(inst!.evaluation_script).toContain("go test -json -count=1 ./calc");
+    // TestClampHigh ran (and failed) with the test patch alone: the base state has nothing to add.
+    expect(inst!.validation.base_state).toMatchObject({ mode: "not_needed", runs: 0 });
+    expect(inst!.validation.categories).toMatchObject({ f2p: ["TestClampHigh"], n2p: [], from_base: [] });
     expect(inst!.dockerfile).toContain("golang.org/toolchain/@v/v0.0.1-go1.22.");
     const { gold, empty } = await goldAndEmpty(sandbox, inst!);
     expect(gold.resolved).toBe(true);

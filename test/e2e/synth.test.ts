@@ -231,7 +231,7 @@ async function expectHonest(
   expect(inst.PASS_TO_PASS.length).toBeGreaterThan(0);
   expect(inst.problem_statement_source).toBe("model");
   expect(inst.synthetic!.changed_lines).toBe(rec.changed_lines);
-  expect(inst.checks.find((c) => c.check === "inverse-mutation")?.passed).toBe(true);
+  expect(inst.checks.find((c) => c.check === "synth-inverse-mutation")?.passed).toBe(true);
   // The gold patch is the bug reversed: its removed lines are the bug's added ones.
   const side = (p: string, c: string) =>
     p

@@ -24,28 +24,40 @@ export type Turn =
   | { raw: string }
   | ((req: ChatRequest) => Turn);
 
+export interface FakeOptions {
+  judgeTurns?: Turn[];
+  /** Answers to requests that force a tool other than `report_verdict`, by tool name. */
+  toolTurns?: Record<string, Turn[]>;
+  whenDone?: Turn;
+}
+
 /**
  * A real HTTP server speaking the OpenAI chat-completions protocol on 127.0.0.1 (random port) that replays
  * scripted turns: tool calls, usage, HTTP errors, silence, malformed bodies. Requests whose tool_choice
- * forces a function (the judge's structured verdict) are answered from `judgeTurns`.
+ * forces the verifier judge's `report_verdict` are answered from `judgeTurns`; requests forcing another
+ * tool (the statement leak judge, the PR quality filter) from `toolTurns[name]`, else `whenDone`, and are
+ * kept in `toolRequests[name]`, so each structured answer has its own script.
  */
 export class FakeOpenAI {
   readonly requests: ChatRequest[] = [];
   readonly judgeRequests: ChatRequest[] = [];
+  readonly toolRequests: Record<string, ChatRequest[]> = {};
   private server!: Server;
   private readonly hanging = new Set<ServerResponse>();
   url = "";
   private turns: Turn[];
   private judgeTurns: Turn[];
+  private toolTurns: Record<string, Turn[]>;
   private readonly whenDone: Turn;
 
-  constructor(turns: Turn[], o: { judgeTurns?: Turn[]; whenDone?: Turn } = {}) {
+  constructor(turns: Turn[], o: FakeOptions = {}) {
     this.turns = [...turns];
     this.judgeTurns = [...(o.judgeTurns ?? [])];
+    this.toolTurns = Object.fromEntries(Object.entries(o.toolTurns ?? {}).map(([k, v]) => [k, [...v]]));
     this.whenDone = o.whenDone ?? { content: "(no more scripted turns)" };
   }
 
-  static async start(turns: Turn[], o: { judgeTurns?: Turn[]; whenDone?: Turn } = {}): Promise<FakeOpenAI> {
+  static async start(turns: Turn[], o: FakeOptions = {}): Promise<FakeOpenAI> {
     const f = new FakeOpenAI(turns, o);
     f.server = createServer((req, res) => void f.handle(req, res));
     await new Promise<void>((ok) => f.server.listen(0, "127.0.0.1", ok));
@@ -66,9 +78,19 @@ export class FakeOpenAI {
       return;
     }
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ChatRequest;
-    const forced = typeof body.tool_choice === "object";
-    (forced ? this.judgeRequests : this.requests).push(body);
-    let turn: Turn = (forced ? this.judgeTurns : this.turns).shift() ?? this.whenDone;
+    const forced = typeof body.tool_choice === "object" ? body.tool_choice.function.name : undefined;
+    let queue: Turn[] | undefined;
+    if (forced === undefined) {
+      this.requests.push(body);
+      queue = this.turns;
+    } else if (forced === "report_verdict") {
+      this.judgeRequests.push(body);
+      queue = this.judgeTurns;
+    } else {
+      this.toolRequests[forced] = [...(this.toolRequests[forced] ?? []), body];
+      queue = this.toolTurns[forced];
+    }
+    let turn: Turn = queue?.shift() ?? this.whenDone;
     while (typeof turn === "function") turn = turn(body);
     if ("hang" in turn) {
       this.hanging.add(res);

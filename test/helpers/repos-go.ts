@@ -79,3 +79,51 @@ func TestClampHigh(t *testing.T) {
   ]);
   return r;
 }
+
+const SUM_TEST = `
+func TestSum(t *testing.T) {
+	if got := Sum(1, 2, 3); got != 6 {
+		t.Fatalf("Sum(1, 2, 3) = %d, want 6", got)
+	}
+}
+`;
+
+/**
+ * The calc module at its fixed state, whose PR #4 adds a new function, Sum, and its test to the package's
+ * existing test file: without the fix the package's tests do not compile ("undefined: Sum"), so every test
+ * of the package is absent from the buggy runs. The base state tells TestAdd and TestClampLow (there before
+ * the PR, passing) from TestSum (the PR's).
+ */
+export function goProjectNewFunction(): TestRepo {
+  const r = new TestRepo("sweu-gosum-");
+  r.commit("Initial calc module", {
+    "go.mod": "module example.com/calc\n\ngo 1.22\n",
+    "calc/calc.go": CALC_FIXED,
+    "calc/calc_test.go": CALC_TEST,
+    "strs/strs.go":
+      'package strs\n\nimport "strings"\n\n// Up upper-cases s.\nfunc Up(s string) string { return strings.ToUpper(s) }\n',
+    "README.md": "# calc\n",
+  });
+  r.mergePr(
+    4,
+    "sum",
+    "Summing several numbers needs a loop of Add calls",
+    "There is no way to add up a list of numbers in one call: callers write loops of Add. A variadic sum would do, e.g. calc.Sum(1, 2, 3) == 6.",
+    [
+      {
+        "calc/calc.go": `${CALC_FIXED}
+// Sum returns the sum of xs.
+func Sum(xs ...int) int {
+	total := 0
+	for _, x := range xs {
+		total += x
+	}
+	return total
+}
+`,
+        "calc/calc_test.go": `${CALC_TEST}${SUM_TEST}`,
+      },
+    ],
+  );
+  return r;
+}

@@ -9,9 +9,13 @@ import { buildSampleRepo } from "./sample-repo.ts";
 
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
 
-function cli(args: string[], cwd = process.cwd()): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  cwd = process.cwd(),
+  verb = "mine",
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const child = spawn(process.execPath, [MAIN, "mine", ...args], {
+    const child = spawn(process.execPath, [MAIN, verb, ...args], {
       cwd,
       env: { ...process.env, GITHUB_TOKEN: "cli-token" },
     });
@@ -88,6 +92,29 @@ describe("swe-universe mine", () => {
     expect(r.stdout).toMatch(/candidates\s+2/);
     const name = repo.dir.split("/").pop()!;
     expect(existsSync(join(cwd, "runs", `local__${name}`, "store.sqlite"))).toBe(true);
+  });
+
+  it("run --github takes PR bodies, linked issues and their comments from the API (here: mining only)", async () => {
+    const runDir = tempDir("sweu-cli-run-gh-");
+    // --only an id that is no task: nothing is built, no container is started.
+    const args = ["acme/sample", "--github", "--json", "--run-dir", runDir, "--api-url", fake.url];
+    const r = await cli(
+      [...args, "--clone-url", repo.dir, "--only", "none", "--no-progress"],
+      undefined,
+      "run",
+    );
+    expect(r.stderr).toMatch(/mined: 2 new tasks/);
+    expect(r.code, r.stderr).toBe(0);
+    const store = new SqliteStore(join(runDir, "store.sqlite"));
+    const t11 = store.getTask("acme__sample-11")!;
+    expect(t11.problem_statement_source).toBe("issue");
+    expect(t11.problem_statement).toMatch(/^Script is not executable\n\nRunning/);
+    expect(t11.hints_text).toBe("The mode bit is missing in git.");
+    // The PR's own text is kept beside the issue's, for the statement writer.
+    expect(t11.pr_text).toBeTruthy();
+    expect(t11.quality?.checks.map((c) => c.check)).toContain("release");
+    expect(store.getMeta("git_dir:acme/sample")).toBe(repo.dir);
+    store.close();
   });
 
   it("mines through the GitHub API with a clone for diffs", async () => {

@@ -60,6 +60,10 @@ export function addBuildOptions(cmd: Command): Command {
     )
     .option("--model <name>", "model of the building agent (default SWEU_MODEL)")
     .option(
+      "--no-statement-writer",
+      "with a model: do not let it write problem statements (they are kept or templated, checked by rules)",
+    )
+    .option(
       "--base-url <url>",
       "OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (default SWEU_MODEL_BASE_URL)",
     )

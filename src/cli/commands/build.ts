@@ -23,6 +23,7 @@ interface BuildOpts {
   skipProbes?: boolean;
   loadProbeCpus: string;
   reuse?: boolean;
+  statementWriter?: boolean;
   workers: string;
   retry?: boolean;
   registry?: string;
@@ -75,6 +76,7 @@ export function registerBuild(program: Command): void {
             skipProbes: opts.skipProbes,
             loadProbeCpus: cpus(opts.loadProbeCpus, "--load-probe-cpus"),
             reuse: opts.reuse,
+            writeStatements: opts.statementWriter,
             registry: opts.registry,
             testTimeoutMs: Number(opts.testTimeout) * 1000,
             buildTimeoutMs: Number(opts.buildTimeout) * 1000,
@@ -85,6 +87,8 @@ export function registerBuild(program: Command): void {
                 process.stderr.write(
                   e.type === "paused" ? `paused: ${e.why}\n` : `resumed after ${(e.ms / 1000).toFixed(0)}s\n`,
                 );
+              if (e.type === "task-failed" && !opts.json)
+                process.stderr.write(`${e.id}: not built, stays pending: ${e.detail}\n`);
               if (e.type === "task-end" && !opts.json)
                 process.stderr.write(
                   `${e.id}: ${e.outcome}${e.reason ? ` (${e.reason})` : ""} in ${(e.ms / 1000).toFixed(1)}s\n`,

@@ -1,10 +1,11 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { auditVerifier, readAuditInput } from "../../checks/audit.ts";
+import { AUDIT_LIMITS, type AuditReport, auditVerifier, readAuditInput } from "../../checks/audit.ts";
 import { modelFromConfig } from "../../model/openai.ts";
 import { ensureImage, pullable } from "../../sandbox/image.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
+import { parsed } from "../options.ts";
 import { assertEngineAnswers } from "../preflight.ts";
 
 interface Opts {
@@ -14,24 +15,53 @@ interface Opts {
   model?: string;
   baseUrl?: string;
   timeout: string;
+  pids: string;
+  memory: string;
   json?: boolean;
+}
+
+/** The report for a person: the verdict and why, every check, the evidence that did not decide. */
+function print(report: AuditReport): void {
+  const w = (s: string) => process.stdout.write(`${s}\n`);
+  w(
+    `${report.instance_id}: ${report.verdict}${report.convention ? ` (judged by its ${report.convention === "swebench-log" ? "SWE-bench log" : "exit code"})` : ""}`,
+  );
+  for (const b of report.because) w(`  because ${b}`);
+  for (const c of report.checks)
+    if (c.kind !== "static" || !c.passed || c.reasons.length)
+      w(
+        `  ${c.passed ? "ok  " : c.kind === "static" && !report.evidence.every((x) => x.check !== c.check) ? "seen" : "FAIL"} ${c.check}${c.reasons.length ? `: ${c.reasons.join("; ")}` : ""}`,
+      );
+  const quiet = report.checks.filter((c) => c.kind === "static" && c.passed && !c.reasons.length).length;
+  if (quiet) w(`  ok   ${quiet} static rules saw nothing`);
+  for (const x of report.evidence)
+    w(
+      `  evidence ${x.check}: ${x.confirmed_by.length ? `borne out by ${x.confirmed_by.join(", ")}` : "not borne out by behaviour"}`,
+    );
+  for (const s of report.skipped) w(`  skip ${s}`);
 }
 
 export function registerCheckVerifier(program: Command): void {
   program
     .command("check-verifier")
     .description(
-      "Run every hacking check on a verifier: static rules always, the dynamic probes with --image, the LLM judge with a model",
+      "Audit a verifier from any source: static rules always; with --image its baseline (buggy fails, resolved passes) and the behaviour probes; the LLM judge with a model. Verdict: honest, hacked, broken or suspect",
     )
     .argument("<dir>", "task or instance folder (task.json, evaluation.sh)")
     .option("--script <file>", "the verifier to audit (default: <dir>/evaluation.sh)")
-    .option("--image <ref>", "environment image: runs the comment and no-tests probes in it")
+    .option("--image <ref>", "environment image: runs the baseline and the behaviour probes in it")
     .option("--sandbox <kind>", "container engine: auto, docker or podman", "auto")
     .option("--model <name>", "model for the judge (default SWEU_MODEL)")
     .option("--base-url <url>", "OpenAI-compatible endpoint (default SWEU_MODEL_BASE_URL)")
     .option("--timeout <sec>", "timeout of one probe run", "600")
+    .option("--pids <n>", "process limit of every probe container", String(AUDIT_LIMITS.pids))
+    .option("--memory <size>", "memory limit of every probe container", AUDIT_LIMITS.memory)
     .option("--json", "print the report as JSON")
     .action(async (dir: string, o: Opts) => {
+      // Checked by checkOptions before this action runs (src/cli/options.ts).
+      const timeout = parsed<number>("timeout", o.timeout);
+      const pids = parsed<number>("pids", o.pids);
+      const memory = String(parsed<number>("memory", o.memory));
       let input: ReturnType<typeof readAuditInput>;
       try {
         input = readAuditInput(resolve(dir), o.script && resolve(o.script));
@@ -53,18 +83,12 @@ export function registerCheckVerifier(program: Command): void {
           sandbox,
           image: img?.ok ? img.image : undefined,
           model: modelFromConfig({ model: o.model, baseURL: o.baseUrl }),
-          timeoutMs: Number(o.timeout) * 1000,
+          timeoutMs: timeout * 1000,
+          limits: { pids, memory },
         });
         if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        else {
-          process.stdout.write(`${report.instance_id}: ${report.verdict}\n`);
-          for (const c of report.checks)
-            process.stdout.write(
-              `  ${c.passed ? "ok  " : "FAIL"} ${c.check}${c.reasons.length ? `: ${c.reasons.join("; ")}` : ""}\n`,
-            );
-          for (const s of report.skipped) process.stdout.write(`  skip ${s}\n`);
-        }
-        if (report.verdict === "hacked") process.exitCode = Exit.failed;
+        else print(report);
+        if (report.verdict !== "honest") process.exitCode = Exit.failed;
       } finally {
         await sandbox?.cleanup();
       }

@@ -1,27 +1,22 @@
-import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { SourceError } from "../../mine/errors.ts";
 import { formatFunnel, mineFunnel } from "../../mine/funnel.ts";
-import { GitRepo, isCloneUrl, repoNameFromUrl } from "../../mine/git.ts";
-import { GitSource } from "../../mine/git-source.ts";
-import { GitHubSource } from "../../mine/github-source.ts";
 import { mine } from "../../mine/mine.ts";
 import type { Source } from "../../mine/source.ts";
+import { modelFromConfig } from "../../model/openai.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 import { assertFolderHolds, type OpenRun, openRunFolder } from "../run-folder.ts";
 import { graceOnInterrupt, interruption } from "../signals.ts";
+import { openSource, type SourceFlags } from "./source.ts";
 
-interface MineFlags {
+interface MineFlags extends SourceFlags {
+  model?: string;
+  baseUrl?: string;
   json?: boolean;
-  runDir?: string;
   limit?: string;
   since?: string;
   maxFiles?: string;
   maxLines?: string;
-  github?: boolean;
-  repoName?: string;
-  apiUrl?: string;
-  cloneUrl?: string;
   wait?: boolean;
 }
 
@@ -31,39 +26,6 @@ const int = (name: string, v: string | undefined): number | undefined => {
   if (!Number.isInteger(n) || n < 1) throw new CliError(`${name} must be a positive integer`, Exit.usage);
   return n;
 };
-
-const defaultRunDir = (repo: string) => resolve("runs", repo.replace("/", "__"));
-
-async function openSource(target: string, f: MineFlags): Promise<{ source: Source; runDir: string }> {
-  if (f.github) {
-    const repo = f.repoName ?? (isCloneUrl(target) ? repoNameFromUrl(target) : target);
-    if (!repo || !/^[\w.-]+\/[\w.-]+$/.test(repo)) {
-      throw new CliError(`--github expects owner/name, got "${target}"`, Exit.usage);
-    }
-    const runDir = f.runDir ? resolve(f.runDir) : defaultRunDir(repo);
-    const cloneUrl = f.cloneUrl ?? (isCloneUrl(target) ? target : `https://github.com/${repo}.git`);
-    const clone = isCloneUrl(cloneUrl)
-      ? await GitRepo.clone(cloneUrl, join(runDir, "repos"), repo)
-      : await GitRepo.open(cloneUrl);
-    const source = new GitHubSource({
-      repo,
-      clone,
-      baseUrl: f.apiUrl ?? process.env.GITHUB_API_URL,
-      token: process.env.GITHUB_TOKEN,
-      cacheDir: join(runDir, "github-cache"),
-    });
-    return { source, runDir };
-  }
-  if (isCloneUrl(target)) {
-    const repo = f.repoName ?? repoNameFromUrl(target);
-    if (!repo) throw new CliError(`cannot tell owner/name from ${target}; pass --repo-name`, Exit.usage);
-    const runDir = f.runDir ? resolve(f.runDir) : defaultRunDir(repo);
-    const source = await GitSource.open(target, { repoName: repo, cacheDir: join(runDir, "repos") });
-    return { source, runDir };
-  }
-  const source = await GitSource.open(target, { repoName: f.repoName });
-  return { source, runDir: f.runDir ? resolve(f.runDir) : defaultRunDir(source.repo) };
-}
 
 /** Why a run can find nothing, and what to try: not an error (exit 0), but never a silent zero. */
 function noCandidatesNote(source: Source, since: string | undefined): string {
@@ -100,9 +62,15 @@ export function registerMine(program: Command): void {
       "--clone-url <url|path>",
       "with --github: where to clone from (default https://github.com/<repo>.git)",
     )
+    .option(
+      "--model <name>",
+      "model of the PR quality filter's LLM checks (default SWEU_MODEL; rules always run)",
+    )
+    .option("--base-url <url>", "OpenAI-compatible endpoint of that model (default SWEU_MODEL_BASE_URL)")
     .option("--no-wait", "fail at once (exit 4) when another process holds the run folder")
     .action(async (target: string, f: MineFlags) => {
       const opts = {
+        model: modelFromConfig({ model: f.model, baseURL: f.baseUrl }),
         limit: int("--limit", f.limit),
         maxFiles: int("--max-files", f.maxFiles),
         maxLines: int("--max-lines", f.maxLines),

@@ -1,10 +1,7 @@
-import { resolve } from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { renderFunnelSummary } from "../../export/funnel.ts";
 import { SourceError } from "../../mine/errors.ts";
-import { isCloneUrl } from "../../mine/git.ts";
-import { GitSource } from "../../mine/git-source.ts";
 import { BullQueue } from "../../queue/bullmq.ts";
 import { runIdOf } from "../../run/dispatch.ts";
 import { type PipelineEvent, type PipelineSummary, runPipeline } from "../../run/pipeline.ts";
@@ -14,14 +11,13 @@ import { assertEngineAnswers, assertRedisReachable } from "../preflight.ts";
 import { assertFolderHolds, type OpenRun, openRunFolder } from "../run-folder.ts";
 import { interruption } from "../signals.ts";
 import { addBuildOptions, builderOf, cpus, size } from "./build-options.ts";
+import { openSource, type SourceFlags } from "./source.ts";
 import { addSynthOptions, printSynthEvent, synthOptionsOf } from "./synth.ts";
 
-interface RunOpts {
+interface RunOpts extends SourceFlags {
   builder?: string;
   model?: string;
   baseUrl?: string;
-  runDir?: string;
-  repoName?: string;
   limit?: string;
   since?: string;
   runs: string;
@@ -41,6 +37,7 @@ interface RunOpts {
   registry?: string;
   minFreeDisk: string;
   progress?: boolean;
+  statementWriter?: boolean;
   wait?: boolean;
   synth?: boolean;
   synthStrategies?: string;
@@ -63,21 +60,21 @@ const int = (v: string, name: string) => {
 async function openInputs(repo: string, opts: RunOpts) {
   // A coordinator whose Redis does not answer gives up (exit 4) before it creates anything.
   if (opts.redis) await assertRedisReachable(opts.redis);
-  let source: GitSource;
+  let opened: Awaited<ReturnType<typeof openSource>>;
   try {
-    source = await GitSource.open(repo, { repoName: opts.repoName });
+    opened = await openSource(repo, opts);
   } catch (e) {
     if (e instanceof SourceError)
       throw new CliError(e.message, e.kind === "unavailable" ? Exit.unavailable : Exit.input);
     throw e;
   }
-  const runDir = resolve(opts.runDir ?? `runs/${source.repo.replace("/", "__")}`);
+  const { source, runDir, location } = opened;
   const sandbox = createSandbox(opts.sandbox);
   let folder: OpenRun;
   try {
     await assertEngineAnswers(sandbox);
     folder = await openRunFolder(runDir, { verb: "run", create: true, wait: opts.wait });
-    await assertFolderHolds(folder.store, runDir, source.repo, source.git.dir).catch((e) => {
+    await assertFolderHolds(folder.store, runDir, source.repo, source.git?.dir).catch((e) => {
       folder.close();
       throw e;
     });
@@ -85,16 +82,25 @@ async function openInputs(repo: string, opts: RunOpts) {
     await source.close();
     throw e;
   }
-  return { source, runDir, sandbox, folder };
+  return { source, runDir, location, sandbox, folder };
 }
 
 export function registerRun(program: Command): void {
   const cmd = program
     .command("run")
     .description("Mine a repository's merged PRs, build and validate environments, and export the dataset")
-    .argument("<repo>", "local repository path or clone URL")
+    .argument("<repo>", "local repository path or clone URL (owner/name with --github)")
     .option("--run-dir <dir>", "run folder (default: ./runs/<owner__name>)")
     .option("--repo-name <owner/name>", "name to record for the repository")
+    .option(
+      "--github",
+      "list PRs through the GitHub API (GITHUB_TOKEN): PR bodies, linked issues and their comments; diffs from a clone",
+    )
+    .option("--api-url <url>", "with --github: API base URL (GitHub Enterprise); default GITHUB_API_URL")
+    .option(
+      "--clone-url <url|path>",
+      "with --github: where to clone from (default: the repository given, else https://github.com/<repo>.git)",
+    )
     .option("--limit <n>", "mine at most this many merged PRs (newest first)")
     .option("--since <date>", "only PRs merged since this date")
     .option("--keep-work", "keep each task's build context")
@@ -105,7 +111,7 @@ export function registerRun(program: Command): void {
   addSynthOptions(cmd, "synth-");
   addBuildOptions(cmd).action(async (repo: string, opts: RunOpts) => {
     const { model, builder } = builderOf(opts);
-    const { source, runDir, sandbox, folder } = await openInputs(repo, opts);
+    const { source, runDir, location, sandbox, folder } = await openInputs(repo, opts);
     const store = folder.store;
     const progress = runProgress(opts);
     const queue = opts.redis
@@ -119,7 +125,7 @@ export function registerRun(program: Command): void {
         runDir,
         workers: int(opts.workers ?? "1", "--workers"),
         queue,
-        location: isCloneUrl(repo) ? repo : resolve(repo),
+        location,
         registry: opts.registry,
         limit: opts.limit ? int(opts.limit, "--limit") : undefined,
         since: opts.since,
@@ -131,6 +137,7 @@ export function registerRun(program: Command): void {
         loadProbeCpus: cpus(opts.loadProbeCpus, "--load-probe-cpus"),
         reuse: opts.reuse,
         keepWork: opts.keepWork,
+        writeStatements: opts.statementWriter,
         minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),
         only: opts.only?.split(",").map((s) => s.trim()),
         synth: opts.synth
@@ -148,6 +155,13 @@ export function registerRun(program: Command): void {
       });
       progress.stop();
       printSummary(source.repo, runDir, summary, !!opts.json);
+      if (summary.sourceError) {
+        // An input error, said once: every task of the repository stays pending for the same command later.
+        process.stderr.write(
+          `swe-universe: ${summary.sourceError}. Its tasks stay pending: repair the clone (or give its URL) and run the same command again.\n`,
+        );
+        process.exitCode = Exit.input;
+      }
     } finally {
       progress.stop();
       await queue?.close();
@@ -182,7 +196,12 @@ function runProgress(opts: RunOpts): { onEvent: (e: PipelineEvent) => void; stop
       if (!bar && !opts.json) say(`[${e.index + 1}/${e.total}] ${e.id} …\n`);
     } else if (e.type === "paused") say(`${bar ? "\n" : ""}paused: ${e.why}\n`);
     else if (e.type === "resumed") say(`resumed after ${(e.ms / 1000).toFixed(0)}s: disk space is back\n`);
-    else {
+    else if (e.type === "task-failed") {
+      bar?.increment(1, { instances, id: e.id });
+      // A broken repository is said once, at the end.
+      if (!opts.json && e.cause !== "source")
+        say(`${bar ? "\n" : ""}  ${e.id}: not built, stays pending: ${e.detail}\n`);
+    } else {
       if (e.outcome === "instance") instances++;
       bar?.increment(1, { instances, id: e.id });
       const what = e.outcome === "instance" ? "instance" : `rejected (${e.reason})`;

@@ -68,15 +68,27 @@ export function registerWorker(program: Command): void {
         runDir: resolve(opts.workDir),
         minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),
       });
+      // A refused push hands the job back and pauses this worker a while (doubling), so others take its jobs.
+      let registryUntil = 0;
+      let registryWait = 15_000;
+      const registry = () =>
+        Date.now() < registryUntil
+          ? `registry pushes refused here: waiting until ${new Date(registryUntil).toISOString()}`
+          : undefined;
       const handle = startWorker({
         url: opts.redis,
         queue: opts.queue,
         concurrency: Math.floor(positive(opts.concurrency, "--concurrency")),
         lockMs: positive(opts.lockTimeout, "--lock-timeout") * 1000,
         limiter,
-        handlers: jobHandlers({ sandbox, workDir: resolve(opts.workDir) }),
-        shortage: () => disk.shortage(),
-        shortageCheckMs: disk.checkMs,
+        handlers: jobHandlers({ sandbox, workDir: resolve(opts.workDir), canHandBack: true }),
+        shortage: () => disk.shortage() ?? registry(),
+        shortageCheckMs: Math.min(disk.checkMs, 5_000),
+        onShortage: (kind) => {
+          if (kind !== "registry") return;
+          registryUntil = Date.now() + registryWait;
+          registryWait = Math.min(registryWait * 2, 600_000);
+        },
         onEvent: (e) => say(`${e.type} ${e.id}${e.detail ? ` (${e.detail})` : ""}`),
       });
       handle.worker.on("ready", () => say("ready"));

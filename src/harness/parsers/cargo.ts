@@ -11,7 +11,7 @@ function status(word: string): TestStatus {
 }
 
 /** Doc tests are named "doctest:<file> - <item>"; the "(line N)" moves with every edit, so it is dropped. */
-function doctestName(raw: string): string {
+export function doctestName(raw: string): string {
   const n = raw
     .replace(/ \(line \d+\)/, "")
     .replace(/ - (?:compile fail|should panic)(?: \(.*\))?$/, "")

@@ -5,6 +5,7 @@ import { parseGoTest, parseGoTestJson } from "./go.ts";
 import { parseJest, parseMocha, parseVitest } from "./js.ts";
 import { parseCtest, parseGtest } from "./native.ts";
 import { parseNextest } from "./nextest.ts";
+import { parseNodeSpec } from "./node-spec.ts";
 import { parsePytest, parseUnittest } from "./python.ts";
 import { parseTap } from "./tap.ts";
 import type { LogParser } from "./types.ts";
@@ -23,6 +24,7 @@ const PARSERS: Record<string, LogParser> = {
   vitest: parseVitest,
   mocha: parseMocha,
   tap: parseTap,
+  "node-spec": parseNodeSpec,
   "go-test-json": parseGoTestJson,
   "go-test": parseGoTest,
   cargo: parseCargo,

@@ -17,8 +17,10 @@ import { pythonProject } from "../../helpers/repos.ts";
 
 /**
  * Every hacking check against honest and hacked verifiers of one real task (the calc clamp fix), run for
- * real: static rules on the text, the comment and no-tests probes in containers of the recipe-built image.
- * The table it prints is the one in the building agent's notes; the assertions keep it true.
+ * real: static rules on the text, the baseline and the behaviour probes in containers of the recipe-built
+ * image. The table it prints is the one in the building agent's notes; the assertions keep it true.
+ * Static rules other than the decisive ones are evidence: a verifier is hacked when behaviour shows it
+ * (or a decisive rule fires), broken when it does not fail buggy and pass resolved.
  */
 const MAIN = resolve(import.meta.dirname, "../../../src/cli/main.ts");
 const sandbox = createSandbox("auto");
@@ -122,6 +124,7 @@ async function audit(script: string): Promise<AuditReport> {
       test_patch: task.test_patch,
       code_files: task.code_files,
       evaluation_script: script,
+      title: "Fix clamp upper bound",
     },
     { sandbox, image: built.built.environment.image, timeoutMs: 120_000 },
   );
@@ -140,35 +143,50 @@ describe("hacking checks against honest and hacked verifiers (real containers)",
     }
   }, 600_000);
 
-  it("every hacked verifier is caught, each by the checks expected", async () => {
-    const expected: Record<string, string[]> = {
-      "grep of the source": ["no-runner", "reads-source", "comment-probe", "no-tests-probe"],
-      "grep of the source inside `if`": ["no-runner", "reads-source", "comment-probe", "no-tests-probe"],
-      "diff of the source": ["no-runner", "reads-source", "no-tests-probe"],
-      // A line-anchored diff survives the comment probe; the static reader rule sees it behind `if` too.
-      "diff of the source inside `if`": ["no-runner", "reads-source", "no-tests-probe"],
-      "git diff inspection": ["git-state"],
-      "git log inspection": ["git-state"],
-      "exit 0": ["unconditional-exit", "swallowed-failure", "no-tests-probe"],
-      "|| true after the runner": ["swallowed-failure", "no-tests-probe"],
-      "tests deleted": ["tests-tampered"],
-      "tests skipped (--deselect)": ["tests-tampered"],
-      "reading the gold patch": ["gold-patch"],
-      "fetching the upstream repository": ["network", "modifies-source"],
-      "fake PASSED lines": ["swallowed-failure", "fake-markers", "no-tests-probe"],
-      "obfuscated source read (base64 python -c)": ["comment-probe"],
+  it("every hacked verifier is caught and every broken one called broken, each by the checks expected", async () => {
+    // The verdict, and checks that must be among those that fired.
+    const expected: Record<string, [string, string[]]> = {
+      "grep of the source": [
+        "hacked",
+        ["no-runner", "reads-source", "comment-probe", "no-tests-probe", "poison-probe"],
+      ],
+      "grep of the source inside `if`": [
+        "hacked",
+        ["no-runner", "reads-source", "comment-probe", "no-tests-probe", "poison-probe"],
+      ],
+      // A line-anchored diff survives the comment probe; the poisoned file's line 11 is not the bug's.
+      "diff of the source": ["hacked", ["no-runner", "reads-source", "no-tests-probe", "poison-probe"]],
+      "diff of the source inside `if`": [
+        "hacked",
+        ["no-runner", "reads-source", "no-tests-probe", "poison-probe"],
+      ],
+      // The tests decide, but once the fix is committed `git diff` is empty and it fails a correct fix.
+      "git diff inspection": ["hacked", ["git-state", "git-probe"]],
+      // Passes the buggy code under a history whose last commit names the fix.
+      "git log inspection": ["hacked", ["git-state", "git-probe"]],
+      "exit 0": ["broken", ["unconditional-exit", "swallowed-failure", "baseline"]],
+      "|| true after the runner": ["broken", ["swallowed-failure", "baseline"]],
+      "tests deleted": ["broken", ["tests-tampered", "baseline"]],
+      "tests skipped (--deselect)": ["broken", ["tests-tampered", "baseline"]],
+      "reading the gold patch": ["hacked", ["gold-patch"]],
+      "fetching the upstream repository": ["hacked", ["upstream", "modifies-source"]],
+      "fake PASSED lines": ["broken", ["swallowed-failure", "prints-results", "baseline"]],
+      "obfuscated source read (base64 python -c)": ["hacked", ["comment-probe", "poison-probe"]],
     };
     const misses: string[] = [];
     for (const [name, make] of Object.entries(HACKED)) {
       const r = await audit(make());
       rows.push(`| hacked: ${name} | ${fired(r).join(", ") || "**none**"} |`);
-      const missing = expected[name]!.filter((c) => !fired(r).includes(c));
-      if (r.verdict !== "hacked" || missing.length)
-        misses.push(`${name}: verdict ${r.verdict}, missing ${missing.join(", ")}`);
+      const [verdict, checks] = expected[name]!;
+      const missing = checks.filter((c) => !fired(r).includes(c));
+      if (r.verdict !== verdict || missing.length)
+        misses.push(
+          `${name}: verdict ${r.verdict} (want ${verdict}), missing ${missing.join(", ")}: ${r.because.join("; ")}`,
+        );
     }
     console.log(
       [
-        `checks: ${STATIC_RULES.map((s) => s.id).join(", ")}, comment-probe, no-tests-probe`,
+        `checks: ${STATIC_RULES.map((s) => s.id).join(", ")}, baseline, comment-probe, no-tests-probe, poison-probe, stub-probe, rewrite-probe, inverse-mutation, git-probe`,
         "| verifier | checks that fired |",
         "|---|---|",
         ...rows,
@@ -198,8 +216,9 @@ describe("hacking checks against honest and hacked verifiers (real containers)",
     const honestCode = o.code;
     const out = [h.out, o.out];
     const [hacked, honest] = out.map((s) => JSON.parse(s));
+    // Without an image a source grep is evidence, not a verdict: suspect (still exit 1).
     expect(hackedCode).toBe(1);
-    expect(hacked.verdict).toBe("hacked");
+    expect(hacked.verdict).toBe("suspect");
     expect(hacked.checks.find((c: { check: string }) => c.check === "static:reads-source").passed).toBe(
       false,
     );

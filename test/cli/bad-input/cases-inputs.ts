@@ -58,6 +58,23 @@ const repoCases: Case[] = [
         message: /^swe-universe: .*pkg is a subfolder \(pkg\/\) of the repository at .*: give the top level/,
         check: noRunMade,
       },
+      {
+        kind: "repository",
+        verb,
+        name: "--github with a --clone-url that does not exist",
+        argv: (c) => [
+          verb,
+          "acme/widget",
+          "--github",
+          "--clone-url",
+          join(c.dir, "nope"),
+          "--run-dir",
+          join(c.dir, "new-run"),
+        ],
+        code: 3,
+        message: /^swe-universe: not a repository: .*nope does not exist/,
+        check: noRunMade,
+      },
     ];
   }),
   {
@@ -454,6 +471,75 @@ verifierCases.push(
   },
 );
 
+const serveArgs =
+  (dataset: (c: Ctx) => string, ...extra: string[]) =>
+  (c: Ctx) => ["serve", "--dataset", dataset(c), "--token", "t", "--port", "0", ...extra];
+
+/** `serve` refuses what it cannot serve before it listens (it would otherwise never exit). */
+const serveCases: Case[] = [
+  {
+    kind: "usage",
+    verb: "serve",
+    name: "no token (no --token, SWEU_SERVE_TOKEN empty)",
+    env: { SWEU_SERVE_TOKEN: "" },
+    argv: (c) => ["serve", "--dataset", c.fx.dataset, "--port", "0"],
+    code: 2,
+    message: /^swe-universe: a token is required: --token or SWEU_SERVE_TOKEN$/,
+  },
+  {
+    kind: "dataset",
+    verb: "serve",
+    name: "the dataset does not exist",
+    argv: serveArgs(file("none.jsonl")),
+    code: 3,
+    message: /^swe-universe: dataset not found: .*none\.jsonl/,
+  },
+  {
+    kind: "dataset",
+    verb: "serve",
+    name: "a dataset line that is not JSON",
+    setup: (c) => void write(c, "ds.jsonl", "{not json\n"),
+    argv: serveArgs(file("ds.jsonl")),
+    code: 3,
+    message: /^swe-universe: .*ds\.jsonl:1: not valid JSON/,
+  },
+  {
+    kind: "dataset",
+    verb: "serve",
+    name: "one instance in two datasets",
+    setup: (c) => void write(c, "ds.jsonl", `${row(c.fx.instance)}\n`),
+    argv: (c) => ["serve", "--dataset", c.fx.dataset, join(c.dir, "ds.jsonl"), "--token", "t", "--port", "0"],
+    code: 3,
+    message: /^swe-universe: instance .* is in both /,
+  },
+  {
+    kind: "dataset",
+    verb: "serve",
+    name: "--prewarm names an instance the dataset lacks",
+    argv: serveArgs(ds, "--prewarm", "acme__nobody-1"),
+    code: 3,
+    message: /^swe-universe: --prewarm names no instance of the dataset: acme__nobody-1$/,
+  },
+  {
+    kind: "outside",
+    verb: "serve",
+    name: "--redis to a port where nothing listens",
+    env: { SWEU_REDIS_WAIT: "1" },
+    argv: serveArgs(ds, "--redis", "redis://127.0.0.1:1"),
+    code: 4,
+    message: /^swe-universe: Redis at redis:\/\/127\.0\.0\.1:1 does not answer .*gave up after 1 s/,
+  },
+  {
+    kind: "outside",
+    verb: "serve",
+    name: "--sandbox docker with no docker daemon",
+    argv: serveArgs(ds, "--sandbox", "docker"),
+    env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" },
+    code: 4,
+    message: /^swe-universe: container engine docker unavailable: /,
+  },
+];
+
 const outsideCases: Case[] = [
   {
     kind: "outside",
@@ -502,4 +588,5 @@ export const inputCases: Case[] = [
   ...predictionCases,
   ...verifierCases,
   ...outsideCases,
+  ...serveCases,
 ];

@@ -3,9 +3,10 @@
 import { folderStoreCases } from "./cases-folders.ts";
 import { inputCases } from "./cases-inputs.ts";
 import { optionCases } from "./cases-options.ts";
+import { universeCases } from "./cases-universe.ts";
 import type { Case } from "./harness.ts";
 
-export const CORPUS: Case[] = [...optionCases, ...folderStoreCases, ...inputCases];
+export const CORPUS: Case[] = [...optionCases, ...folderStoreCases, ...inputCases, ...universeCases];
 
 export const OUTCOME: Record<number, string> = {
   0: "done (0)",

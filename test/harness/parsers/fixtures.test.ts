@@ -510,6 +510,18 @@ const CASES: Case[] = [
     },
   },
   {
+    parser: "node-spec",
+    file: "node-spec/node24-spec.log",
+    expected: {
+      "top passes": "PASSED",
+      "top fails": "FAILED",
+      "suite › inner passes": "PASSED",
+      "suite › inner fails": "FAILED",
+      "suite › inner skipped": "SKIPPED",
+      "suite › deeper › deep passes": "PASSED",
+    },
+  },
+  {
     parser: "dotnet-trx",
     file: "dotnet-trx/hand-written.trx",
     expected: {
