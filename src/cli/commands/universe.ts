@@ -61,6 +61,7 @@ interface UniverseOpts {
   minFreeDisk: string;
   json?: boolean;
   wait?: boolean;
+  only?: string;
 }
 
 /** An option's value, already checked by src/cli/options.ts (undefined when not given). */
@@ -194,6 +195,12 @@ export function registerUniverse(program: Command): void {
       o.searchLanguage ?? o.searchTopic ?? o.searchStars ?? o.searchLicense ?? o.searchPushedSince;
     if (!o.repos && !searching)
       throw new CliError("nothing to run over: pass --repos FILE and/or --search-* options", Exit.usage);
+    // A build option `universe` shares with `run` but cannot honour: tasks are chosen by turns and budgets.
+    if (o.only !== undefined)
+      throw new CliError(
+        "--only is not an option of universe (its tasks go by turns and budgets)",
+        Exit.usage,
+      );
     const { runDir, sandbox, folder, queue } = await openUniverse(o);
     const store = folder.store;
     const view = progressView(o);

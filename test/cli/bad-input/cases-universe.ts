@@ -84,6 +84,15 @@ const usageCases: Case[] = [
   },
   {
     kind: "usage",
+    verb: "universe",
+    name: "--only (a build option it cannot honour)",
+    argv: (c) => universe(c, "--only", "a__b-1"),
+    code: 2,
+    message: /^swe-universe: --only is not an option of universe/,
+    check: nothingCreated,
+  },
+  {
+    kind: "usage",
     verb: "merge",
     name: "no --out",
     argv: (c) => ["merge", c.run],
