@@ -171,7 +171,8 @@ describe("hacking checks against honest and hacked verifiers (real containers)",
       "reading the gold patch": ["hacked", ["gold-patch"]],
       "fetching the upstream repository": ["hacked", ["upstream", "modifies-source"]],
       "fake PASSED lines": ["broken", ["swallowed-failure", "prints-results", "baseline"]],
-      "obfuscated source read (base64 python -c)": ["hacked", ["comment-probe", "poison-probe"]],
+      // Its pytest run imports the poisoned module and fails: only the comment probe tells it from honest.
+      "obfuscated source read (base64 python -c)": ["hacked", ["comment-probe"]],
     };
     const misses: string[] = [];
     for (const [name, make] of Object.entries(HACKED)) {
