@@ -5,7 +5,7 @@ import { afterAll, beforeAll } from "vitest";
 import { evaluatePredictions } from "../../src/evaluate/evaluate.ts";
 import { GitSource } from "../../src/mine/git-source.ts";
 import type { Instance } from "../../src/records/index.ts";
-import { runPipeline } from "../../src/run/pipeline.ts";
+import { type PipelineOptions, runPipeline } from "../../src/run/pipeline.ts";
 import { ensureBaseImage } from "../../src/sandbox/base-image.ts";
 import { createSandbox } from "../../src/sandbox/index.ts";
 import type { Sandbox } from "../../src/sandbox/sandbox.ts";
@@ -23,12 +23,15 @@ export function e2eSandbox(): Sandbox {
   return sandbox;
 }
 
-/** Run the whole pipeline (mine → build → validate → export) on a test repository, two runs per state. */
-export async function runRepo(sandbox: Sandbox, repoDir: string) {
+/**
+ * Run the whole pipeline (mine → build → validate → export) on a test repository, two runs per state
+ * unless `o` says otherwise (a test that needs an instance, not its validation, asks for less).
+ */
+export async function runRepo(sandbox: Sandbox, repoDir: string, o: Partial<PipelineOptions> = {}) {
   const runDir = mkdtempSync(join(tmpdir(), "sweu-run-"));
   const store = new SqliteStore(join(runDir, "store.sqlite"));
   const source = await GitSource.open(repoDir);
-  const summary = await runPipeline(source, store, sandbox, { runDir, runsPerState: 2 });
+  const summary = await runPipeline(source, store, sandbox, { runDir, runsPerState: 2, ...o });
   return { runDir, store, summary };
 }
 

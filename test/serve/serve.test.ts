@@ -35,7 +35,11 @@ const children: ChildProcess[] = [];
 let redis: RedisServer | undefined;
 
 beforeAll(async () => {
-  const { runDir, store, summary } = await runRepo(sandbox, pythonProject().dir);
+  // The service needs an instance, not a second look at its validation: one run per state, no probes.
+  const { runDir, store, summary } = await runRepo(sandbox, pythonProject().dir, {
+    runsPerState: 1,
+    skipProbes: true,
+  });
   expect(summary.instances).toBe(1);
   inst = store.listInstances()[0]!;
   store.close();

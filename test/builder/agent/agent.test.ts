@@ -123,6 +123,8 @@ describe("building agent on real containers, driven by a scripted OpenAI-protoco
       runDir,
       runsPerState: 2,
       builder: "agent",
+      // The building agent is under test: no statement writer asking the same server for statements.
+      writeStatements: false,
       model,
     });
     expect(store.listRejections(), JSON.stringify(store.listRejections(), null, 2)).toEqual([]);
