@@ -247,6 +247,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         ),
       ),
   );
+  emptyBodies(app);
   registerPublic(app, o);
   registerStart(app, o);
   const errors = { "4xx": jsonSchema(ErrorBody), "5xx": jsonSchema(ErrorBody) };
@@ -369,4 +370,19 @@ function registerStart(app: FastifyInstance, o: ServerOptions): void {
       );
     },
   );
+}
+
+/**
+ * An empty body under any media type is no body (aiohttp, SWE-ReX's client, posts `close` with
+ * `application/octet-stream` and nothing in it); a body that is not JSON is still refused with 415.
+ */
+function emptyBodies(app: FastifyInstance): void {
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body: Buffer, done) => {
+    if (body.length === 0) return done(null, undefined);
+    const e = Object.assign(new Error("send application/json"), {
+      statusCode: 415,
+      code: "FST_ERR_CTP_INVALID_MEDIA_TYPE",
+    });
+    done(e, undefined);
+  });
 }
