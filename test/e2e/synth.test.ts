@@ -134,17 +134,20 @@ describe("synth: synthetic bugs in a built environment", () => {
     expect(summary.instances).toBe(1);
     const [pr] = store.listInstances();
     // The model: one broken rewrite (llm-rewrite), then plain answers (problem statements).
+    // (A request forcing the rewrite tool is answered from its own script, toolTurns.rewrite.)
     const fake = await FakeOpenAI.start([], {
-      judgeTurns: [
-        {
-          calls: [
-            {
-              name: "rewrite",
-              arguments: { code: "def clamp(x, lo, hi)\n    return x", bug: "drops the bounds" },
-            },
-          ],
-        },
-      ],
+      toolTurns: {
+        rewrite: [
+          {
+            calls: [
+              {
+                name: "rewrite",
+                arguments: { code: "def clamp(x, lo, hi)\n    return x", bug: "drops the bounds" },
+              },
+            ],
+          },
+        ],
+      },
       whenDone: { content: "Some results of the calc helpers are wrong for ordinary inputs." },
     });
     fakes.push(fake);
