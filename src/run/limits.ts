@@ -5,7 +5,7 @@
  * being flooded no matter how many tasks are in flight.
  */
 import type { Model } from "../model/model.ts";
-import type { Container, Sandbox } from "../sandbox/sandbox.ts";
+import { type Container, passThrough, type Sandbox } from "../sandbox/sandbox.ts";
 import { Semaphore } from "../util/semaphore.ts";
 
 export { Semaphore };
@@ -51,17 +51,8 @@ export function limiters(l: ResourceLimits): Limiters {
 /** The same sandbox with `build` behind the builds semaphore and each container holding a container slot. */
 export function limitSandbox(sb: Sandbox, l: Limiters): Sandbox {
   return {
-    engine: sb.engine,
+    ...passThrough(sb),
     build: (spec) => l.builds.with(() => sb.build(spec)),
-    imageExists: (tag) => sb.imageExists(tag),
-    ping: (o) => sb.ping(o),
-    pull: (ref, o) => sb.pull(ref, o),
-    push: (image, ref, o) => sb.push(image, ref, o),
-    imageSize: (tag) => sb.imageSize(tag),
-    removeImage: (tag) => sb.removeImage(tag),
-    cleanup: () => sb.cleanup(),
-    reapOrphans: () => sb.reapOrphans(),
-    storagePath: sb.storagePath && (() => sb.storagePath!()),
     async start(spec) {
       const release = await l.containers.acquire();
       let c: Container;

@@ -101,3 +101,23 @@ export interface Sandbox {
   /** Host folder where the engine stores images and containers, when it is local (watched for free space). */
   storagePath?(): Promise<string | undefined>;
 }
+
+/**
+ * The methods of `sb` that a wrapping sandbox passes through as they are: a wrapper (resource limits, a
+ * warm pool) spreads these and writes only the methods it changes.
+ */
+export function passThrough(sb: Sandbox): Omit<Sandbox, "start"> {
+  return {
+    engine: sb.engine,
+    build: (spec) => sb.build(spec),
+    imageExists: (tag) => sb.imageExists(tag),
+    ping: (o) => sb.ping(o),
+    pull: (ref, o) => sb.pull(ref, o),
+    push: (image, ref, o) => sb.push(image, ref, o),
+    imageSize: (tag) => sb.imageSize(tag),
+    removeImage: (tag) => sb.removeImage(tag),
+    cleanup: () => sb.cleanup(),
+    reapOrphans: () => sb.reapOrphans(),
+    storagePath: sb.storagePath && (() => sb.storagePath!()),
+  };
+}

@@ -5,7 +5,7 @@
  * it in the background. A pre-started container has run nothing but its init (the same state as a fresh
  * one). `settle()` waits for every removal and removes the containers started ahead and never used.
  */
-import type { Container, ContainerSpec, Sandbox } from "./sandbox.ts";
+import { type Container, type ContainerSpec, passThrough, type Sandbox } from "./sandbox.ts";
 
 export interface WarmSandbox extends Sandbox {
   /** Start a container for `spec` now, for a later `start` of the same spec. */
@@ -35,17 +35,7 @@ export function warmSandbox(sb: Sandbox): WarmSandbox {
     },
   });
   return {
-    engine: sb.engine,
-    build: (spec) => sb.build(spec),
-    imageExists: (tag) => sb.imageExists(tag),
-    ping: (o) => sb.ping(o),
-    pull: (ref, o) => sb.pull(ref, o),
-    push: (image, ref, o) => sb.push(image, ref, o),
-    imageSize: (tag) => sb.imageSize(tag),
-    removeImage: (tag) => sb.removeImage(tag),
-    cleanup: () => sb.cleanup(),
-    reapOrphans: () => sb.reapOrphans(),
-    storagePath: sb.storagePath && (() => sb.storagePath!()),
+    ...passThrough(sb),
     prestart(spec) {
       const p = sb.start(spec);
       p.catch(() => undefined);
