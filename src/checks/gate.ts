@@ -253,6 +253,19 @@ export const CHECKS = {
 
 export type CheckName = keyof typeof CHECKS;
 
+/** Validation of a built environment, whoever built it (the synth gate is this list too, less base-state). */
+const VALIDATE = [
+  "static",
+  "state-runs",
+  "base-state",
+  "grade",
+  "exit-code-cross-check",
+  "leak-probe",
+  "comment-probe",
+  "no-tests-probe",
+  "load-probe",
+] as const satisfies readonly CheckName[];
+
 /** The gates, each a list of check names run in order. */
 export const GATES = {
   /** The builder's quick check of a freshly built image: resolved passes, buggy fails, one run each. */
@@ -260,32 +273,13 @@ export const GATES = {
   /** The building agent's self-verification of a submission (its image is built when first needed). */
   agent: ["static", "quick-check", "comment-probe", "no-tests-probe", "judge"],
   /** Validation of a built environment, whoever built it. */
-  validate: [
-    "static",
-    "state-runs",
-    "base-state",
-    "grade",
-    "exit-code-cross-check",
-    "leak-probe",
-    "comment-probe",
-    "no-tests-probe",
-    "load-probe",
-  ],
+  validate: VALIDATE,
   /**
    * A synthetic bug (src/synth/): validation's list, then inverse mutation (each changed file undone alone
    * makes a failing test pass; the gold patch resolves in the bug's own image).
    */
-  synth: [
-    "static",
-    "state-runs",
-    "grade",
-    "exit-code-cross-check",
-    "leak-probe",
-    "comment-probe",
-    "no-tests-probe",
-    "load-probe",
-    "synth-inverse-mutation",
-  ],
+  // (no base state: a synthetic bug has no test patch, its base is the environment's own commit)
+  synth: [...VALIDATE.filter((n) => n !== "base-state"), "synth-inverse-mutation"],
   /**
    * check-verifier: a verifier from any source. Static rules always; with an image the baseline, then the
    * behaviour probes (a broken verifier is not probed); the judge with a model.
