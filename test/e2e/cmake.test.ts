@@ -25,11 +25,13 @@ describe("C++ (CMake + GoogleTest): mine → build → validate → export → e
     expect(empty.tests_status.FAIL_TO_PASS.failure).toEqual(["Calc.ClampHigh"]);
 
     // PR #6: the buggy test program does not compile. The install step deleted every linked binary, so no
-    // stale program from the base commit runs: CTest says "Not Run", no case of that program passes, and
-    // all of them are FAIL_TO_PASS (Go and Rust behave the same when a test package does not build).
+    // stale program from the base commit runs: CTest says "Not Run" in the buggy state. The base state
+    // (the base commit without the test patch) ran the old cases and they passed: they are PASS_TO_PASS,
+    // and only the PR's new case is FAIL_TO_PASS (Go and Rust behave the same when a test package does not
+    // build).
     const sign = store.listInstances().find((i) => i.instance_id.endsWith("-6"))!;
-    expect(sign.FAIL_TO_PASS.sort()).toEqual(["Calc.Add", "Calc.ClampHigh", "Calc.ClampLow", "Calc.Sign"]);
-    expect(sign.PASS_TO_PASS).toEqual([]);
+    expect(sign.FAIL_TO_PASS).toEqual(["Calc.Sign"]);
+    expect(sign.PASS_TO_PASS.sort()).toEqual(["Calc.Add", "Calc.ClampHigh", "Calc.ClampLow"]);
     const buggy = sign.validation.runs.find((r) => r.state === "buggy")!;
     expect(buggy.log_tail).toMatch(/calc_test \.+\*\*\*Not Run/);
     store.close();

@@ -60,7 +60,8 @@ beforeAll(async () => {
 }, 1_500_000);
 
 afterAll(async () => {
-  const left = children.filter((c) => c.exitCode === null);
+  // A child killed by a signal has exitCode null and signalCode set: only those still running are waited for.
+  const left = children.filter((c) => c.exitCode === null && c.signalCode === null);
   for (const c of left) c.kill("SIGKILL");
   await Promise.all(left.map((c) => new Promise((r) => c.once("exit", r))));
   await sandbox.reapOrphans(); // what a serve process killed here left
@@ -464,7 +465,7 @@ describe("serve: many processes, one service (Redis)", () => {
     await viaA2.session(s3.info).close();
     for (const p of [a2.proc, b2.proc]) p.kill("SIGTERM");
     await Promise.all(
-      [a2, b2].map((x) => new Promise((r) => (x.proc.exitCode === null ? x.proc.once("exit", r) : r(null)))),
+      [a2, b2].map((x) => new Promise((r) => (x.proc.exitCode === null && x.proc.signalCode === null ? x.proc.once("exit", r) : r(null)))),
     );
     expect([...containersOf(a2.node), ...containersOf(b2.node)]).toEqual([]);
   }, 300_000);
