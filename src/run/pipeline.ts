@@ -52,6 +52,8 @@ export interface PipelineOptions extends TaskOptions {
   diskCheckMs?: number;
   /** Then inject synthetic bugs into the validated environments (`run --synth`, src/synth/). */
   synth?: Omit<SynthOptions, "sandbox">;
+  /** With a model: let it judge each PR's quality before building (default true; the rules always run). */
+  qualityChecks?: boolean;
 }
 
 export interface PipelineSummary {
@@ -104,7 +106,7 @@ export async function runPipeline(
     maxFiles: o.maxFiles,
     maxLines: o.maxLines,
     // The PR quality filter's LLM checks, when a model is configured (its rules always run).
-    model: o.model,
+    model: o.qualityChecks === false ? undefined : o.model,
   });
   o.onEvent?.({ type: "mined", tasks: mined.tasks, rejections: mined.rejections, skipped: mined.skipped });
   const gitDir = source.git?.dir;

@@ -38,6 +38,7 @@ interface RunOpts extends SourceFlags {
   minFreeDisk: string;
   progress?: boolean;
   statementWriter?: boolean;
+  qualityChecks?: boolean;
   wait?: boolean;
   synth?: boolean;
   synthStrategies?: string;
@@ -107,6 +108,10 @@ export function registerRun(program: Command): void {
     .option("--no-progress", "no progress bar")
     .option("--redis <url>", "distributed: enqueue tasks for `swe-universe worker` processes on this Redis")
     .option("--queue <name>", "tasks queue name with --redis (default sweu-tasks)")
+    .option(
+      "--no-quality-checks",
+      "with a model: do not ask it to judge each PR's quality before building (the rule-based filter still runs)",
+    )
     .option("--synth", "then inject synthetic bugs into the validated environments (see `synth --help`)");
   addSynthOptions(cmd, "synth-");
   addBuildOptions(cmd).action(async (repo: string, opts: RunOpts) => {
@@ -138,6 +143,7 @@ export function registerRun(program: Command): void {
         reuse: opts.reuse,
         keepWork: opts.keepWork,
         writeStatements: opts.statementWriter,
+        qualityChecks: opts.qualityChecks,
         minFreeDisk: size(opts.minFreeDisk, "--min-free-disk"),
         only: opts.only?.split(",").map((s) => s.trim()),
         synth: opts.synth

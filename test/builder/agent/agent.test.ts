@@ -123,8 +123,10 @@ describe("building agent on real containers, driven by a scripted OpenAI-protoco
       runDir,
       runsPerState: 2,
       builder: "agent",
-      // The building agent is under test: no statement writer asking the same server for statements.
+      // The building agent is under test: no statement writer and no PR quality judge asking the same
+      // server (each would add its own tokens to the count below).
       writeStatements: false,
+      qualityChecks: false,
       model,
     });
     expect(store.listRejections(), JSON.stringify(store.listRejections(), null, 2)).toEqual([]);
