@@ -16,9 +16,9 @@ import { judgeFor, runBaseline } from "./baseline.ts";
 import { gitProbe, inverseMutation, poisonProbe, rewriteProbe, stubProbe } from "./behaviour.ts";
 import { synthInverseMutation } from "./inverse.ts";
 import { judgeVerifier } from "./judge.ts";
-import { laneSandbox } from "./lanes.ts";
+import { type LaneOptions, laneSandbox } from "./lanes.ts";
 import { leakProbe } from "./leak.ts";
-import { loadProbe } from "./load.ts";
+import { judgeLoad, type LoadRun, loadProbe, loadRun } from "./load.ts";
 import { commentProbe, noTestsProbe } from "./probes.ts";
 import { quickCheck } from "./quick.ts";
 import { stateRuns } from "./state-runs.ts";
@@ -47,6 +47,12 @@ const probeOptions = (e: Evidence, c: GateContext) => ({
   timeoutMs: c.testTimeoutMs,
   judge: judgeFor(e),
   ...(c.limits ? { limits: c.limits } : {}),
+});
+
+const loadOptions = (e: Evidence, c: GateContext) => ({
+  ...probeOptions(e, c),
+  parse: c.parserFor(e.parser),
+  cpus: c.loadProbeCpus!,
 });
 
 /** A behaviour probe of the audit: runs only on a verifier whose baseline passed. */
@@ -192,12 +198,17 @@ export const CHECKS = {
     reason: "timing_dependent",
     probe: true,
     exclusive: true,
-    async run(e, c) {
-      const r = await loadProbe(e.task, e.lists!, {
-        ...probeOptions(e, c),
-        parse: c.parserFor(e.parser),
-        cpus: c.loadProbeCpus!,
-      });
+    // The run under the quota needs no lists: with lanes it starts beside the state runs, holding no lane.
+    head: (e, c) => loadRun(e.task, loadOptions(e, c)),
+    async run(e, c, head) {
+      const o = loadOptions(e, c);
+      const first = (await head?.catch(() => undefined)) as LoadRun | undefined;
+      const clean =
+        first && !first.inconclusive && !first.raw.timedOut ? judgeLoad(e.lists!, first, o) : undefined;
+      // A clean pass beside the others stands (under no more than the quota it would pass alone); anything
+      // else is decided by a run alone, holding every lane, as a sequential gate decides it.
+      const r =
+        clean?.verdict.passed && !clean.loadFlaky.length ? clean : await loadProbe(e.task, e.lists!, o);
       // Tests that fail only under load leave the lists (as flaky tests do); the instance stays while
       // FAIL_TO_PASS has tests left.
       if (r.loadFlaky.length) e.lists = { ...e.lists!, ...r.lists, load_flaky: r.loadFlaky };
@@ -351,7 +362,7 @@ function checkContext(
 ): GateContext {
   if (!c.sandbox) return c;
   const sb = c.sandbox;
-  const lane = (o: { exclusive?: boolean; priority?: number; stop?: AbortSignal }) =>
+  const lane = (o: LaneOptions) =>
     laneSandbox(sb, lanes, { ...o, stop: o.stop ? AbortSignal.any([stop, o.stop]) : stop });
   return {
     ...c,
@@ -381,10 +392,17 @@ export async function runGate(names: readonly CheckName[], e: Evidence, c: GateC
     return prior.length > 0 && prior.every((v) => v.passed);
   };
   const early = new Map<CheckName, Promise<CheckOutcome>>();
+  const heads = new Map<CheckName, Promise<unknown>>();
   const startBeside = (from: number) => {
     if (lanes.size < 2 || !e.image || !c.sandbox) return;
     for (const name of names.slice(from)) {
       const check: Check = CHECKS[name];
+      if (check.head && !heads.has(name) && !passedBefore(name)) {
+        const ctx = checkContext(check, c, lanes, stop.signal);
+        const h = check.head(e, { ...ctx, sandbox: ctx.lane!({ priority: 1, weight: 0 }) });
+        h.catch(() => undefined);
+        heads.set(name, h);
+      }
       if (!check.concurrent || early.has(name) || passedBefore(name)) continue;
       if (check.needs.some((n) => n !== "image")) continue;
       const p = check.run(e, checkContext(check, c, lanes, stop.signal));
@@ -409,7 +427,9 @@ export async function runGate(names: readonly CheckName[], e: Evidence, c: GateC
           skipped.push(`${name}: ${why}`);
           continue;
         }
-        const run = why ? undefined : check.run(e, checkContext(check, c, lanes, stop.signal));
+        const run = why
+          ? undefined
+          : check.run(e, checkContext(check, c, lanes, stop.signal), heads.get(name));
         if (run && check.needs.includes("image")) startBeside(i + 1);
         out = run ? await run : { failure: why as CheckFailure };
       }

@@ -19,6 +19,8 @@ export interface LaneOptions {
   priority?: number;
   /** Hold every lane: the container runs alone (the load probe's quota means nothing beside others). */
   exclusive?: boolean;
+  /** 0: hold no lane (a container under a CPU quota beside the others: its quota bounds what it takes). */
+  weight?: 0 | 1;
   stop?: AbortSignal;
 }
 
@@ -32,7 +34,7 @@ export function laneSandbox(sb: Sandbox, lanes: Lanes, o: LaneOptions = {}): San
     ...bind(sb),
     async start(spec) {
       if (o.stop?.aborted) throw new Stopped();
-      const release = await lanes.acquire({ priority: o.priority, exclusive: o.exclusive });
+      const release = await lanes.acquire({ priority: o.priority, exclusive: o.exclusive, weight: o.weight });
       let c: Container;
       try {
         if (o.stop?.aborted) throw new Stopped();

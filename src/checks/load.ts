@@ -1,5 +1,5 @@
 import { gradeEvaluation } from "../harness/grade.ts";
-import { type OutputParser, runStateRaw, toStateRun } from "../harness/run-state.ts";
+import { type OutputParser, type RawStateRun, runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { CheckVerdict } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { probeRun } from "./probes.ts";
@@ -43,11 +43,20 @@ export async function loadProbe(
   lists: { FAIL_TO_PASS: string[]; PASS_TO_PASS: string[] },
   o: LoadProbeOptions,
 ): Promise<LoadProbeResult> {
-  const unchanged = (passed: boolean, reasons: string[]): LoadProbeResult => ({
-    verdict: { check: "load-probe", kind: "dynamic", passed, reasons },
-    loadFlaky: [],
-    lists,
-  });
+  return judgeLoad(lists, await loadRun(task, o), o);
+}
+
+/** The run under the quota, once more when the engine cut it short: what judgeLoad grades. */
+export interface LoadRun {
+  raw: RawStateRun;
+  inconclusive?: string;
+}
+
+/** The load probe's container run alone (it needs no lists: the gate may start it beside the state runs). */
+export async function loadRun(
+  task: { patch: string; test_patch: string },
+  o: LoadProbeOptions,
+): Promise<LoadRun> {
   const run = () =>
     runStateRaw(o.sandbox, {
       image: o.image,
@@ -57,7 +66,20 @@ export async function loadProbe(
       timeoutMs: o.timeoutMs,
       limits: { cpus: o.cpus },
     });
-  const { raw, inconclusive: why } = await probeRun(run, o.timeoutMs, { retryTimeout: false });
+  return probeRun(run, o.timeoutMs, { retryTimeout: false });
+}
+
+/** The load probe's verdict on a run under the quota (see loadProbe). */
+export function judgeLoad(
+  lists: { FAIL_TO_PASS: string[]; PASS_TO_PASS: string[] },
+  { raw, inconclusive: why }: LoadRun,
+  o: Pick<LoadProbeOptions, "cpus" | "timeoutMs" | "parse">,
+): LoadProbeResult {
+  const unchanged = (passed: boolean, reasons: string[]): LoadProbeResult => ({
+    verdict: { check: "load-probe", kind: "dynamic", passed, reasons },
+    loadFlaky: [],
+    lists,
+  });
   const quota = `${o.cpus} CPU`;
   if (raw.timedOut)
     return unchanged(true, [

@@ -11,6 +11,7 @@ import type {
   TestCategories,
 } from "../records/index.ts";
 import type { Limits, Sandbox } from "../sandbox/sandbox.ts";
+import type { LaneOptions } from "./lanes.ts";
 import type { Convention } from "./outcome.ts";
 
 /** What the audit's baseline found (src/checks/baseline.ts): buggy fails and resolved passes, or not. */
@@ -93,7 +94,7 @@ export interface GateContext {
   lanes?: number;
   /** Set by runGate for the check it runs: the gate's sandbox behind other lane options (state-runs runs
    * a suspect run again alone with it). */
-  lane?: (o: { exclusive?: boolean; priority?: number; stop?: AbortSignal }) => Sandbox;
+  lane?: (o: LaneOptions) => Sandbox;
   /** Limits of every probe container (the audit bounds processes and memory). */
   limits?: Limits;
   /** Run every check even after one failed (an audit reports them all); the first failure is still named. */
@@ -137,5 +138,10 @@ export interface Check {
   concurrent?: boolean;
   /** Runs alone, holding every lane (a CPU-quota probe means nothing beside other containers). */
   exclusive?: boolean;
-  run(e: Evidence, c: GateContext): Promise<CheckOutcome>;
+  /**
+   * The part of run that needs only the image: with more than one lane the gate starts it beside the
+   * state runs, on a sandbox whose containers hold no lane, and hands its promise to run.
+   */
+  head?: (e: Evidence, c: GateContext) => Promise<unknown>;
+  run(e: Evidence, c: GateContext, head?: Promise<unknown>): Promise<CheckOutcome>;
 }

@@ -35,9 +35,13 @@ export class Lanes {
     return this.used;
   }
 
-  /** Take one lane (or all with `exclusive`); the returned function gives it back (idempotent). */
-  async acquire(o: { priority?: number; exclusive?: boolean } = {}): Promise<() => void> {
-    const weight = o.exclusive ? this.size : 1;
+  /**
+   * Take one lane (all with `exclusive`, none with `weight: 0`: a holder that takes no lane, such as a
+   * container held to a fraction of a CPU); the returned function gives it back (idempotent).
+   */
+  async acquire(o: { priority?: number; exclusive?: boolean; weight?: 0 | 1 } = {}): Promise<() => void> {
+    const weight = o.exclusive ? this.size : (o.weight ?? 1);
+    if (weight === 0) return () => {};
     const priority = o.priority ?? 0;
     if (this.waiters.length || this.used + weight > this.size)
       await new Promise<void>((wake) => {

@@ -2,7 +2,8 @@
  * How the validate gate schedules its container runs (src/checks/gate.ts runGate, state-runs.ts, lanes.ts),
  * on a scripted sandbox that starts no container (test/helpers/scripted-sandbox.ts): the same verdicts,
  * runs and lists with one lane and with several; a run that rejects the instance ends the rest; the load
- * probe runs alone; a run that fails only beside others is run again alone and does not reject.
+ * probe's run under its quota starts beside the state runs and anything but a clean pass there is decided
+ * alone; a run that fails only beside others is run again alone and does not reject.
  */
 import { describe, expect, it } from "vitest";
 import { evidence, GATES, runGate } from "../../src/checks/gate.ts";
@@ -66,7 +67,8 @@ describe("validate gate scheduling", () => {
     expect(seq.g.failure).toBeUndefined();
     expect(summary(par)).toEqual(summary(seq));
     expect(seq.sb.maxLive).toBe(1);
-    expect(par.sb.maxLive).toBe(3);
+    // 3 lanes of state runs and probes, and the load probe's container beside them (it holds no lane).
+    expect(par.sb.maxLive).toBe(4);
     // 6 state runs, the leak search, comment, no-tests and load probes: 10 containers either way.
     expect(seq.sb.started).toBe(10);
     expect(par.sb.started).toBe(10);
@@ -74,11 +76,41 @@ describe("validate gate scheduling", () => {
     expect(par.ms).toBeLessThan(seq.ms * 0.7);
   });
 
-  it("runs the load probe alone, holding every lane", async () => {
+  it("starts the load probe's run under the quota beside the state runs, holding no lane; its clean pass stands", async () => {
+    const seq = await gate({ tests: honest, ms: 30 }, 1);
     const par = await gate({ tests: honest, ms: 30 }, 3);
     const load = par.sb.runs.filter((r) => r.cpus === 0.25);
     expect(load).toHaveLength(1);
-    expect(load[0]!.live).toBe(1);
+    // It ran beside other containers (the state runs), and 3 lanes still held 3 state runs at once.
+    expect(load[0]!.live).toBeGreaterThan(1);
+    expect(par.sb.maxLive).toBeGreaterThanOrEqual(4);
+    expect(summary(par)).toEqual(summary(seq));
+  });
+
+  it("decides a load probe that does not pass beside the others by a run alone, as a sequential gate does", async () => {
+    // Under the quota, beside other containers, the tests fail (the node is busier than the quota says);
+    // alone they pass: the verdict is the lone run's, and it is the sequential gate's.
+    const script: Script = {
+      tests: (r) =>
+        r.cpus && r.live > 1 ? { exit: 1, lines: ["not ok test_new", "ok test_old"] } : honest(r),
+      ms: 30,
+    };
+    const seq = await gate(script, 1);
+    const par = await gate(script, 3);
+    const load = par.sb.runs.filter((r) => r.cpus === 0.25);
+    expect(load.map((r) => r.live > 1)).toEqual([true, false]);
+    expect(seq.sb.runs.filter((r) => r.cpus === 0.25)).toHaveLength(1);
+    expect(par.g.failure).toBeUndefined();
+    expect(summary(par)).toEqual(summary(seq));
+    // A load probe that fails alone too rejects the instance either way.
+    const timed: Script = {
+      tests: (r) => (r.cpus ? { exit: 1, lines: ["not ok test_new", "ok test_old"] } : honest(r)),
+      ms: 30,
+    };
+    const seq2 = await gate(timed, 1);
+    const par2 = await gate(timed, 3);
+    expect(seq2.g.failure?.reason).toBe("timing_dependent");
+    expect(summary(par2)).toEqual(summary(seq2));
   });
 
   it("ends the remaining runs when a buggy run passes, with the reason a full run gives", async () => {
@@ -91,9 +123,9 @@ describe("validate gate scheduling", () => {
       expect(x.g.failure?.reason).toBe("buggy_passes");
       expect(x.g.failure?.check).toBe("state-runs");
       // Sequentially the first buggy run stops it; in parallel the lanes' other runs are stopped at once.
-      expect(x.sb.runs.filter((r) => r.kind === "buggy" || r.kind === "resolved").length).toBeLessThanOrEqual(
-        lanes,
-      );
+      // (The load probe's run under its quota, started beside them in parallel, is stopped with them.)
+      const stateRuns = x.sb.runs.filter((r) => (r.kind === "buggy" || r.kind === "resolved") && !r.cpus);
+      expect(stateRuns.length).toBeLessThanOrEqual(lanes);
       expect(x.g.verdicts.map((v) => v.check)).toEqual(expect.arrayContaining(["static:no-runner"]));
       expect(x.g.verdicts.some((v) => v.check.endsWith("probe"))).toBe(false);
       expect(x.sb.live).toBe(0);
@@ -164,6 +196,25 @@ describe("lanes", () => {
     expect(order).toEqual(["state", "probe", "exclusive"]);
     expect(lanes.inUse).toBe(2);
     exclusive();
+    expect(lanes.inUse).toBe(0);
+  });
+
+  it("lets a holder of weight 0 through at once while every lane is held and others wait", async () => {
+    const lanes = new Lanes(1);
+    const held = await lanes.acquire();
+    let waited = false;
+    const queued = lanes.acquire().then((r) => {
+      waited = true;
+      return r;
+    });
+    const free = await lanes.acquire({ priority: 1, weight: 0 });
+    expect(lanes.inUse).toBe(1);
+    free();
+    free();
+    expect(lanes.inUse).toBe(1);
+    expect(waited).toBe(false);
+    held();
+    (await queued)();
     expect(lanes.inUse).toBe(0);
   });
 });

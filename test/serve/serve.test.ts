@@ -465,7 +465,12 @@ describe("serve: many processes, one service (Redis)", () => {
     await viaA2.session(s3.info).close();
     for (const p of [a2.proc, b2.proc]) p.kill("SIGTERM");
     await Promise.all(
-      [a2, b2].map((x) => new Promise((r) => (x.proc.exitCode === null && x.proc.signalCode === null ? x.proc.once("exit", r) : r(null)))),
+      [a2, b2].map(
+        (x) =>
+          new Promise((r) =>
+            x.proc.exitCode === null && x.proc.signalCode === null ? x.proc.once("exit", r) : r(null),
+          ),
+      ),
     );
     expect([...containersOf(a2.node), ...containersOf(b2.node)]).toEqual([]);
   }, 300_000);
