@@ -4,6 +4,7 @@ import { type OutputParser, presentTestFiles } from "../harness/run-state.ts";
 import type { Model } from "../model/model.ts";
 import type { Built, CheckVerdict, Instance, ReasonCode, StateRun } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
+import { warmSandbox } from "../sandbox/warm.ts";
 import { defaultLanes } from "../util/pool.ts";
 import { assembleInstance } from "./instance.ts";
 
@@ -62,8 +63,11 @@ export async function validate(built: Built, o: ValidateOptions): Promise<Valida
     probes: !o.skipProbes,
     loadProbeCpus: o.skipProbes ? 0 : (o.loadProbeCpus ?? LOAD_PROBE_CPUS),
   }).filter((c) => c !== "leak-probe" || (o.leakProbe ?? !o.skipProbes));
+  // Removals in the background: a run's lane passes on when its result is read, not when the engine has
+  // removed its container (settled before validation returns, so none is left behind).
+  const sandbox = warmSandbox(o.sandbox);
   const g = await runGate(o.judge ? [...names, "judge"] : names, e, {
-    sandbox: o.sandbox,
+    sandbox,
     parserFor: o.parserFor,
     model: o.judge,
     runsPerState: n,
@@ -71,7 +75,7 @@ export async function validate(built: Built, o: ValidateOptions): Promise<Valida
     loadProbeCpus: o.loadProbeCpus ?? LOAD_PROBE_CPUS,
     lanes: o.lanes ?? defaultLanes(),
     signal: o.signal,
-  });
+  }).finally(() => sandbox.settle());
   if (g.failure)
     return {
       ok: false,
