@@ -22,8 +22,23 @@ import type { Baseline, CheckOutcome, Evidence, GateContext } from "./types.ts";
 
 export type { Baseline } from "./types.ts";
 
-/** A baseline run, and whether /testbed was still there after it. */
-export type BaselineRun = RawStateRun & { testbedGone?: boolean };
+/**
+ * A baseline run, whether /testbed was still there after it, and whether it met the container's process
+ * limit (a fork refused: the cgroup's pids.events `max` counter, or bash's own words when the table was
+ * too full for a look).
+ */
+export type BaselineRun = RawStateRun & { testbedGone?: boolean; processLimit?: boolean };
+
+/** Builtins only (no fork: the process table may be full): /testbed's exit status, the pids `max` count. */
+const AFTER = [
+  "test -d /testbed/.git; g=$?",
+  "for f in /sys/fs/cgroup/pids.events /sys/fs/cgroup/pids/pids.events; do",
+  '  [ -r "$f" ] && while read -r k v; do [ "$k" = max ] && echo "SWEU-PIDS-MAX $v"; done < "$f"',
+  "done",
+  "exit $g",
+].join("\n");
+
+const FORK_REFUSED = /fork: (?:retry: )?Resource temporarily unavailable|BlockingIOError: \[Errno 11\]/;
 
 const lastLines = (s: string, n = 2) =>
   s
@@ -45,10 +60,13 @@ export async function baselineRun(sandbox: Sandbox, spec: StateSpec, limits?: Li
   try {
     const raw = await runInContainer(c, spec);
     // From /: the image's working directory may be the very /testbed that is gone.
-    const after = await c
-      .exec("test -d /testbed/.git", { workdir: "/", timeoutMs: 30_000 })
-      .catch(() => undefined);
-    return { ...raw, ...(after?.exitCode === 1 ? { testbedGone: true } : {}) };
+    const after = await c.exec(AFTER, { workdir: "/", timeoutMs: 30_000 }).catch(() => undefined);
+    const refused = Number(/SWEU-PIDS-MAX (\d+)/.exec(after?.output ?? "")?.[1] ?? 0);
+    return {
+      ...raw,
+      ...(after?.exitCode === 1 ? { testbedGone: true } : {}),
+      ...(refused > 0 || FORK_REFUSED.test(raw.output) ? { processLimit: true } : {}),
+    };
   } finally {
     await c.remove();
   }
@@ -95,6 +113,14 @@ export function decideBaseline(
   });
   if (resolved.apply !== "applied")
     return broken(`the task does not fit the image: ${resolved.apply} (${lastLines(resolved.applyLog)})`);
+  // What it printed after a refused fork says nothing of the code (a test that forked in a gap is luck).
+  const limited = (["buggy", "resolved"] as const).filter(
+    (k) => (k === "buggy" ? buggy : resolved)?.processLimit,
+  );
+  if (limited.length)
+    return broken(
+      `the verifier met the container's process limit in the ${limited.join(" and ")} state (a fork was refused): it cannot be judged under these limits`,
+    );
   const judge = exitJudge({ markers: o.markers });
   const r = judge(resolved, o.timeoutMs);
   if (r.inconclusive) return broken(said("resolved", resolved, o.timeoutMs, o.markers));

@@ -34,6 +34,14 @@ describe("the audit's baseline", () => {
     expect(b).toMatchObject({ ok: true, convention: "exit-code" });
   });
 
+  it("is broken when a state met the process limit, whatever its exit code said", () => {
+    const b = decideBaseline(run(1, "1 failed"), run(0, "2 passed", { processLimit: true }), opts);
+    expect(b.ok).toBe(false);
+    expect(b.reasons).toEqual([
+      "the verifier met the container's process limit in the resolved state (a fork was refused): it cannot be judged under these limits",
+    ]);
+  });
+
   it("reads SWE-bench's log when the exit code is always 0 (the scripts end with a git checkout)", () => {
     const buggy = run(0, sweLog(["PASSED tests/t.py::test_old", "FAILED tests/t.py::test_new"]));
     const resolved = run(0, sweLog(["PASSED tests/t.py::test_old", "PASSED tests/t.py::test_new"]));

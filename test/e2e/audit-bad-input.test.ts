@@ -79,15 +79,13 @@ describe("check-verifier on verifiers that misbehave (real CLI, real containers)
   }, 120_000);
 
   it("a fork bomb meets the process limit and ends as broken; the machine and the engine carry on", async () => {
-    // The bomb fills the process table while the script waits on it: the state runs are cut short at the
-    // time limit (or fail to fork), never judged by a test that happened to fork in a gap. (A verifier that
-    // runs test_a.sh after the bomb is a coin toss, and then the poison probe rightly finds that test_a.sh
-    // reads a.py's text instead of running it.)
-    const bomb = "#!/bin/bash\ncd /testbed\nbomb() { bomb | bomb & }\nbomb\nsleep 60\nbash test_a.sh\n";
+    // The bomb fills the process table, then the test runs in whatever gap it finds: what it printed says
+    // nothing of the code, so the verdict is the process limit's, not the test's.
+    const bomb = "#!/bin/bash\ncd /testbed\nbomb() { bomb | bomb & }\nbomb\nbash test_a.sh\n";
     const r = await audit(bomb, "--timeout", "10", "--pids", "128");
     expect(r.report.verdict, JSON.stringify(r.report, null, 1)).toBe("broken");
     expect(r.code).toBe(1);
-    expect(r.report.because.join()).toMatch(/state (?:was cut short|passes|fails)/);
+    expect(r.report.because.join()).toMatch(/met the container's process limit in the .*state/);
     expect(await leftovers()).toBe("");
     const after = await audit("#!/bin/bash\ncd /testbed\nbash test_a.sh\n", "--timeout", "30");
     expect(after.report.checks.find((c) => c.check === "baseline")?.passed).toBe(true);
