@@ -119,7 +119,7 @@ export function decideBaseline(
   );
   if (limited.length)
     return broken(
-      `the verifier met the container's process limit in the ${limited.join(" and ")} state (a fork was refused): it cannot be judged under these limits`,
+      `the verifier met the container's process limit in the ${limited.join(" and ")} state${limited.length > 1 ? "s" : ""} (a fork was refused): it cannot be judged under these limits`,
     );
   const judge = exitJudge({ markers: o.markers });
   const r = judge(resolved, o.timeoutMs);
