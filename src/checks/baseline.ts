@@ -114,9 +114,7 @@ export function decideBaseline(
   if (resolved.apply !== "applied")
     return broken(`the task does not fit the image: ${resolved.apply} (${lastLines(resolved.applyLog)})`);
   // What it printed after a refused fork says nothing of the code (a test that forked in a gap is luck).
-  const limited = (["buggy", "resolved"] as const).filter(
-    (k) => (k === "buggy" ? buggy : resolved)?.processLimit,
-  );
+  const limited = [buggy?.processLimit && "buggy", resolved.processLimit && "resolved"].filter(Boolean);
   if (limited.length)
     return broken(
       `the verifier met the container's process limit in the ${limited.join(" and ")} state${limited.length > 1 ? "s" : ""} (a fork was refused): it cannot be judged under these limits`,

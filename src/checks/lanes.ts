@@ -4,7 +4,7 @@
  * check (its `stop` signal) removes its live containers at once, which ends their running scripts, and
  * refuses new ones: a failing gate ends the remaining runs without waiting for them.
  */
-import type { Container, Sandbox } from "../sandbox/sandbox.ts";
+import { type Container, passThrough, type Sandbox } from "../sandbox/sandbox.ts";
 import type { Lanes } from "../util/pool.ts";
 
 export class Stopped extends Error {
@@ -31,7 +31,7 @@ export function laneSandbox(sb: Sandbox, lanes: Lanes, o: LaneOptions = {}): San
     for (const c of live) void c.remove().catch(() => undefined);
   });
   return {
-    ...bind(sb),
+    ...passThrough(sb),
     async start(spec) {
       if (o.stop?.aborted) throw new Stopped();
       const release = await lanes.acquire({ priority: o.priority, exclusive: o.exclusive, weight: o.weight });
@@ -66,23 +66,5 @@ export function laneSandbox(sb: Sandbox, lanes: Lanes, o: LaneOptions = {}): San
       if (o.stop?.aborted) void held.remove().catch(() => undefined);
       return held;
     },
-  };
-}
-
-/** Every Sandbox method of `sb` bound to it (start is replaced by the caller). */
-function bind(sb: Sandbox): Sandbox {
-  return {
-    engine: sb.engine,
-    build: (spec) => sb.build(spec),
-    imageExists: (tag) => sb.imageExists(tag),
-    ping: (x) => sb.ping(x),
-    pull: (ref, x) => sb.pull(ref, x),
-    push: (image, ref, x) => sb.push(image, ref, x),
-    imageSize: (tag) => sb.imageSize(tag),
-    removeImage: (tag) => sb.removeImage(tag),
-    start: (spec) => sb.start(spec),
-    cleanup: () => sb.cleanup(),
-    reapOrphans: () => sb.reapOrphans(),
-    storagePath: sb.storagePath && (() => sb.storagePath!()),
   };
 }

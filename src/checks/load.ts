@@ -1,8 +1,8 @@
 import { gradeEvaluation } from "../harness/grade.ts";
-import { type OutputParser, type RawStateRun, runStateRaw, toStateRun } from "../harness/run-state.ts";
+import { type OutputParser, runStateRaw, toStateRun } from "../harness/run-state.ts";
 import type { CheckVerdict } from "../records/index.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
-import { probeRun } from "./probes.ts";
+import { type ProbeRun, probeRun } from "./probes.ts";
 
 /** Default CPU quota of the load probe: a quarter of one CPU, about what a test sees on a busy cluster node. */
 export const LOAD_PROBE_CPUS = 0.25;
@@ -47,10 +47,7 @@ export async function loadProbe(
 }
 
 /** The run under the quota, once more when the engine cut it short: what judgeLoad grades. */
-export interface LoadRun {
-  raw: RawStateRun;
-  inconclusive?: string;
-}
+export type LoadRun = Pick<ProbeRun, "raw" | "inconclusive">;
 
 /** The load probe's container run alone (it needs no lists: the gate may start it beside the state runs). */
 export async function loadRun(
