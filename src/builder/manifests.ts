@@ -12,6 +12,11 @@ export function isDependencyFile(path: string): boolean {
   return shallow(path) && RECIPES.some((r) => r.dependencyFiles.test(path));
 }
 
+/** Dependency files whose content at the resolved commit the environment installs from (reuse.ts). */
+export function isOverlayFile(path: string): boolean {
+  return shallow(path) && RECIPES.some((r) => (r.overlayFiles ?? r.dependencyFiles).test(path));
+}
+
 /** Files some recipe reads (loaded by the repository view), dependency files included. */
 export function isManifest(path: string): boolean {
   return (shallow(path) && RECIPES.some((r) => r.manifests.test(path))) || isDependencyFile(path);

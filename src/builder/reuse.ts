@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { run } from "../util/exec.ts";
 import { settleStep } from "./dockerfile.ts";
-import { isDependencyFile } from "./manifests.ts";
+import { isDependencyFile, isOverlayFile } from "./manifests.ts";
 import type { RepoView } from "./view.ts";
 
 /**
@@ -80,7 +80,7 @@ export async function dependencyOverlay(
   patch: string,
   view: RepoView,
 ): Promise<{ files: Record<string, string>; modified: string[]; added: string[] }> {
-  const changed = [...patch.matchAll(/^\+\+\+ b\/(.+)$/gm)].map((m) => m[1]!).filter(isDependencyFile);
+  const changed = [...patch.matchAll(/^\+\+\+ b\/(.+)$/gm)].map((m) => m[1]!).filter(isOverlayFile);
   const files: Record<string, string> = {};
   for (const f of changed) {
     const r = await run("git", ["-C", gitDir, "show", `${resolvedCommit}:${f}`], {

@@ -5,12 +5,14 @@ import type { Task } from "../records/task.ts";
 import { classifyPath, rankLanguages } from "./classify.ts";
 import { checkDiff, type FileDiff, joinSections } from "./diff.ts";
 import { onlyTouchesTestModules } from "./rust-tests.ts";
+import { wiresOnlyTests } from "./test-wiring.ts";
 
 /**
  * Splitting a candidate's diff into the gold patch and the test patch, and the filters that reject.
  *
  * Policy (as SWE-bench): `test_patch` = every file classified `test`; `patch` = every other file, code and
  * non-code alike (docs, changelog, build files), so applying both reproduces the resolved tree exactly.
+ * One exception: a build script whose changes only add the PR's test files to the build (test-wiring.ts).
  * The diff (not the source's file list) is the truth for binary, submodule and mode facts.
  *
  * Checks, in order, each with a stable reason code:
@@ -87,6 +89,9 @@ export async function splitCandidate(
 
   const kinds: FileKind[] = [];
   for (const f of files) kinds.push(await kindOf(f, c, readFile));
+  // Build-script sections that only compile the PR's new test files go with the tests (test-wiring.ts).
+  const named = files.filter((_, i) => kinds[i] === "test");
+  for (const [i, f] of files.entries()) if (kinds[i] === "other" && wiresOnlyTests(f, named)) kinds[i] = "test";
   const pick = (k: FileKind) => files.filter((_, i) => kinds[i] === k);
   const tests = pick("test");
   const code = pick("code");

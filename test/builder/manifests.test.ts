@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isDependencyFile, isManifest } from "../../src/builder/manifests.ts";
+import { isDependencyFile, isManifest, isOverlayFile } from "../../src/builder/manifests.ts";
 import { RECIPES } from "../../src/builder/recipes/index.ts";
 
 describe("manifests come from the recipes", () => {
@@ -34,5 +34,15 @@ describe("manifests come from the recipes", () => {
     for (const f of readOnly) expect([isManifest(f), isDependencyFile(f)], f).toEqual([true, false]);
     for (const f of ["src/app.py", "a/b/c/package.json", "README.md", "docs/conf.py"])
       expect([isManifest(f), isDependencyFile(f)], f).toEqual([false, false]);
+  });
+
+  it("installs the fix's dependency manifests from the resolved commit, but not build scripts that list sources", () => {
+    for (const f of ["package.json", "pyproject.toml", "Cargo.toml", "go.mod", "pom.xml"])
+      expect(isOverlayFile(f), f).toBe(true);
+    // uriparser #298: the resolved CMakeLists.txt names test/CompareRangeLengthWrap.cpp, which the base lacks
+    for (const f of ["CMakeLists.txt", "src/CMakeLists.txt", "meson.build"]) {
+      expect(isDependencyFile(f), f).toBe(true);
+      expect(isOverlayFile(f), f).toBe(false);
+    }
   });
 });

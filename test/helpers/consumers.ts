@@ -71,7 +71,7 @@ function runArgs(sandbox: OciSandbox, extra: string[]): string[] {
 export async function runConsumers(
   sandbox: OciSandbox,
   exportDir: string,
-  o: { commands: Record<string, string>; tools: Record<string, string>; runArgs?: string[] },
+  o: { commands: Record<string, string>; tools: Record<string, string>; runArgs?: string[]; only?: string[] },
 ) {
   const out = mkdtempSync(join(tmpdir(), "sweu-consumers-"));
   const spec = {
@@ -81,6 +81,7 @@ export async function runConsumers(
     run_args: runArgs(sandbox, o.runArgs ?? []),
     commands: o.commands,
     tools: o.tools,
+    ...(o.only ? { only: o.only } : {}),
   };
   writeFileSync(join(out, "spec.json"), JSON.stringify(spec));
   const r = spawnSync(

@@ -99,4 +99,39 @@ describe("splitCandidate on real and broken diffs", () => {
       detail: "only 1 test and 1 other file(s) changed",
     });
   });
+
+  it("puts a CMakeLists.txt change that only compiles the new test file with the tests, not the gold patch", async () => {
+    const c = new TestRepo();
+    const cmake = (extra: string, flags = "-O0") =>
+      `add_library(uri src/uri.c)\nset(FLAGS ${flags})\nadd_executable(testrunner\n${extra}    test/copy.cpp\n)\n`;
+    c.write("CMakeLists.txt", cmake("")).write("src/uri.c", "int f(){return 1;}\n").write("test/copy.cpp", "//\n");
+    const b = c.commit("base");
+    c.write("CMakeLists.txt", cmake("    test/RangeWrap.cpp\n"))
+      .write("src/uri.c", "int f(){return 2;}\n")
+      .write("test/RangeWrap.cpp", "// new test\n");
+    const wiring = c.commit("fix with its test wired in");
+    c.git("checkout", "-q", "--detach", b);
+    c.write("CMakeLists.txt", cmake("    test/RangeWrap.cpp\n", "-O2"))
+      .write("src/uri.c", "int f(){return 2;}\n")
+      .write("test/RangeWrap.cpp", "// new test\n");
+    const both = c.commit("fix that also changes the build");
+    const g = await GitRepo.open(c.dir);
+    try {
+      const at = (r: string) => candidate(r, { base_commit: b, resolved_commit: r });
+      const w = (await splitCandidate(at(wiring), await g.diff(b, wiring))).task!;
+      expect([w.code_files, w.test_files, w.other_files]).toEqual([
+        ["src/uri.c"],
+        ["CMakeLists.txt", "test/RangeWrap.cpp"],
+        [],
+      ]);
+      expect(w.test_patch).toContain("+    test/RangeWrap.cpp");
+      expect(w.patch).not.toContain("CMakeLists.txt");
+      // A section that changes anything else stays in the gold patch, as SWE-bench splits.
+      const o = (await splitCandidate(at(both), await g.diff(b, both))).task!;
+      expect([o.test_files, o.other_files]).toEqual([["test/RangeWrap.cpp"], ["CMakeLists.txt"]]);
+    } finally {
+      await g.close();
+      c.remove();
+    }
+  });
 });

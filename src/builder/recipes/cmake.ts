@@ -310,6 +310,9 @@ export const cmake: Recipe = {
   languages: ["c", "cpp"],
   manifests: /(^|\/)(CMakeLists\.txt|meson\.build|Makefile|configure\.(ac|in))$/,
   dependencyFiles: /(^|\/)(CMakeLists\.txt|meson\.build)$/,
+  // The resolved CMakeLists.txt names the sources the PR adds (a new test file): configured at the base it
+  // fails. It is applied with the patch; the build step's `cmake --build` reconfigures.
+  overlayFiles: /(?!)/,
   detect: (view) =>
     ["CMakeLists.txt", "meson.build", "configure.ac", "configure.in", "Makefile"].some((f) => view.has(f)),
   plans,

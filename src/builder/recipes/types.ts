@@ -71,6 +71,12 @@ export interface Recipe {
    * image, and the fix's changes to them are installed from the resolved commit (src/builder/reuse.ts).
    */
   dependencyFiles: RegExp;
+  /**
+   * Which of the dependency files the fix changes are installed from the resolved commit (default: all).
+   * Build scripts that list the sources (CMakeLists.txt) name files the test patch adds: configured at the
+   * base they fail, so they are applied with the patch and the build step reconfigures.
+   */
+  overlayFiles?: RegExp;
   detect(view: RepoView): boolean;
   plans(
     ctx: RecipeContext,
