@@ -3,9 +3,10 @@
  * Every file is written to a temp name and renamed, so rerunning export over an old export is safe and a
  * reader never sees a half-written file.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Store } from "../store/store.ts";
+import { readConfig } from "../store/universe.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { instanceToRow } from "./dataset.ts";
 import { computeFunnel, type FunnelReport, renderFunnelMarkdown } from "./funnel.ts";
@@ -102,7 +103,19 @@ function writeFolders(store: Store, outDir: string) {
   return { instances, retired };
 }
 
+/**
+ * Export a run folder. A universe run's folder (or one holding several repositories) keeps the universe
+ * layout whoever exports it: a top-up `build --only`, `synth` or `export` there rewrites the data/ shards
+ * and the funnel across repositories, not a single run's dataset.parquet beside stale shards.
+ */
 export function exportRun(store: Store, outDir: string): ExportResult {
+  if (readConfig(store) || store.repoCounts().length > 1) {
+    const u = exportUniverse(store, outDir);
+    // A single run's dataset.parquet from before the folder held many repositories would contradict data/.
+    rmSync(join(outDir, "dataset.parquet"), { force: true });
+    const { card: _, shards, html: __, ...files } = u.files;
+    return { ...u, files: { ...files, parquet: shards[0] ?? "" } };
+  }
   const { instances, retired } = writeFolders(store, outDir);
 
   const rows = instances.map(instanceToRow);

@@ -33,7 +33,10 @@ INSTANCE = "Please solve this issue: {{task}}"
 
 def load_rows(dataset_dir: Path) -> tuple[list[dict], dict]:
     jl = load_dataset("json", data_files=str(dataset_dir / "dataset.jsonl"))["train"]
-    pq = load_dataset("parquet", data_files=str(dataset_dir / "dataset.parquet"))["train"]
+    # A single run's export has dataset.parquet; a universe run's, Hugging Face's shards under data/.
+    single = dataset_dir / "dataset.parquet"
+    shards = [str(single)] if single.exists() else sorted(str(p) for p in (dataset_dir / "data").glob("*.parquet"))
+    pq = load_dataset("parquet", data_files=shards)["train"]
     rows = [dict(r) for r in jl]
     info = {
         "jsonl_rows": len(jl),

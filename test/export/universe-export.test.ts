@@ -80,6 +80,12 @@ describe("one dataset for a run over many repositories", () => {
     const html = readFileSync(join(runDir, "report.html"), "utf8");
     expect(html).toMatch(/<canvas id="repository">/);
     expect(html).toContain("Chart.js v4");
+    // `export` (as `build --only` and `synth` after it) in the universe run's folder keeps its layout.
+    const e = spawnCli(["export", "--run-dir", runDir]);
+    expect(await e.exited, e.err()).toBe(0);
+    expect(readFileSync(join(runDir, "funnel.md"), "utf8")).toContain("## Repositories");
+    expect(existsSync(join(runDir, "dataset.parquet"))).toBe(false);
+    expect(readdirSync(join(runDir, "data"))).toEqual(["train-00000-of-00001.parquet"]);
   }, 120_000);
 
   it("merge: run folders into one dataset and one funnel; the same folder twice adds nothing; an instance beats a rejection", async () => {
