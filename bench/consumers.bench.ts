@@ -16,14 +16,22 @@ import { createSandbox } from "../src/sandbox/index.ts";
 import type { OciSandbox } from "../src/sandbox/oci.ts";
 import { runConsumers } from "../test/helpers/consumers.ts";
 
+/**
+ * The test command as an agent types it, its log kept outside /testbed; the summary lines it prints are
+ * what the table shows, and the step's exit code is the test command's own.
+ */
+function way(command: string, summary: string): string {
+  return `${command} > /tmp/sweu-tests.log 2>&1; s=$?; sed 's/\\x1b\\[[0-9;]*m//g' /tmp/sweu-tests.log | grep -E '${summary}' | tail -4; exit $s`;
+}
+
 /** How each language's project runs its tests, as an agent in the image would, and the tool it needs. */
 const PROJECT_WAY: Record<string, { command: string; tool: string }> = {
-  python: { command: "python -m pytest -q -x --no-header -p no:cacheprovider 2>&1 | tail -5", tool: "python" },
-  javascript: { command: "npm test 2>&1 | tail -15", tool: "node" },
-  typescript: { command: "npm test 2>&1 | tail -15", tool: "node" },
-  go: { command: "go test ./... 2>&1 | tail -8", tool: "go" },
-  rust: { command: "cargo test 2>&1 | tail -8", tool: "cargo" },
-  java: { command: "mvn -o -q test 2>&1 | tail -15", tool: "mvn" },
+  python: { command: way("python -m pytest -q -p no:cacheprovider", "[0-9]+ (passed|failed|error)"), tool: "python" },
+  javascript: { command: way("npm test", "Tests +[0-9]+|[0-9]+ (passing|failing)"), tool: "node" },
+  typescript: { command: way("npm test", "Tests +[0-9]+|[0-9]+ (passing|failing)"), tool: "node" },
+  go: { command: way("go test ./...", "^(ok|FAIL|--- FAIL)"), tool: "go" },
+  rust: { command: way("cargo test", "^test result:"), tool: "cargo" },
+  java: { command: way("mvn -o test", "Tests run:"), tool: "mvn" },
 };
 
 const { values } = parseArgs({
@@ -53,7 +61,7 @@ console.log(
   `datasets: jsonl ${d.jsonl_rows} rows, parquet ${d.parquet_rows} rows, same columns ${d.same_columns}, same rows ${d.same_rows}`,
 );
 console.log(
-  "| instance | language | tests the project's way (exit; last line) | tool on PATH (5 ways) | git status | SkyRL gold / agent / empty | bad patch | evaluate gold-by-shell / no-op | non-root |",
+  "| instance | language | tests the project's way (exit; summary) | tool on PATH (5 ways) | git status | SkyRL gold / agent / empty | bad patch | evaluate gold-by-shell / no-op | non-root |",
 );
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of chosen) {
@@ -63,7 +71,7 @@ for (const r of chosen) {
     continue;
   }
   const t = x.gold_agent.steps[0];
-  const last = (t?.output ?? "").trim().split("\n").pop()?.slice(0, 70).replaceAll("|", "\\|");
+  const last = (t?.output ?? "").trim().split("\n").join("; ").slice(0, 120).replaceAll("|", "\\|");
   const ways = ["bash -lc", "bash -c", "sh -c", "exec", "bash -i"].map((w) => x.entry[w] ?? "");
   const onPath = ways.filter((w) => w !== "").length;
   const s = x.skyrl;

@@ -72,7 +72,11 @@ export function fixFacts(
         identifiers.add(id);
   const addedLines = [...new Set(added.map((l) => l.trim()).filter((l) => l.length >= MIN_ADDED_LINE))];
   const tests = new Set<string>();
-  for (const t of [...failToPass.map(testLeaf), ...testNamesFromPatch(task.test_patch)])
+  // A deciding test's leaf that the tests call and that is not named as a test is the API, not a test's
+  // name: a doctest (`more_itertools.more.running_max`) is named after the function it documents.
+  const api = (t: string) => inTests.has(t) && !/test/i.test(t);
+  const leaves = failToPass.map(testLeaf).filter((t) => !api(t));
+  for (const t of [...leaves, ...testNamesFromPatch(task.test_patch)])
     if (/^[A-Za-z_]\w{4,}$/.test(t) && /[_A-Z0-9]/.test(t.slice(1))) tests.add(t);
   return { files: [...code], identifiers: [...identifiers], addedLines, tests: [...tests] };
 }

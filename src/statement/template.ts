@@ -19,6 +19,9 @@ const MESSAGE_SHAPES: RegExp[] = [
   /((?:\w+Error|\w+Exception|undefined|cannot find|not defined|has no attribute|is not a function|is not defined|no member named|was not declared|unresolved import|cannot import name)\b.*)$/,
 ];
 
+/** A runner's line for a test that passed or was skipped (unittest's verbose `... ok`). */
+const PASSED_LINE = /\.\.\. (?:ok|skipped\b.*|expected failure)$/;
+
 /** go test -json lines turned back into the plain text they carry. */
 function plain(log: string): string[] {
   const out: string[] = [];
@@ -58,10 +61,14 @@ export function failureMessages(runs: readonly StateRun[], facts: FixFacts, max 
   const tests = facts.tests;
   for (const run of runs.filter((r) => r.state === "buggy")) {
     for (const line of plain(run.log_tail)) {
+      // unittest's line for a test that passed ("Make sure … a ValueError ... ok") says nothing that failed.
+      if (PASSED_LINE.test(line)) continue;
       const m = MESSAGE_SHAPES.map((re) => re.exec(line)).find((x) => x);
       if (!m) continue;
       let msg = clean(m[1]!);
-      for (const t of tests) msg = msg.replaceAll(t, "the test");
+      const unnamed = tests.reduce((x, t) => x.replaceAll(t, "the test"), msg);
+      // A name that is a test's and the API's at once (a doctest of `running_max`) stays where it is quoted.
+      if (!/(['"`])the test\1/.test(unnamed)) msg = unnamed;
       // pytest's "file:line: in test_x" location lines say where, not what.
       if (msg.length < 6 || seen.has(msg) || /^(?:FAIL|ok|PASS|---)\b|^in (?:the test|\S+)$/.test(msg))
         continue;

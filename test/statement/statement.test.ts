@@ -164,6 +164,39 @@ describe("a templated statement, without a model", () => {
     expect(t).toContain("- undefined: Sum");
     expect(t).toMatch(/What was asked for: Add Sum/);
   });
+
+  it("reads unittest's output: no passing test's line, and an API name that is also a doctest's stays", () => {
+    // more-itertools #1135 as its buggy runs printed it; `running_max` is a doctest's name and the API's.
+    const log = [
+      "Make sure taking negative items results in a ValueError ... ok",
+      "test_maxlen (tests.test_more.TestRunningMax.test_maxlen) ... ERROR",
+      "ERROR: test_maxlen (tests.test_more.TestRunningMax.test_maxlen)",
+      '  File "/testbed/tests/test_more.py", line 6731, in test_maxlen',
+      "AttributeError: module 'more_itertools' has no attribute 'running_max'",
+      "TypeError: running_mean() got an unexpected keyword argument 'maxlen'",
+    ].join("\n");
+    const testPatch = [
+      "diff --git a/tests/test_more.py b/tests/test_more.py",
+      "--- a/tests/test_more.py",
+      "+++ b/tests/test_more.py",
+      "@@ -1,1 +1,3 @@",
+      " import more_itertools as mi",
+      "+    def test_maxlen(self):",
+      "+        list(mi.running_max(iter(data), maxlen=0))",
+      "",
+    ].join("\n");
+    const f = fixFacts({ patch: PATCH, test_patch: testPatch, code_files: ["calc/ops.py"] }, [
+      "more_itertools.more.running_max",
+      "tests.test_more.TestRunningMax.test_maxlen",
+    ]);
+    expect(f.tests).toEqual(["test_maxlen"]);
+    const runs = instance("x", log).validation.runs;
+    const t = templatedStatement({ repo: "more-itertools/more-itertools", runs, title: "Add running_max" }, f)!;
+    expect(t).toMatch(/^# Add running_max\n/);
+    expect(t).toContain("- AttributeError: module 'more_itertools' has no attribute 'running_max'");
+    expect(t).toContain("- TypeError: running_mean() got an unexpected keyword argument 'maxlen'");
+    expect(t).not.toMatch(/\.\.\. ok|'the test'/);
+  });
 });
 
 describe("settling a statement without a model", () => {
