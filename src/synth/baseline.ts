@@ -108,6 +108,19 @@ async function slowTests(o: BaselineOptions, sel: Selection, passing: Set<string
   };
 }
 
+/**
+ * The test file a run that died names last: where it was when the runner went down without a summary or a
+ * failing test (click's `test_echo_via_pager[less]` ends pytest in a container without a terminal).
+ */
+export function lastNamedFile(log: string, files: readonly string[]): string | undefined {
+  let best: { file: string; at: number } | undefined;
+  for (const file of files) {
+    const at = log.lastIndexOf(file);
+    if (at >= 0 && (!best || at > best.at)) best = { file, at };
+  }
+  return best?.file;
+}
+
 export type BaselineOutcome = { ok: true; baseline: Baseline } | { ok: false; detail: string };
 
 export async function baselineOf(o: BaselineOptions): Promise<BaselineOutcome> {
@@ -120,6 +133,8 @@ export async function baselineOf(o: BaselineOptions): Promise<BaselineOutcome> {
     if (!bad) break;
     const failing = bad.tests.filter((t) => t.status === "FAILED" || t.status === "ERROR").map((t) => t.name);
     const drop = implicatedFiles(failing, sel.testFiles);
+    const died = !drop.size && lastNamedFile(bad.log_tail, sel.testFiles);
+    if (died) drop.add(died);
     if (attempt >= 2 || !drop.size || !sel.wide)
       return {
         ok: false,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderEvaluationScript } from "../../src/harness/evaluation-script.ts";
-import { implicatedFiles } from "../../src/synth/baseline.ts";
+import { implicatedFiles, lastNamedFile } from "../../src/synth/baseline.ts";
 import { middles, narrowSelection, widenSelection } from "../../src/synth/selection.ts";
 import { makeEnvironment, makeInstance, makeTask } from "../export/fixtures.ts";
 import { memoryView } from "../helpers/view.ts";
@@ -71,5 +71,17 @@ describe("the synthetic verifier: the environment's own script, its selection wi
     expect([...implicatedFiles(["pkg/TestA"], files)]).toEqual(["pkg/a_test.go"]);
     expect([...implicatedFiles(["parse.test > handles x"], files)]).toEqual(["src/__tests__/parse.test.ts"]);
     expect(implicatedFiles(["TestSomethingElse"], files).size).toBe(0);
+  });
+
+  it("blames the file a run that died names last (pytest killed mid-file, no summary, nothing failing)", () => {
+    const files = ["tests/test_termui.py", "tests/test_utils.py", "tests/test_types.py"];
+    const log = [
+      "tests/test_types.py ........",
+      "tests/test_termui.py ......sss.....",
+      "tests/test_utils.py .......Exception ignored in: <_io.FileIO name=14 mode='rb+' closefd=True>",
+      "ResourceWarning: unclosed file",
+    ].join("\n");
+    expect(lastNamedFile(log, files)).toBe("tests/test_utils.py");
+    expect(lastNamedFile("collected 0 items", files)).toBeUndefined();
   });
 });
