@@ -10,7 +10,7 @@
  *   fix. Agents see a one-commit repository whose `git status` is clean; `git diff` shows only their edits.
  * - What the install left untracked stays (dependencies, build output) and stays ignored (the old
  *   .git/info/exclude is carried over, then settled again); Python bytecode caches in /testbed, compiled
- *   from the correct source, are removed. The leak probe then looks for the fix's lines in whatever is not
+ *   from the correct source, are removed, and so is an untracked dist/ (bundled copies of the source). The leak probe then looks for the fix's lines in whatever is not
  *   tracked (build output that copies the source, installed copies) and rejects the bug when they are there.
  *
  * The lower layers of the image still hold the environment's own checkout, as every thin instance layer's
@@ -35,6 +35,9 @@ const IDENTITY = {
 
 export const HEAD_MARK = "SWEU-SYNTH-HEAD";
 
+/** Untracked folders of build output that hold copies of the source, removed from a bug's /testbed. */
+const BUILD_COPIES = ["dist"];
+
 /**
  * The shell that swaps the bug into `testbed` and gives it a one-commit history (the bug's files are in
  * `<scratch>/sweu-bug`). Paths are parameters so the same script can be tried on a host folder.
@@ -47,6 +50,12 @@ export function swapScript(testbed = "/testbed", scratch = "/tmp"): string[] {
   return [
     `cd ${testbed}`,
     `git ls-files -z > ${t}-tracked`,
+    // Build output that copies the source (a bundler's dist/ with its source maps) holds the correct code:
+    // it goes when git tracks none of it. A suite that needs it fails with the bug and without, and the bug
+    // is rejected; compiled objects (CMake's build/) carry no source lines and stay.
+    ...BUILD_COPIES.map(
+      (d) => `{ if [ -d ${d} ] && [ -z "$(git ls-files -- ${d} | head -1)" ]; then rm -rf ${d}; fi; }`,
+    ),
     `{ cp .git/info/exclude ${t}-exclude 2>/dev/null || : > ${t}-exclude; }`,
     `cp -a ${t}-bug/. ${testbed}/`,
     `rm -rf ${t}-bug .git`,

@@ -12,13 +12,16 @@ describe("the bug's layer: /testbed at the bug, a history without the fix", () =
     r.commit("one", {
       "calc/ops.py": "def f(x):\n    return x + 1\n",
       "gone.txt": "x\n",
-      ".gitignore": "build/\n",
+      ".gitignore": "build/\ndist/\n",
     });
     const fixed = r.commit("two", { "calc/ops.py": "def f(x):\n    return x + 2\n" });
     const fixedBlob = r.git("rev-parse", `${fixed}:calc/ops.py`);
     // What an install leaves: an ignored build folder, an excluded file, a bytecode cache; a tracked file gone.
     mkdirSync(join(r.dir, "build"));
     writeFileSync(join(r.dir, "build", "out.txt"), "built\n");
+    // A bundler's untracked dist/ holds the correct code (path-to-regexp's dist/index.js.map): it goes.
+    mkdirSync(join(r.dir, "dist"));
+    writeFileSync(join(r.dir, "dist", "ops.js"), "return x + 2\n");
     writeFileSync(join(r.dir, "calc.egg-info"), "x\n");
     writeFileSync(join(r.dir, ".git", "info", "exclude"), "/calc.egg-info\n");
     mkdirSync(join(r.dir, "calc", "__pycache__"));
@@ -37,6 +40,7 @@ describe("the bug's layer: /testbed at the bug, a history without the fix", () =
     expect(git("ls-files").split("\n").sort()).toEqual([".gitignore", "calc/ops.py"]);
     expect(() => git("cat-file", "-e", fixedBlob)).toThrow();
     expect(readFileSync(join(r.dir, "build", "out.txt"), "utf8")).toBe("built\n");
+    expect(() => readFileSync(join(r.dir, "dist", "ops.js"))).toThrow();
     expect(readFileSync(join(r.dir, ".git", "info", "exclude"), "utf8")).toBe("/calc.egg-info\n");
     expect(() => readFileSync(join(r.dir, "calc", "__pycache__", "ops.cpython-311.pyc"))).toThrow();
     // The same bug gives the same commit: fixed author, committer and date.
