@@ -20,18 +20,18 @@ import { runConsumers } from "../test/helpers/consumers.ts";
  * The test command as an agent types it, its log kept outside /testbed; the summary lines it prints are
  * what the table shows, and the step's exit code is the test command's own.
  */
-function way(command: string, summary: string): string {
+function shellWay(command: string, summary: string): string {
   return `${command} > /tmp/sweu-tests.log 2>&1; s=$?; sed 's/\\x1b\\[[0-9;]*m//g' /tmp/sweu-tests.log | grep -E '${summary}' | tail -4; exit $s`;
 }
 
 /** How each language's project runs its tests, as an agent in the image would, and the tool it needs. */
 const PROJECT_WAY: Record<string, { command: string; tool: string }> = {
-  python: { command: way("python -m pytest -q -p no:cacheprovider", "[0-9]+ (passed|failed|error)"), tool: "python" },
-  javascript: { command: way("npm test", "Tests +[0-9]+|[0-9]+ (passing|failing)"), tool: "node" },
-  typescript: { command: way("npm test", "Tests +[0-9]+|[0-9]+ (passing|failing)"), tool: "node" },
-  go: { command: way("go test ./...", "^(ok|FAIL|--- FAIL)"), tool: "go" },
-  rust: { command: way("cargo test", "^test result:"), tool: "cargo" },
-  java: { command: way("mvn -o test", "Tests run:"), tool: "mvn" },
+  python: { command: shellWay("python -m pytest -q -p no:cacheprovider", "[0-9]+ (passed|failed|error)"), tool: "python" },
+  javascript: { command: shellWay("npm test", "Tests +[0-9]+|[0-9]+ (passing|failing)"), tool: "node" },
+  typescript: { command: shellWay("npm test", "Tests +[0-9]+|[0-9]+ (passing|failing)"), tool: "node" },
+  go: { command: shellWay("go test ./...", "^(ok|FAIL|--- FAIL)"), tool: "go" },
+  rust: { command: shellWay("cargo test", "^test result:"), tool: "cargo" },
+  java: { command: shellWay("mvn -o test", "Tests run:"), tool: "mvn" },
 };
 
 const { values } = parseArgs({
