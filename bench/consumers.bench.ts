@@ -26,7 +26,10 @@ function shellWay(command: string, summary: string): string {
 
 /** How each language's project runs its tests, as an agent in the image would, and the tool it needs. */
 const PROJECT_WAY: Record<string, { command: string; tool: string }> = {
-  python: { command: shellWay("python -m pytest -q -p no:cacheprovider", "[0-9]+ (passed|failed|error)"), tool: "python" },
+  python: {
+    command: shellWay("python -m pytest -q -p no:cacheprovider", "[0-9]+ (passed|failed|error)"),
+    tool: "python",
+  },
   javascript: { command: shellWay("npm test", "Tests +[0-9]+|[0-9]+ (passing|failing)"), tool: "node" },
   typescript: { command: shellWay("npm test", "Tests +[0-9]+|[0-9]+ (passing|failing)"), tool: "node" },
   go: { command: shellWay("go test ./...", "^(ok|FAIL|--- FAIL)"), tool: "go" },
@@ -47,7 +50,8 @@ const rows = readFileSync(join(values.dataset, "dataset.jsonl"), "utf8")
   .map((l) => JSON.parse(l) as { instance_id: string; language?: string });
 const only = values.only ? new Set(values.only.split(",")) : undefined;
 const chosen = rows.filter((r) => !only || only.has(r.instance_id));
-const way = (r: { language?: string }) => PROJECT_WAY[(r.language ?? "").toLowerCase()] ?? PROJECT_WAY.python!;
+const way = (r: { language?: string }) =>
+  PROJECT_WAY[(r.language ?? "").toLowerCase()] ?? PROJECT_WAY.python!;
 const sandbox = (await createSandbox("auto")) as OciSandbox;
 const t0 = performance.now();
 const { report, resolved } = await runConsumers(sandbox, values.dataset, {

@@ -91,7 +91,8 @@ export async function splitCandidate(
   for (const f of files) kinds.push(await kindOf(f, c, readFile));
   // Build-script sections that only compile the PR's new test files go with the tests (test-wiring.ts).
   const named = files.filter((_, i) => kinds[i] === "test");
-  for (const [i, f] of files.entries()) if (kinds[i] === "other" && wiresOnlyTests(f, named)) kinds[i] = "test";
+  for (const [i, f] of files.entries())
+    if (kinds[i] === "other" && wiresOnlyTests(f, named)) kinds[i] = "test";
   const pick = (k: FileKind) => files.filter((_, i) => kinds[i] === k);
   const tests = pick("test");
   const code = pick("code");

@@ -104,7 +104,9 @@ describe("splitCandidate on real and broken diffs", () => {
     const c = new TestRepo();
     const cmake = (extra: string, flags = "-O0") =>
       `add_library(uri src/uri.c)\nset(FLAGS ${flags})\nadd_executable(testrunner\n${extra}    test/copy.cpp\n)\n`;
-    c.write("CMakeLists.txt", cmake("")).write("src/uri.c", "int f(){return 1;}\n").write("test/copy.cpp", "//\n");
+    c.write("CMakeLists.txt", cmake(""))
+      .write("src/uri.c", "int f(){return 1;}\n")
+      .write("test/copy.cpp", "//\n");
     const b = c.commit("base");
     c.write("CMakeLists.txt", cmake("    test/RangeWrap.cpp\n"))
       .write("src/uri.c", "int f(){return 2;}\n")

@@ -191,7 +191,10 @@ describe("a templated statement, without a model", () => {
     ]);
     expect(f.tests).toEqual(["test_maxlen"]);
     const runs = instance("x", log).validation.runs;
-    const t = templatedStatement({ repo: "more-itertools/more-itertools", runs, title: "Add running_max" }, f)!;
+    const t = templatedStatement(
+      { repo: "more-itertools/more-itertools", runs, title: "Add running_max" },
+      f,
+    )!;
     expect(t).toMatch(/^# Add running_max\n/);
     expect(t).toContain("- AttributeError: module 'more_itertools' has no attribute 'running_max'");
     expect(t).toContain("- TypeError: running_mean() got an unexpected keyword argument 'maxlen'");
