@@ -3,6 +3,7 @@
  * whose result is read back from what it wrote (a JUnit or TAP report, a log grepped for failures, output
  * piped into grep) decides the exit through that report, as honest verifiers of other datasets do.
  */
+import { SWEBENCH_MARK } from "./outcome.ts";
 import { commands, isRunnerCommand, isRunnerLine, type ShellLine, words } from "./shell.ts";
 import { at, type StaticRule } from "./static-rule.ts";
 
@@ -42,8 +43,8 @@ function readsBack(lines: ShellLine[], i: number): boolean {
  * section, and its scripts exit with the status of the `git checkout` that follows).
  */
 function betweenLogMarkers(lines: ShellLine[], i: number): boolean {
-  const start = lines.slice(0, i).some((l) => l.text.includes(">>>>> Start Test Output"));
-  return start && lines.slice(i + 1).some((l) => l.text.includes(">>>>> End Test Output"));
+  const start = lines.slice(0, i).some((l) => l.text.includes(SWEBENCH_MARK.start));
+  return start && lines.slice(i + 1).some((l) => l.text.includes(SWEBENCH_MARK.end));
 }
 
 /** The runner's output is piped into a grep that decides (not `grep -v`, which only filters). */

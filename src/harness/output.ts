@@ -8,6 +8,9 @@
  * counts is the process's own, never one printed in the log.
  */
 
+/** What every marker line of ours starts with (a reader that skips them needs no more). */
+export const MARK_PREFIX = ">>>>> SWEU ";
+
 export const MARK = {
   testStart: (nonce: string) => `>>>>> SWEU TEST OUTPUT START ${nonce}`,
   testEnd: (nonce: string) => `>>>>> SWEU TEST OUTPUT END ${nonce}`,

@@ -5,6 +5,7 @@
  */
 
 import { type FixFacts, gateVerdict, leakFindings, RELEASE_TITLE } from "../checks/statement.ts";
+import { MARK_PREFIX } from "../harness/output.ts";
 import type { StateRun } from "../records/index.ts";
 
 /** Lines that carry what a failing test found, from any runner's output (a table of shapes). */
@@ -26,7 +27,7 @@ const PASSED_LINE = /\.\.\. (?:ok|skipped\b.*|expected failure)$/;
 function plain(log: string): string[] {
   const out: string[] = [];
   for (const line of log.split("\n")) {
-    if (line.includes(">>>>> SWEU ")) continue;
+    if (line.includes(MARK_PREFIX)) continue;
     if (line.startsWith("{") && line.includes('"Action"')) {
       try {
         const ev = JSON.parse(line) as { Output?: string };

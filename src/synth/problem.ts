@@ -5,6 +5,7 @@
  * model (flagged "model") when one is configured. Neither may show the fix: lines of the bug or of its
  * reversal, and the changed files' paths, are kept out of what they quote or accept.
  */
+import { MARK_PREFIX } from "../harness/output.ts";
 import type { Model, Usage } from "../model/model.ts";
 import type { StateRun } from "../records/index.ts";
 
@@ -62,7 +63,7 @@ export function failureMessages(x: ProblemInput, max = 20): string[] {
       const line = raw.replace(/\x1b\[[0-9;]*m/g, "").trimEnd();
       const t = line.trim();
       if (!t || t.length > 300 || !MESSAGE.test(t) || seen.has(t)) continue;
-      if (revealsBug(t, x) || /^(diff --git|index |@@|[+-]{3} )/.test(t) || />>>>> SWEU/.test(t)) continue;
+      if (revealsBug(t, x) || /^(diff --git|index |@@|[+-]{3} )/.test(t) || t.includes(MARK_PREFIX)) continue;
       seen.add(t);
       out.push(line);
       if (out.length >= max) return out;
