@@ -3,8 +3,8 @@
  * build gate on it (the resolved state must pass, the buggy state fail); on failure let the recipe read
  * the output and revise the plan, else try the next plan. Returns a builder-neutral Built, or why not.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { evidence, GATES, runGate } from "../checks/gate.ts";
 import { renderEvaluationScript, renderListScript } from "../harness/evaluation-script.ts";
 import { presentTestFiles } from "../harness/run-state.ts";
@@ -18,7 +18,15 @@ import { recipesFor } from "./recipes/index.ts";
 import { ensurePlanImages } from "./recipes/plan-images.ts";
 import type { BuildPlan, Recipe } from "./recipes/types.ts";
 import { type RepoView, repoView, sanitisedCheckout } from "./repo.ts";
-import { dependencyOverlay, environmentKeyFor, environmentTag, instanceDockerfile, once } from "./reuse.ts";
+import {
+  type dependencyOverlay,
+  environmentKeyFor,
+  environmentTag,
+  instanceDockerfile,
+  OVERLAY_DIR,
+  once,
+  stageDependencyOverlay,
+} from "./reuse.ts";
 import { stageSiteCas } from "./site.ts";
 
 export { judgeResolved } from "../checks/quick.ts";
@@ -97,13 +105,10 @@ async function stage(task: Task, o: BuildOptions): Promise<Run> {
   const context = join(o.workDir, "context");
   await sanitisedCheckout(o.gitDir, task.base_commit, join(context, "testbed"));
   const caDir = stageSiteCas(context);
-  const overlay = await dependencyOverlay(o.gitDir, task.resolved_commit, task.patch, view);
-  for (const [f, content] of Object.entries(overlay.files)) {
-    mkdirSync(dirname(join(context, "deps-overlay", f)), { recursive: true });
-    writeFileSync(join(context, "deps-overlay", f), content);
-  }
+  const x = { resolvedCommit: task.resolved_commit, patch: task.patch, view };
+  const { overlay } = await stageDependencyOverlay(o.gitDir, x, context);
   const depsOverlay = Object.keys(overlay.files).length
-    ? { dir: "deps-overlay", modified: overlay.modified, added: overlay.added }
+    ? { dir: OVERLAY_DIR, modified: overlay.modified, added: overlay.added }
     : undefined;
   return {
     task,

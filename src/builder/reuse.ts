@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { run } from "../util/exec.ts";
 import { settleStep } from "./dockerfile.ts";
 import { isDependencyFile, isOverlayFile } from "./manifests.ts";
@@ -90,4 +92,26 @@ export async function dependencyOverlay(
   }
   const names = Object.keys(files);
   return { files, modified: names.filter((f) => view.has(f)), added: names.filter((f) => !view.has(f)) };
+}
+
+/** The overlay's folder in a build context (`COPY deps-overlay/ /testbed/`). */
+export const OVERLAY_DIR = "deps-overlay";
+
+/**
+ * Write the dependency overlay into a build context, as the builder stages it and as a rebuild or a
+ * portable context must stage it again; returns the overlay and the context paths written.
+ */
+export async function stageDependencyOverlay(
+  gitDir: string,
+  x: { resolvedCommit: string; patch: string; view: RepoView },
+  contextDir: string,
+): Promise<{ overlay: Awaited<ReturnType<typeof dependencyOverlay>>; written: string[] }> {
+  const overlay = await dependencyOverlay(gitDir, x.resolvedCommit, x.patch, x.view);
+  const written: string[] = [];
+  for (const [f, content] of Object.entries(overlay.files)) {
+    mkdirSync(dirname(join(contextDir, OVERLAY_DIR, f)), { recursive: true });
+    writeFileSync(join(contextDir, OVERLAY_DIR, f), content);
+    written.push(join(OVERLAY_DIR, f));
+  }
+  return { overlay, written };
 }

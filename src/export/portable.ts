@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { repoView } from "../builder/repo.ts";
-import { dependencyOverlay } from "../builder/reuse.ts";
+import { stageDependencyOverlay } from "../builder/reuse.ts";
 import type { Instance } from "../records/index.ts";
 import { baseRecipe } from "../sandbox/base-image.ts";
 import { runOk } from "../util/exec.ts";
@@ -97,12 +97,8 @@ export async function writePortableContext(
   await bundleCommit(src.gitDir, inst.base_commit, join(dir, BUNDLE));
   if (/^COPY deps-overlay\/ /m.test(inst.dockerfile)) {
     const view = await repoView(src.gitDir, inst.base_commit);
-    const overlay = await dependencyOverlay(src.gitDir, src.resolvedCommit, inst.patch, view);
-    for (const [f, content] of Object.entries(overlay.files)) {
-      mkdirSync(dirname(join(dir, "deps-overlay", f)), { recursive: true });
-      writeFileSync(join(dir, "deps-overlay", f), content);
-      files.push(join("deps-overlay", f));
-    }
+    const x = { resolvedCommit: src.resolvedCommit, patch: inst.patch, view };
+    files.push(...(await stageDependencyOverlay(src.gitDir, x, dir)).written);
   }
   const certs = /^COPY (\S+)\/ \/usr\/local\/share\/ca-certificates\//m.exec(inst.dockerfile)?.[1];
   if (certs) mkdirSync(join(dir, certs), { recursive: true });

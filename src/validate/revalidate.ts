@@ -3,11 +3,11 @@
  * recorded Dockerfile with the task's own sanitised checkout, then run the validate gate again. An instance
  * that no longer holds becomes a rejection; one that holds keeps its builder and cost.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { repoView, sanitisedCheckout } from "../builder/repo.ts";
-import { dependencyOverlay } from "../builder/reuse.ts";
+import { stageDependencyOverlay } from "../builder/reuse.ts";
 import { stageSiteCas } from "../builder/site.ts";
 import { parserFor } from "../harness/parse-run.ts";
 import type { Built, Environment, Instance, ReasonCode, Task } from "../records/index.ts";
@@ -57,11 +57,11 @@ async function rebuild(inst: Instance, task: Task, gitDir: string, sandbox: Sand
     stageSiteCas(ctx);
     // The dependency files the gold patch changes, as the builder staged them (`COPY deps-overlay/`).
     const view = await repoView(gitDir, inst.base_commit);
-    const overlay = await dependencyOverlay(gitDir, task.resolved_commit, inst.patch, view);
-    for (const [f, content] of Object.entries(overlay.files)) {
-      mkdirSync(dirname(join(ctx, "deps-overlay", f)), { recursive: true });
-      writeFileSync(join(ctx, "deps-overlay", f), content);
-    }
+    await stageDependencyOverlay(
+      gitDir,
+      { resolvedCommit: task.resolved_commit, patch: inst.patch, view },
+      ctx,
+    );
     writeFileSync(join(ctx, "Dockerfile"), inst.dockerfile);
     return await sandbox.build({
       tag: inst.image,
