@@ -6,6 +6,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Instance } from "../records/index.ts";
 import type { Store } from "../store/store.ts";
+import { inside, safeFileName } from "../util/safe-name.ts";
 import { writeHarborTask } from "./harbor.ts";
 import { writePortableContext } from "./portable.ts";
 
@@ -59,7 +60,7 @@ export async function exportRebuildContexts(store: Store, outDir: string): Promi
       s.skipped.push(inst.instance_id);
       continue;
     }
-    const dir = join(outDir, "instances", inst.instance_id, "rebuild");
+    const dir = inside(outDir, "instances", safeFileName(inst.instance_id), "rebuild");
     const ctx = await writePortableContext(dir, inst, src);
     writeFileSync(join(dir, "rebuild.sh"), rebuildScript(inst), { mode: 0o755 });
     s.written++;

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { renderEvalScript } from "../harness/eval-script.ts";
 import type { Instance } from "../records/index.ts";
 import { pullable } from "../sandbox/image.ts";
+import { inside, safeFileName } from "../util/safe-name.ts";
 import { type PortableContext, writePortableContext } from "./portable.ts";
 
 export interface HarborOptions {
@@ -82,7 +83,7 @@ export async function writeHarborTask(
   inst: Instance,
   o: HarborOptions = {},
 ): Promise<{ dir: string; needs: string[] }> {
-  const dir = join(outDir, inst.instance_id);
+  const dir = inside(outDir, safeFileName(inst.instance_id));
   for (const d of ["environment", "tests", "solution"]) mkdirSync(join(dir, d), { recursive: true });
   const image = inst.image_name ?? inst.image;
   const remote = pullable(image) ? image : undefined;

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Store } from "../store/store.ts";
 import { readConfig } from "../store/universe.ts";
+import { safeFileName } from "../util/safe-name.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { instanceToRow } from "./dataset.ts";
 import { computeFunnel, type FunnelReport, renderFunnelMarkdown } from "./funnel.ts";
@@ -91,7 +92,7 @@ function writeFolders(store: Store, outDir: string) {
   const ids = new Set<string>();
   for (const inst of instances) {
     writeInstanceFolder(instancesDir, inst);
-    ids.add(inst.instance_id);
+    ids.add(safeFileName(inst.instance_id));
   }
   const retired: string[] = [];
   if (existsSync(instancesDir)) {

@@ -12,6 +12,7 @@ import {
 import { join } from "node:path";
 import { renderEvalScript } from "../harness/eval-script.ts";
 import type { Instance, StateRun } from "../records/index.ts";
+import { inside, safeFileName } from "../util/safe-name.ts";
 import { replaceDirAtomic } from "./atomic.ts";
 
 /** Files export writes into every instance folder; anything else there (a trajectory) belongs to others. */
@@ -75,7 +76,8 @@ function folderFiles(inst: Instance): { path: string; data: string; mode?: numbe
  * is: re-exporting a large run reads what is there instead of rewriting every folder.
  */
 export function writeInstanceFolder(instancesDir: string, inst: Instance): string {
-  const dir = join(instancesDir, inst.instance_id);
+  // An id from a store (a merged one can come from anywhere) is one safe path segment under instances/.
+  const dir = inside(instancesDir, safeFileName(inst.instance_id));
   const files = folderFiles(inst);
   if (files.every((f) => same(join(dir, f.path), f.data))) return dir;
   replaceDirAtomic(dir, (tmp, previous) => {

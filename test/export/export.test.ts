@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderFunnelSummary } from "../../src/export/funnel.ts";
+import { writeHarborTask } from "../../src/export/harbor.ts";
 import { DATASET_COLUMNS, exportRun, rowToInstance } from "../../src/export/index.ts";
 import type { Instance } from "../../src/records/index.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
@@ -198,6 +199,28 @@ describe("exportRun", () => {
     const inodes = [stamp(dir1), stamp(dir2)];
     exportRun(store, out);
     expect([stamp(dir1), stamp(dir2)]).toEqual(inodes);
+  });
+
+  it("keeps every instance folder inside --out, whatever id a store holds (a merged store comes from anywhere)", async () => {
+    const r = join(root, "escape");
+    const s = new SqliteStore(join(r, "store.sqlite"));
+    try {
+      s.putInstance(makeInstance({ instance_id: "../../../escaped-export" }));
+      const out = join(r, "a", "b", "out");
+      const res = exportRun(s, out);
+      expect(res.instances).toBe(1);
+      // Joined as it is, the id would land at r/a/escaped-export.
+      expect(existsSync(join(r, "a", "escaped-export"))).toBe(false);
+      expect(readdirSync(join(out, "instances"))).toHaveLength(1);
+      const [name] = readdirSync(join(out, "instances"));
+      expect(name).toMatch(/^[_.]+escaped-export-[0-9a-f]{12}$/);
+      // The row keeps the id as the store has it; only the folder's name is made safe.
+      expect(readJsonl(res.files.jsonl)[0]!.instance_id).toBe("../../../escaped-export");
+      const harbor = await writeHarborTask(join(r, "harbor"), s.listInstances()[0]!);
+      expect(harbor.dir.startsWith(join(r, "harbor"))).toBe(true);
+    } finally {
+      s.close();
+    }
   });
 
   it("exports an empty store to empty but readable files", async () => {
