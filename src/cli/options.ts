@@ -180,6 +180,7 @@ export const OPTION_TYPES: Record<string, OptionParser> = {
   instanceIds: list,
   runDir: nonEmpty,
   out: nonEmpty,
+  harbor: nonEmpty,
   workDir: nonEmpty,
   dataset: nonEmpty,
   predictions: nonEmpty,
