@@ -3,7 +3,8 @@
  * and from a GitHub search. Each input is named once when it is a duplicate (the same repository as an
  * earlier line, however written), invalid, renamed, not found or private; the first of duplicates is kept.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { GitRepo, isCloneUrl, repoNameFromUrl } from "../mine/git.ts";
 import type { GitHubClient } from "../mine/github-client.ts";
@@ -142,11 +143,40 @@ export async function checkWithApi(
   listing.repos = repos;
 }
 
+/** Where a listed local checkout really is (symlinks resolved), to tell one checkout from another. */
+const realPlace = (r: ListedRepo) => (existsSync(r.location) ? realpathSync(r.location) : r.location);
+
+/**
+ * Two different checkouts without an origin share a local name (`…/a/proj` and `…/b/proj` are both
+ * local/proj): the second is another repository, not a duplicate. It gets a name of its own, from its path,
+ * the same on every reading of the list, so its task ids cannot collide with the first's.
+ */
+function distinctLocal(
+  r: ListedRepo,
+  firstPlace: string | undefined,
+  listing: Listing,
+): ListedRepo | undefined {
+  if (!r.name.startsWith("local/") || firstPlace === undefined || firstPlace === realPlace(r))
+    return undefined;
+  const name = `${r.name}-${createHash("sha256").update(realPlace(r)).digest("hex").slice(0, 8)}`;
+  listing.notes.push({
+    from: r.from,
+    input: r.input,
+    kind: "renamed",
+    detail: `another checkout is already listed as ${r.name} (${firstPlace}): this one is ${name}`,
+    repo: name,
+  });
+  return { ...r, name };
+}
+
 /** Keep the first of repositories listed more than once (names compare case-insensitively); name the rest. */
 export function dedupe(listing: Listing, known: Map<string, string> = new Map()): void {
   const seen = new Map(known);
+  const places = new Map<string, string>();
   const kept: ListedRepo[] = [];
-  for (const r of listing.repos) {
+  for (const listed of listing.repos) {
+    const clash = distinctLocal(listed, places.get(listed.name.toLowerCase()), listing);
+    const r = clash ?? listed;
     const key = r.name.toLowerCase();
     const first = seen.get(key);
     if (first !== undefined) {
@@ -160,6 +190,7 @@ export function dedupe(listing: Listing, known: Map<string, string> = new Map())
       continue;
     }
     seen.set(key, r.from);
+    places.set(key, realPlace(r));
     kept.push(r);
   }
   listing.repos = kept;

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,6 +57,37 @@ describe("a repository list", () => {
       ["repos.txt:10", "duplicate"],
     ]);
     expect(l.notes.find((n) => n.from === "repos.txt:3")?.detail).toMatch(/already listed \(repos\.txt:2\)/);
+  });
+
+  it("two checkouts that share a local name are two repositories: the second gets a name of its own", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sweu-list-"));
+    const mk = (sub: string) => {
+      const r = new TestRepo();
+      r.commit("one", { [`${sub}.txt`]: `${sub}\n` });
+      const at = join(dir, sub, "proj");
+      execFileSync("mkdir", ["-p", join(dir, sub)]);
+      execFileSync("mv", [r.dir, at]);
+      return at;
+    };
+    const [a, b] = [mk("a"), mk("b")];
+    writeFileSync(join(dir, "repos.txt"), [a, b, a, `${dir}/a/../a/proj`, ""].join("\n"));
+    const read = async () => {
+      const l = await readRepoList(join(dir, "repos.txt"));
+      dedupe(l);
+      return l;
+    };
+    const l = await read();
+    expect(l.repos.map((r) => r.name)).toEqual([
+      "local/proj",
+      expect.stringMatching(/^local\/proj-[0-9a-f]{8}$/),
+    ]);
+    expect(l.notes.map((n) => [n.from, n.kind])).toEqual([
+      ["repos.txt:2", "renamed"],
+      ["repos.txt:3", "duplicate"],
+      ["repos.txt:4", "duplicate"],
+    ]);
+    // The same list read again (a resumed run) names them the same.
+    expect((await read()).repos.map((r) => r.name)).toEqual(l.repos.map((r) => r.name));
   });
 
   it("asks the API: a renamed repository goes by its new name (and dedupes against it), a missing or private one is named", async () => {
