@@ -53,6 +53,8 @@ function fsMessage(code: string, path: string | undefined, syscall: string | und
   if (code === "ENOENT") return path ? `${path}: no such file or folder` : firstLine(msg);
   if (code === "EISDIR") return `${where}is a folder, expected a file`;
   if (code === "ENOTDIR") return `${where}a part of the path is a file, not a folder`;
+  // mkdir over a file (an --out that names a file): what is in the way, not the syscall's words.
+  if (code === "EEXIST" && syscall === "mkdir") return `${where}is a file, not a folder`;
   return firstLine(msg);
 }
 

@@ -154,6 +154,25 @@ const VERBS: Verb[] = [
     busy: /(podman|docker) .*(build|run|exec)/,
   },
   {
+    name: "universe",
+    argv: () => {
+      const dir = mkdtempSync(join(root, "universe-"));
+      writeFileSync(join(dir, "repos.txt"), `${repo}\n`);
+      const runDir = join(dir, "run");
+      return [
+        "universe",
+        "--repos",
+        join(dir, "repos.txt"),
+        "--run-dir",
+        runDir,
+        "--runs",
+        "1",
+        "--no-progress",
+      ];
+    },
+    busy: /(podman|docker) .*(build|run|exec)/,
+  },
+  {
     name: "validate",
     argv: () => {
       validated = validateRun();
