@@ -66,6 +66,8 @@ export function loadDatasets(paths: readonly string[]): Instance[] {
       all.push(inst);
     }
   }
+  // A service with nothing to serve would listen and refuse every session: say so before listening.
+  if (!all.length) throw new InputError(`no instances in ${paths.join(", ")}: nothing to serve`);
   return all;
 }
 

@@ -4,7 +4,7 @@
  * its shell. And the workspace path rule. No containers: these need no lock.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import type { Container } from "../../src/sandbox/sandbox.ts";
 import { ServeError } from "../../src/serve/errors.ts";
 import { execIn, execScript } from "../../src/serve/exec.ts";
 import { workspacePath } from "../../src/serve/paths.ts";
+import { loadDatasets } from "../../src/serve/service.ts";
 
 /** A "container" that is this host: exec runs bash -c, as OciContainer runs bash -lc in the container. */
 const host = {
@@ -106,5 +107,13 @@ describe("workspace paths", () => {
     ]) {
       expect(() => workspacePath(p), p).toThrow(ServeError);
     }
+  });
+});
+
+describe("datasets to serve", () => {
+  it("refuses a dataset with no instances before listening", () => {
+    const f = join(mkdtempSync(join(tmpdir(), "sweu-serve-empty-")), "dataset.jsonl");
+    writeFileSync(f, "");
+    expect(() => loadDatasets([f])).toThrow(/no instances in .*dataset\.jsonl: nothing to serve/);
   });
 });
