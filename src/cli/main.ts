@@ -18,7 +18,7 @@ import { registerWorker } from "./commands/worker.ts";
 import { report } from "./errors.ts";
 import { Exit } from "./exit-codes.ts";
 import { checkOptions } from "./options.ts";
-import { installSignals, interruptedBy, stopNow, stoppedCleanly } from "./signals.ts";
+import { installSignals, interruptedBy, stopNow } from "./signals.ts";
 
 /** Commander's own errors (unknown option, missing argument) as one line, with where to read more. */
 function oneLineError(text: string, write: (s: string) => void): void {
@@ -86,7 +86,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   main(process.argv).then(
     (code) => {
       // Interrupted: children and containers may still be around, and they keep the process alive.
-      if (interruptedBy()) void stopNow(stoppedCleanly() ? Exit.ok : undefined);
+      if (interruptedBy()) void stopNow();
       else process.exitCode = code;
     },
     (e) => {

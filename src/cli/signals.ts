@@ -23,20 +23,6 @@ let stopping: Promise<never> | undefined;
 const closers = new Set<() => void>();
 const hooks: (() => Promise<unknown>)[] = [];
 
-let clean = false;
-
-/**
- * The verb stopped as asked and left nothing undone (a worker that handed its jobs back): exit 0, as
- * supervisors expect of a service stopped by SIGTERM. Every other interrupted verb exits 130 or 143.
- */
-export function markCleanStop(): void {
-  clean = true;
-}
-
-export function stoppedCleanly(): boolean {
-  return clean;
-}
-
 /** The signal that stopped this process, if any. */
 export function interruptedBy(): NodeJS.Signals | undefined {
   return received;

@@ -115,7 +115,7 @@ describe("BullMQ queue with real redis-server and worker processes", () => {
     await first!.waitFor(/start job-0/, 60_000);
     const t0 = Date.now();
     first!.proc.kill("SIGTERM");
-    expect(await first!.exited).toBe(0);
+    expect(await first!.exited).toBe(143);
     expect(Date.now() - t0).toBeLessThan(3000); // it did not sit out the job
     expect(first!.err()).toMatch(/returned job-0/);
     const [second] = await workers(1, "term");

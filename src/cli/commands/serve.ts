@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG, type Service, startService } from "../../serve/service.
 import { CliError, Exit } from "../exit-codes.ts";
 import { parsed } from "../options.ts";
 import { assertEngineAnswers, assertRedisReachable } from "../preflight.ts";
-import { interruptedBy, markCleanStop, onInterrupt } from "../signals.ts";
+import { interruptedBy, onInterrupt } from "../signals.ts";
 
 interface ServeOpts {
   dataset: string[];
@@ -124,13 +124,12 @@ export function registerServe(program: Command): void {
       // One line on stdout for whoever started this process: where it listens.
       process.stdout.write(`${JSON.stringify({ url: service.url, node: service.node, pid: process.pid })}\n`);
       // At SIGTERM/SIGINT: close every session (its container removed, its clients see 503), leave the
-      // cluster, exit 0. When that cannot finish, the signal boundary stops everything after 10 s (143/130).
+      // cluster, exit 143/130. When that cannot finish, the signal boundary stops everything after 10 s.
       await new Promise<void>((done) => {
         onInterrupt(async () => {
           say(`${interruptedBy()}: closing sessions and stopping`);
           await service.close();
           await sandbox.cleanup();
-          markCleanStop();
           done();
         }, 10_000);
       });

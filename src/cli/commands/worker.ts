@@ -7,7 +7,7 @@ import { reapOrphans } from "../../run/reap.ts";
 import { createSandbox } from "../../sandbox/index.ts";
 import { CliError, Exit } from "../exit-codes.ts";
 import { assertEngineAnswers } from "../preflight.ts";
-import { interruptedBy, markCleanStop, onInterrupt } from "../signals.ts";
+import { interruptedBy, onInterrupt } from "../signals.ts";
 import { size } from "./build-options.ts";
 
 interface WorkerOpts {
@@ -92,14 +92,14 @@ export function registerWorker(program: Command): void {
         onEvent: (e) => say(`${e.type} ${e.id}${e.detail ? ` (${e.detail})` : ""}`),
       });
       handle.worker.on("ready", () => say("ready"));
-      // At SIGTERM/SIGINT: hand running jobs back, then exit 0. With Redis or the engine gone, that cannot
-      // finish: after the grace period the process stops anyway (143/130), children and containers included.
+      // At SIGTERM/SIGINT: hand running jobs back, then exit 143/130 as every verb does. With Redis or the
+      // engine gone, that cannot finish: after the grace period the process stops anyway, children and
+      // containers included.
       await new Promise<void>((done) => {
         onInterrupt(async () => {
           say(`${interruptedBy()}: handing running jobs back and stopping`);
           await handle.shutdown();
           await sandbox.cleanup();
-          markCleanStop();
           done();
         }, 5_000);
       });
