@@ -49,9 +49,11 @@ const rows = readFileSync(join(values.dataset, "dataset.jsonl"), "utf8")
   .filter(Boolean)
   .map((l) => JSON.parse(l) as { instance_id: string; language?: string });
 const only = values.only ? new Set(values.only.split(",")) : undefined;
-const chosen = rows.filter((r) => !only || only.has(r.instance_id));
-const way = (r: { language?: string }) =>
-  PROJECT_WAY[(r.language ?? "").toLowerCase()] ?? PROJECT_WAY.python!;
+const known = (r: { language?: string }) => PROJECT_WAY[(r.language ?? "").toLowerCase()];
+for (const r of rows.filter((r) => (!only || only.has(r.instance_id)) && !known(r)))
+  console.log(`${r.instance_id}: left out, no project test command for language ${r.language ?? "(none)"}`);
+const chosen = rows.filter((r) => (!only || only.has(r.instance_id)) && known(r));
+const way = (r: { language?: string }) => known(r)!;
 const sandbox = (await createSandbox("auto")) as OciSandbox;
 const t0 = performance.now();
 const { report, resolved } = await runConsumers(sandbox, values.dataset, {

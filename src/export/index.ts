@@ -115,7 +115,8 @@ export function exportRun(store: Store, outDir: string): ExportResult {
     // A single run's dataset.parquet from before the folder held many repositories would contradict data/.
     rmSync(join(outDir, "dataset.parquet"), { force: true });
     const { card: _, shards, html: __, ...files } = u.files;
-    return { ...u, files: { ...files, parquet: shards[0] ?? "" } };
+    // One shard is the dataset's file; several are the data/ folder Hugging Face loads.
+    return { ...u, files: { ...files, parquet: shards.length === 1 ? shards[0]! : join(outDir, "data") } };
   }
   const { instances, retired } = writeFolders(store, outDir);
 

@@ -12,10 +12,10 @@
 export const MARK_PREFIX = ">>>>> SWEU ";
 
 export const MARK = {
-  testStart: (nonce: string) => `>>>>> SWEU TEST OUTPUT START ${nonce}`,
-  testEnd: (nonce: string) => `>>>>> SWEU TEST OUTPUT END ${nonce}`,
-  junitStart: (nonce: string) => `>>>>> SWEU JUNIT START ${nonce}`,
-  junitEnd: (nonce: string) => `>>>>> SWEU JUNIT END ${nonce}`,
+  testStart: (nonce: string) => `${MARK_PREFIX}TEST OUTPUT START ${nonce}`,
+  testEnd: (nonce: string) => `${MARK_PREFIX}TEST OUTPUT END ${nonce}`,
+  junitStart: (nonce: string) => `${MARK_PREFIX}JUNIT START ${nonce}`,
+  junitEnd: (nonce: string) => `${MARK_PREFIX}JUNIT END ${nonce}`,
 } as const;
 
 export interface Sections {

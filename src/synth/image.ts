@@ -10,8 +10,9 @@
  *   fix. Agents see a one-commit repository whose `git status` is clean; `git diff` shows only their edits.
  * - What the install left untracked stays (dependencies, build output) and stays ignored (the old
  *   .git/info/exclude is carried over, then settled again); Python bytecode caches in /testbed, compiled
- *   from the correct source, are removed, and so is an untracked dist/ (bundled copies of the source). The leak probe then looks for the fix's lines in whatever is not
- *   tracked (build output that copies the source, installed copies) and rejects the bug when they are there.
+ *   from the correct source, are removed, and so is an untracked dist/ (bundled copies of the source). The
+ *   leak probe then looks for the fix's lines in whatever is not tracked (build output that copies the
+ *   source, installed copies) and rejects the bug when they are there.
  *
  * The lower layers of the image still hold the environment's own checkout, as every thin instance layer's
  * image holds the layers it was built on; a container never sees them.

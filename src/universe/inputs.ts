@@ -153,12 +153,12 @@ const realPlace = (r: ListedRepo) => (existsSync(r.location) ? realpathSync(r.lo
  */
 function distinctLocal(
   r: ListedRepo,
+  place: string,
   firstPlace: string | undefined,
   listing: Listing,
 ): ListedRepo | undefined {
-  if (!r.name.startsWith("local/") || firstPlace === undefined || firstPlace === realPlace(r))
-    return undefined;
-  const name = `${r.name}-${createHash("sha256").update(realPlace(r)).digest("hex").slice(0, 8)}`;
+  if (!r.name.startsWith("local/") || firstPlace === undefined || firstPlace === place) return undefined;
+  const name = `${r.name}-${createHash("sha256").update(place).digest("hex").slice(0, 8)}`;
   listing.notes.push({
     from: r.from,
     input: r.input,
@@ -175,8 +175,8 @@ export function dedupe(listing: Listing, known: Map<string, string> = new Map())
   const places = new Map<string, string>();
   const kept: ListedRepo[] = [];
   for (const listed of listing.repos) {
-    const clash = distinctLocal(listed, places.get(listed.name.toLowerCase()), listing);
-    const r = clash ?? listed;
+    const place = realPlace(listed);
+    const r = distinctLocal(listed, place, places.get(listed.name.toLowerCase()), listing) ?? listed;
     const key = r.name.toLowerCase();
     const first = seen.get(key);
     if (first !== undefined) {
@@ -190,7 +190,7 @@ export function dedupe(listing: Listing, known: Map<string, string> = new Map())
       continue;
     }
     seen.set(key, r.from);
-    places.set(key, realPlace(r));
+    places.set(key, place);
     kept.push(r);
   }
   listing.repos = kept;
