@@ -11,7 +11,7 @@ import { isCloneUrl } from "../mine/git.ts";
 import { GitSource } from "../mine/git-source.ts";
 import type { Model } from "../model/model.ts";
 import { modelFromConfig } from "../model/openai.ts";
-import { HostShortage } from "../queue/bullmq.ts";
+import { HostShortage } from "../queue/bullmq-worker.ts";
 import type { JobHandler } from "../queue/queue.ts";
 import type { Environment, Task } from "../records/index.ts";
 import { baseImageTag, ensureBaseImage } from "../sandbox/base-image.ts";

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { startWorker } from "../../queue/bullmq.ts";
+import { startWorker } from "../../queue/bullmq-worker.ts";
 import { jobHandlers } from "../../run/jobs.ts";
 import { diskGuard } from "../../run/pipeline.ts";
 import { reapOrphans } from "../../run/reap.ts";
