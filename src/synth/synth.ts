@@ -228,6 +228,8 @@ async function baselineFor(
     first,
   });
   const cost = { cpu_ms: meter.cpuMs - cpu0, wall_ms: meter.wallMs - wall0, measured: meter.measured };
+  // A baseline cut short by a signal (its containers killed with the process group) is no verdict.
+  if (o.signal?.aborted) return { ok: false as const, detail: "interrupted" };
   if (r.ok)
     store.setMeta(
       baselineMeta(x.inst.instance_id),
@@ -311,6 +313,8 @@ async function synthEnvironment(
       if (o.signal?.aborted) break;
       if (store.getSynthetic(t.id)) continue;
       const r = await tryCandidate(ctx, t.m, t.changes, t.bugPatch);
+      // A candidate cut short by a signal is not recorded: a rerun tries it again.
+      if (o.signal?.aborted) break;
       if (t.m.strategy === "llm-rewrite")
         r.record.note += ` (strategy tokens: ${usage.prompt_tokens}+${usage.completion_tokens})`;
       if (r.instance) store.putInstance(r.instance);

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,15 +14,19 @@ import { SqliteStore } from "../../src/store/sqlite.ts";
 import { makeEnvironment, makeInstance, makeTask } from "../export/fixtures.ts";
 import { buildProbeImage, probeScript } from "../helpers/probe-image.ts";
 import { pythonProject } from "../helpers/repos.ts";
-import { type CliProc, spawnCli } from "../queue/cli.ts";
+import { CLI, type CliProc, spawnCli } from "../queue/cli.ts";
 import { type RedisServer, startRedis } from "../queue/redis.ts";
 import { manyPrs } from "./bad-input/harness.ts";
 
 /**
- * SIGINT and SIGTERM sent to the pid of every long-running verb, while it is busy (a git child, an image
- * build, a container running a script, a worker waiting on Redis): it exits within 10 s with 130 or 143,
- * no process it started is left, and no container of it remains. Containers: one tiny image (the probe
- * image), shared by every case; run with the container lock held.
+ * SIGINT and SIGTERM sent to every long-running verb while it is busy (a git child, an image build, a
+ * container running a script, a push to a registry that never answers, a worker waiting on Redis): to its
+ * pid (a supervisor, `timeout -s INT`), and to its whole process group (Ctrl-C in a terminal, `kill --
+ * -PGID`, a supervisor's group stop), where every child gets the signal too and dies under the verb. It
+ * exits within 10 s with 130 or 143, no process it started is left, no container of it remains, and nothing
+ * recorded was lost or replaced by a verdict of the cut-short work. Containers: one tiny image (the probe
+ * image) shared by every case, and one small Python environment built once for synth; run with the
+ * container lock held.
  */
 const sandbox = createSandbox("auto");
 const IMAGE = "localhost/sweu-test-signals:latest";
@@ -31,6 +36,8 @@ let repo: string;
 let bigRepo: string;
 let inst: Instance;
 let redis: RedisServer;
+/** A registry that accepts connections and never answers: a push to it hangs until it is stopped. */
+let stalled: { server: Server; port: number; sockets: Set<Socket> };
 
 const PATCH = "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n";
 const TEST_PATCH =
@@ -60,8 +67,18 @@ beforeAll(async () => {
     evaluation_script: probeScript("python3 -m pytest tests; sleep 120"),
   });
   redis = await startRedis();
+  const sockets = new Set<Socket>();
+  const server = createServer((c) => {
+    sockets.add(c);
+    c.on("error", () => undefined);
+    c.on("close", () => sockets.delete(c));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  stalled = { server, port: (server.address() as { port: number }).port, sockets };
 }, 600_000);
 afterAll(async () => {
+  for (const c of stalled?.sockets ?? []) c.destroy();
+  stalled?.server.close();
   for (const p of procs) if (p.proc.exitCode === null) p.proc.kill("SIGKILL");
   await redis?.stop();
   await sandbox.removeImage(IMAGE).catch(() => {});
@@ -126,6 +143,37 @@ interface Verb {
 }
 
 let validated = "";
+let built: string | undefined;
+let synthRun = "";
+
+/** A run folder of pythonProject with one validated instance (built once), copied for each synth case. */
+function builtRun(): string {
+  if (!built) {
+    built = mkdtempSync(join(root, "built-"));
+    execFileSync(
+      process.execPath,
+      [CLI, "run", repo, "--run-dir", built, "--runs", "1", "--skip-probes", "--no-progress"],
+      { stdio: "ignore" },
+    );
+  }
+  const copy = mkdtempSync(join(root, "synth-"));
+  rmSync(copy, { recursive: true });
+  cpSync(built, copy, { recursive: true });
+  return copy;
+}
+
+/** No synthetic verdict and no failed baseline recorded for work a signal cut short. */
+function nothingSynthRecorded(runDir: string): void {
+  const s = new SqliteStore(join(runDir, "store.sqlite"), { readonly: true });
+  try {
+    expect(s.listInstances().filter((i) => i.source !== "synthetic")).toHaveLength(1);
+    expect(s.listSynthetic().map((c) => `${c.id}: ${c.outcome} ${c.reason ?? ""}`)).toEqual([]);
+    const id = s.listInstances()[0]!.instance_id;
+    expect(s.getMeta(`synth:baseline-failed:${id}`)).toBeUndefined();
+  } finally {
+    s.close();
+  }
+}
 
 const VERBS: Verb[] = [
   {
@@ -137,13 +185,7 @@ const VERBS: Verb[] = [
     name: "build",
     argv: () => {
       const runDir = mkdtempSync(join(root, "build-"));
-      execFileSync(process.execPath, [
-        join(import.meta.dirname, "../../src/cli/main.ts"),
-        "mine",
-        repo,
-        "--run-dir",
-        runDir,
-      ]);
+      execFileSync(process.execPath, [CLI, "mine", repo, "--run-dir", runDir]);
       return ["build", "--run-dir", runDir, "--runs", "1", "--skip-probes"];
     },
     busy: /(podman|docker) .*(build|run|exec)/,
@@ -210,6 +252,40 @@ const VERBS: Verb[] = [
     busy: /(podman|docker) .*exec/,
   },
   {
+    name: "synth",
+    argv: () => {
+      synthRun = builtRun();
+      return ["synth", "--run-dir", synthRun, "--runs", "1", "--skip-probes"];
+    },
+    busy: /(podman|docker) .*(build|run|exec)/,
+    after: () => nothingSynthRecorded(synthRun),
+  },
+  {
+    name: "push (a registry that never answers)",
+    argv: () => {
+      validated = validateRun();
+      return [
+        "push",
+        "--run-dir",
+        validated,
+        "--registry",
+        `127.0.0.1:${stalled.port}/sweu`,
+        "--attempts",
+        "1",
+      ];
+    },
+    busy: /(podman|docker) .*push/,
+    // The push cut short is not recorded as refused; the instance stays as it was.
+    after: () => {
+      const s = new SqliteStore(join(validated, "store.sqlite"), { readonly: true });
+      expect(s.listInstances().map((i) => [i.instance_id, i.image_name])).toEqual([
+        [inst.instance_id, inst.image_name],
+      ]);
+      expect(s.getMeta(`push:${inst.instance_id}`)).toBeUndefined();
+      s.close();
+    },
+  },
+  {
     name: "worker (Redis unreachable)",
     argv: () => ["worker", "--redis", "redis://127.0.0.1:1", "--work-dir", mkdtempSync(join(root, "wk-"))],
     env: { SWEU_LOG: "warn" },
@@ -246,31 +322,38 @@ const VERBS: Verb[] = [
   },
 ];
 
-describe("SIGINT and SIGTERM to the pid of each long-running verb", () => {
+/** Send `sig` to the verb's pid, or to its whole process group (the verb was spawned as its leader). */
+function send(p: CliProc, sig: NodeJS.Signals, to: "pid" | "group"): void {
+  if (to === "pid") p.proc.kill(sig);
+  else process.kill(-p.pid, sig);
+}
+
+describe("SIGINT and SIGTERM to each long-running verb, to its pid and to its process group", () => {
   for (const v of VERBS)
-    for (const [sig, code] of [
-      ["SIGINT", v.codes?.[0] ?? 130],
-      ["SIGTERM", v.codes?.[1] ?? 143],
-    ] as const) {
-      it(`${v.name}: ${sig} → exit ${code} within 10 s, no child, no container left`, async () => {
-        const p = spawnCli(v.argv(), v.env);
-        procs.push(p);
-        if (v.ready) await p.waitFor(v.ready, 120_000);
-        await v.engage?.(p);
-        const kids = v.ready ? descendants(p.pid) : await busy(p, v.busy);
-        if (v.busy) expect(kids.length).toBeGreaterThan(0);
-        const t0 = Date.now();
-        p.proc.kill(sig);
-        const exit = await Promise.race([
-          p.exited,
-          new Promise((r) => setTimeout(() => r("still running"), 10_000)),
-        ]);
-        expect(exit, p.err().slice(-2000)).toBe(code);
-        expect(Date.now() - t0).toBeLessThan(10_000);
-        expect(kids.filter((k) => pidAlive(k) && !zombie(k)).map(cmdline)).toEqual([]);
-        expect(containersOf(p.pid)).toEqual([]);
-        expect(p.err()).not.toMatch(/^\s+at /m);
-        v.after?.();
-      }, 300_000);
-    }
+    for (const to of ["pid", "group"] as const)
+      for (const [sig, code] of [
+        ["SIGINT", v.codes?.[0] ?? 130],
+        ["SIGTERM", v.codes?.[1] ?? 143],
+      ] as const) {
+        it(`${v.name}: ${sig} to its ${to} → exit ${code} within 10 s, no child, no container left`, async () => {
+          const p = spawnCli(v.argv(), v.env, { detached: to === "group" });
+          procs.push(p);
+          if (v.ready) await p.waitFor(v.ready, 120_000);
+          await v.engage?.(p);
+          const kids = v.ready ? descendants(p.pid) : await busy(p, v.busy);
+          if (v.busy) expect(kids.length).toBeGreaterThan(0);
+          const t0 = Date.now();
+          send(p, sig, to);
+          const exit = await Promise.race([
+            p.exited,
+            new Promise((r) => setTimeout(() => r("still running"), 10_000)),
+          ]);
+          expect(exit, p.err().slice(-2000)).toBe(code);
+          expect(Date.now() - t0).toBeLessThan(10_000);
+          expect(kids.filter((k) => pidAlive(k) && !zombie(k)).map(cmdline)).toEqual([]);
+          expect(containersOf(p.pid)).toEqual([]);
+          expect(p.err()).not.toMatch(/^\s+at /m);
+          v.after?.();
+        }, 300_000);
+      }
 });

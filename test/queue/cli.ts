@@ -15,11 +15,17 @@ export interface CliProc {
   exited: Promise<number | null>;
 }
 
-export function spawnCli(args: string[], env: Record<string, string> = {}): CliProc {
+/** `detached`: the CLI leads a process group of its own (a terminal's job, a supervisor's unit). */
+export function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
+  o: { detached?: boolean } = {},
+): CliProc {
   const proc = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: o.detached,
   });
   let out = "";
   let err = "";
