@@ -12,6 +12,7 @@
  *   workers; per prediction its own wall over the bare test time, and the batch's wall.
  *
  *   node bench/floor.bench.ts --run-dir /tmp/real/click [--only a,b] [--runs 3] [--out v.json] [--no-eval]
+ *     [--rewards-only] [--workers 1,4]
  *
  * It starts containers: hold the container lock (flock /tmp/sweu-containers.lock node bench/…).
  */
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     out: { type: "string" },
     "no-eval": { type: "boolean", default: false },
+    "rewards-only": { type: "boolean", default: false },
     "third-state": { type: "boolean", default: false },
     workers: { type: "string", default: "1,4" },
   },
@@ -125,6 +127,7 @@ async function rewards(instances: Instance[], rows: Row[], workers: number): Pro
   );
   const out = mkdtempSync(join(tmpdir(), "sweu-floor-eval-"));
   const lat: number[] = [];
+  const over: number[] = [];
   const t = Date.now();
   let last = t;
   try {
@@ -135,6 +138,7 @@ async function rewards(instances: Instance[], rows: Row[], workers: number): Pro
         const key = `${r.instance_id}/${r.model}`;
         // With one worker a prediction's latency is the time since the one before it ended.
         lat.push((Date.now() - last) / testMs.get(r.instance_id)!);
+        over.push(Date.now() - last - testMs.get(r.instance_id)!);
         last = Date.now();
         if (!r.report.resolved) console.log(`  ${key}: NOT resolved (${r.report.sweu.reasons.join("; ")})`);
       },
@@ -147,7 +151,11 @@ async function rewards(instances: Instance[], rows: Row[], workers: number): Pro
         `batch wall / sum of bare test times ${fmt(wall / bareSum)}×; per prediction (wall from the batch's start / ${workers} lanes) ` +
         `${fmt((wall * workers) / preds.length / (bareSum / preds.length))}×`,
     );
-    if (workers === 1) console.log(`  per-prediction latency / bare test time: median ${fmt(median(lat))}×`);
+    if (workers === 1)
+      console.log(
+        `  per-prediction latency / bare test time: median ${fmt(median(lat))}× (min ${fmt(Math.min(...lat))}, ` +
+          `max ${fmt(Math.max(...lat))}); over the bare test: median ${Math.round(median(over))} ms`,
+      );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -163,6 +171,16 @@ for (const dir of values["run-dir"] ?? []) {
       .join(" ")}`,
   );
   const rows: Row[] = [];
+  if (values["rewards-only"]) {
+    for (const inst of instances) {
+      const b = await bare(inst);
+      rows.push({ id: inst.instance_id, ...b, buildMs: 0, validateMs: 0, floorMs: 0, verdict: undefined });
+      console.log(`  ${inst.instance_id}: bare test ${secs(b.testMs)} s (whole run ${secs(b.runMs)} s)`);
+    }
+    for (const w of values.workers.split(",").map(Number)) await rewards(instances, rows, w);
+    store.close();
+    continue;
+  }
   for (const inst of instances) {
     const r = await validateOne(store, inst);
     rows.push(r);

@@ -39,13 +39,17 @@ export interface HarnessOptions {
   keyByRunId?: boolean;
   /** Where each instance's image is, once looked up (evaluatePredictions shares one lookup per instance). */
   images?: Map<string, Promise<ImageAvailability>>;
+  /** The batch's images found on this machine by one lookup (those need no engine call of their own). */
+  local?: Set<string>;
 }
 
 /** The image of an instance, looked up once per run of predictions. */
 function imageOf(inst: Instance, o: HarnessOptions): Promise<ImageAvailability> {
   const known = o.images?.get(inst.instance_id);
   if (known) return known;
-  const p = ensureImage(o.sandbox, inst);
+  const p = o.local?.has(inst.image)
+    ? Promise.resolve({ ok: true as const, image: inst.image, pulled: false })
+    : ensureImage(o.sandbox, inst);
   o.images?.set(inst.instance_id, p);
   return p;
 }
@@ -212,7 +216,10 @@ export async function evaluatePredictions(
   // Start-up and removal off the critical path: while a prediction runs, the container of the one a lane
   // takes after it is started; containers are removed in the background.
   const sandbox = warmSandbox(o.sandbox);
-  const h: HarnessOptions = { ...o, sandbox, images: o.images ?? new Map() };
+  // One engine call looks up the batch's images: no lookup per prediction beside the tests.
+  const tags = [...new Set(known.map((p) => byId.get(p.instance_id)!.image))];
+  const local = await o.sandbox.imagesPresent?.(tags).catch(() => undefined);
+  const h: HarnessOptions = { ...o, sandbox, images: o.images ?? new Map(), local };
   const workers = o.workers ?? 1;
   const prestart = (k: number) => {
     const pred = known[k];

@@ -36,6 +36,8 @@ export interface RawStateRun {
 }
 
 const DIR = "/tmp/sweu";
+/** Time the staging of a state may take on top of the tests' timeout (writing files, applying patches). */
+const STAGING_MS = 360_000;
 
 /** Files a unified diff touches (both sides), from its `diff --git` headers. */
 export function patchFiles(patch: string): string[] {
@@ -125,8 +127,9 @@ function stageLine(f: Staged, tag: string): string {
 /**
  * One script that writes every file a state run needs and puts /testbed into the state: the patch applied,
  * the test files restored and the test patch applied, the probe's files written, the probe's shell run. Each step's output is the
- * apply log, as when the steps ran one exec each; the last line `<tag> <outcome>` says how it ended.
- * Exits 97 before doing anything when the image has no base64 (the caller stages file by file then).
+ * apply log, as when the steps ran one exec each; the last line `<tag> <outcome>` says how it ended (exit 0
+ * once applied, 95 when a patch did not apply). Exits 97 before doing anything when the image has no
+ * base64 (the caller stages file by file then), 96 when a file cannot be written.
  */
 export function stageScript(spec: StateSpec, nonce: string, tag: string): string {
   const files: Staged[] = [
@@ -136,7 +139,7 @@ export function stageScript(spec: StateSpec, nonce: string, tag: string): string
     { path: `${DIR}/nonce`, content: nonce, mode: 0o600 },
   ];
   const step = (body: string, failed: ApplyOutcome) =>
-    `( cd /testbed && {\n${body}\n} ) || { echo; echo "${tag} ${failed}"; exit 0; }`;
+    `( cd /testbed && {\n${body}\n} ) || { echo; echo "${tag} ${failed}"; exit 95; }`;
   return [
     // The script carries the nonce: it deletes itself before anything else can read it.
     'command -v base64 >/dev/null 2>&1 || { rm -f -- "$0"; exit 97; }',
@@ -163,27 +166,6 @@ export function stageScript(spec: StateSpec, nonce: string, tag: string): string
     ...(spec.preTest ? [`( cd /testbed && {\n${spec.preTest}\n} )`] : []),
     `echo; echo "${tag} applied"`,
   ].join("\n");
-}
-
-/** Stage and apply in one write and one exec; undefined when the image cannot (no base64). */
-async function stageAndApply(
-  container: Container,
-  spec: StateSpec,
-  nonce: string,
-): Promise<{ apply: ApplyOutcome; applyLog: string } | undefined> {
-  const tag = `SWEU-STAGED-${newNonce()}`;
-  const path = `${DIR}/stage-${newNonce()}.sh`;
-  await container.writeFile(path, stageScript(spec, nonce, tag), 0o700);
-  const r = await container.exec(`bash ${path}`, { workdir: "/testbed", timeoutMs: 360_000 });
-  if (r.exitCode === 97) return undefined;
-  const at = r.output.lastIndexOf(`\n${tag} `);
-  const outcome = at < 0 ? undefined : r.output.slice(at + tag.length + 2).trim();
-  if (!outcome || !["applied", "patch_failed", "test_patch_failed"].includes(outcome)) {
-    const why = `staging the state failed (exit ${r.exitCode}): ${r.output.slice(-500)}`;
-    throw new InfraError(why, r.exitCode === 96 && saysDiskFull(r.output) ? "disk_full" : "engine");
-  }
-  // The `echo` before the tag added a newline to the log; the log is the steps' own output.
-  return { apply: outcome as ApplyOutcome, applyLog: r.output.slice(0, at) };
 }
 
 /** The same, a file and an exec at a time (images without base64). */
@@ -223,23 +205,82 @@ async function applyStepwise(
   return { apply: "applied", applyLog };
 }
 
+/** Kill what a run killed at its timeout left behind: every process of this exec but this shell. */
+const STRAGGLERS = `for p in /proc/[0-9]*; do n=\${p#/proc/}; [ "$n" = $$ ] || [ "$n" = $PPID ] && continue; grep -qsz "^SWEU_EXEC=$SWEU_EXEC$" "$p/environ" && kill -9 "$n" 2>/dev/null; done`;
+
 /**
- * Put a container into the state and run evaluation.sh once: three engine calls (write the staging script,
- * run it, run the tests) where the image has base64, else one per file and step as before.
+ * The one exec of a state run: the staging script arrives on stdin and runs; once it says `applied`, the
+ * tests run under their own timeout (evaluation.sh sourced in a login shell that read the nonce from a file
+ * it deleted, as before), timed inside the container; the last line, `<tag> ran <start> <end>`, carries the
+ * time (bash's EPOCHREALTIME; empty in a bash older than 5).
+ */
+function stateRunCommand(tag: string, timeoutMs: number): string {
+  const stage = `${DIR}/stage-${newNonce()}.sh`;
+  const secs = Math.max(1, Math.ceil(timeoutMs / 1000));
+  const tests = `read -r SWEU_NONCE < ${DIR}/nonce; rm -f ${DIR}/nonce; . ${DIR}/evaluation.sh`;
+  return [
+    `umask 077; mkdir -p ${DIR} && cat > ${stage} || exit 96; umask 022`,
+    `bash ${stage} || exit $?`,
+    "t0=$EPOCHREALTIME",
+    `timeout -s KILL ${secs} bash -lc ${q(tests)}`,
+    "rc=$?",
+    `echo; echo "${tag} ran $t0 $EPOCHREALTIME"`,
+    `[ $rc -ne 137 ] || { ${STRAGGLERS}; }`,
+    "exit $rc",
+  ].join("\n");
+}
+
+/** The test run's own time from the `ran` line, in ms (undefined without EPOCHREALTIME). */
+function ranMs(line: string): number | undefined {
+  const [t0, t1] = line.split(" ").map((x) => Number(x.replace(",", ".")));
+  return t0 && t1 ? Math.round((t1 - t0) * 1000) : undefined;
+}
+
+/**
+ * Put a container into the state and run evaluation.sh once, in one engine call: the staging script on the
+ * exec's stdin, the tests after it in the same exec. Images without base64 are staged a file and a step at
+ * a time, then tested in an exec of their own.
  */
 export async function runInContainer(container: Container, spec: StateSpec): Promise<RawStateRun> {
   const nonce = newNonce();
-  const base: Omit<RawStateRun, "apply" | "applyLog"> = {
-    exitCode: -1,
-    timedOut: false,
-    durationMs: 0,
-    output: "",
-    nonce,
+  const tag = `SWEU-STAGED-${newNonce()}`;
+  const r = await container.exec(stateRunCommand(tag, spec.timeoutMs), {
+    workdir: "/testbed",
+    timeoutMs: spec.timeoutMs + STAGING_MS,
+    input: stageScript(spec, nonce, tag),
+  });
+  const at = r.output.indexOf(`\n${tag} `);
+  if (at < 0 && r.exitCode === 97) return runStepwise(container, spec, nonce);
+  const eol = r.output.indexOf("\n", at + 1);
+  const outcome = at < 0 ? undefined : r.output.slice(at + tag.length + 2, eol < 0 ? undefined : eol).trim();
+  if (!outcome || !["applied", "patch_failed", "test_patch_failed"].includes(outcome)) {
+    const why = `staging the state failed (exit ${r.exitCode}): ${r.output.slice(-500)}`;
+    throw new InfraError(why, r.exitCode === 96 && saysDiskFull(r.output) ? "disk_full" : "engine");
+  }
+  // The `echo` before each tag added a newline: the log and the output are the steps' and the tests' own.
+  const base = { applyLog: r.output.slice(0, at), nonce, output: "" };
+  if (outcome !== "applied")
+    return { ...base, apply: outcome as ApplyOutcome, exitCode: -1, timedOut: false, durationMs: 0 };
+  const rest = r.output.slice(eol + 1);
+  const end = rest.lastIndexOf(`\n${tag} ran `);
+  const ms = end < 0 ? undefined : ranMs(rest.slice(end + tag.length + 6).split("\n")[0]!);
+  const durationMs = ms ?? r.durationMs;
+  const secs = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
+  return {
+    ...base,
+    apply: "applied",
+    output: end < 0 ? rest : rest.slice(0, end),
+    exitCode: r.exitCode,
+    timedOut: r.timedOut || (r.exitCode === 137 && durationMs >= secs * 1000 - 50),
+    durationMs,
   };
-  const staged =
-    (await stageAndApply(container, spec, nonce)) ?? (await applyStepwise(container, spec, nonce));
+}
+
+/** The state staged a file and a step at a time (no base64 in the image), then the tests in an exec. */
+async function runStepwise(container: Container, spec: StateSpec, nonce: string): Promise<RawStateRun> {
+  const staged = await applyStepwise(container, spec, nonce);
+  const base = { exitCode: -1, timedOut: false, durationMs: 0, output: "", nonce };
   if (staged.apply !== "applied") return { ...base, ...staged };
-  const { applyLog } = staged;
   // The nonce reaches the script as a shell variable read from a file that is deleted before the script
   // runs: no process starts with it in its environment, so a test cannot read it from /proc/<ppid>/environ.
   const r = await container.exec(
@@ -247,13 +288,12 @@ export async function runInContainer(container: Container, spec: StateSpec): Pro
     { workdir: "/testbed", timeoutMs: spec.timeoutMs },
   );
   return {
-    apply: "applied",
-    applyLog,
+    ...base,
+    ...staged,
     exitCode: r.exitCode,
     timedOut: r.timedOut,
     durationMs: r.durationMs,
     output: r.output,
-    nonce,
   };
 }
 

@@ -27,10 +27,7 @@ export class OciContainer implements Container {
     this.defaultTimeoutMs = defaultTimeoutMs;
   }
 
-  async exec(
-    script: string,
-    opts: { timeoutMs?: number; workdir?: string; env?: Record<string, string> } = {},
-  ): Promise<ExecOutput> {
+  async exec(script: string, opts: Parameters<Container["exec"]>[1] = {}): Promise<ExecOutput> {
     if (this.removed) throw new Error(`container ${this.name} was removed`);
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     // Every process of this exec inherits the marker, so stragglers can be found and killed.
@@ -48,7 +45,7 @@ export class OciContainer implements Container {
         this.name,
         ...cmd,
       ],
-      { timeoutMs: timeoutMs ? timeoutMs + 5_000 : undefined, merge: true },
+      { timeoutMs: timeoutMs ? timeoutMs + 5_000 : undefined, merge: true, input: opts.input },
     );
     // In-container timeout kills with SIGKILL (exit 137); the host timer is the backstop.
     const timedOut = r.timedOut || (secs > 0 && r.code === 137 && r.durationMs >= secs * 1000 - 50);

@@ -268,6 +268,20 @@ export class OciSandbox implements Sandbox {
     return r.code === 0;
   }
 
+  async imagesPresent(tags: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < tags.length; i += 200) {
+      // Found images print their tags; a missing one is an error line (and a non-zero exit) of its own.
+      const batch = tags.slice(i, i + 200);
+      const r = await this.cli(["image", "inspect", "--format", "{{.RepoTags}}", ...batch], {
+        timeoutMs: 60_000,
+      });
+      const named = new Set(r.stdout.toString().replace(/[[\]]/g, " ").split(/\s+/).filter(Boolean));
+      for (const t of batch) if (named.has(t) || named.has(`${t}:latest`)) found.add(t);
+    }
+    return found;
+  }
+
   async imageSize(tag: string): Promise<number | undefined> {
     const r = await this.cli(["image", "inspect", "--format", "{{.Size}}", tag], { timeoutMs: 60_000 });
     const n = Number(r.stdout.toString().trim());

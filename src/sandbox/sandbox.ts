@@ -37,7 +37,13 @@ export interface Container {
   /** Run a bash script inside the container (bash -lc). */
   exec(
     script: string,
-    opts?: { timeoutMs?: number; workdir?: string; env?: Record<string, string> },
+    opts?: {
+      timeoutMs?: number;
+      workdir?: string;
+      env?: Record<string, string>;
+      /** The exec's stdin (default: none, at end of file). */
+      input?: string | Buffer;
+    },
   ): Promise<ExecOutput>;
   writeFile(path: string, content: string | Buffer, mode?: number): Promise<void>;
   readFile(path: string): Promise<Buffer>;
@@ -79,6 +85,11 @@ export interface Sandbox {
   readonly engine: string;
   build(spec: BuildSpec): Promise<BuildResult>;
   imageExists(tag: string): Promise<boolean>;
+  /**
+   * Which of `tags` are on this machine, in one engine call for a batch of them instead of one each (a tag
+   * left out may still be there under another spelling: ask `imageExists`).
+   */
+  imagesPresent?(tags: string[]): Promise<Set<string>>;
   /** Whether the engine answers at all (`info`); `error` says why not. Verbs ask before they start work. */
   ping(o?: { timeoutMs?: number }): Promise<TransferResult>;
   /**
@@ -119,5 +130,6 @@ export function passThrough(sb: Sandbox): Omit<Sandbox, "start"> {
     cleanup: () => sb.cleanup(),
     reapOrphans: () => sb.reapOrphans(),
     storagePath: sb.storagePath && (() => sb.storagePath!()),
+    imagesPresent: sb.imagesPresent && ((tags) => sb.imagesPresent!(tags)),
   };
 }

@@ -1,8 +1,8 @@
 /**
  * A sandbox without an engine, for tests of scheduling only (how many containers at once, in what order,
- * what a stop ends): each container reads the staging script the state runner writes (src/harness/
- * run-state.ts stageScript), answers its exec with the staging tag, and answers the test exec with what
- * `tests(state)` says after `ms` milliseconds, printed between the run's nonce markers. Removing a container
+ * what a stop ends): each container reads the staging script a state run's exec carries on stdin (src/
+ * harness/run-state.ts stageScript) and answers that exec as the real one prints: the staging tag, then
+ * what `tests(state)` says after `ms` milliseconds between the run's nonce markers, then the `ran` line. Removing a container
  * ends its running exec (exit 137), as the engine does. Everything real is tested with real containers
  * elsewhere; this stands in only where the subject is the timing of many runs.
  */
@@ -99,13 +99,25 @@ export class ScriptedSandbox implements Sandbox {
           resolve(false);
         };
       });
+    const tests = async (): Promise<ExecOutput> => {
+      const patch = files.get("patch")!;
+      const kind = files.get("preTest") || (!patch ? "buggy" : patch.includes("# ") ? "comment" : "resolved");
+      const run = { kind, cpus: spec.limits?.cpus, live: sb.live };
+      sb.runs.push(run);
+      const r = sb.script.tests(run);
+      const done = await wait(sb.script.ms ?? 20);
+      if (!done) return { exitCode: 137, output: "", timedOut: false, durationMs: 1 };
+      const nonce = files.get("nonce")!;
+      const output = [MARK.testStart(nonce), ...r.lines, MARK.testEnd(nonce), ""].join("\n");
+      return { exitCode: r.exit, output, timedOut: false, durationMs: sb.script.ms ?? 20 };
+    };
     return {
       id,
-      async exec(cmd): Promise<ExecOutput> {
+      async exec(cmd, o): Promise<ExecOutput> {
         if (removed) throw new Error(`container ${id} was removed`);
-        const staged = /^bash (\S+)$/.exec(cmd);
-        if (staged) {
-          const text = files.get(staged[1]!)!;
+        const text = o?.input?.toString() ?? "";
+        if (text.includes("SWEU-STAGED-")) {
+          // A state run: the staging script on stdin, then the tests in the same exec.
           files.set("nonce", decoded(text, "/tmp/sweu/nonce")!);
           files.set("patch", decoded(text, "/tmp/sweu/patch.diff") ?? "");
           // A probe's shell (the no-tests probe's) is the one step of the staging script that is not an apply step.
@@ -113,7 +125,11 @@ export class ScriptedSandbox implements Sandbox {
           const applies = text.split("} ) || {").length - 1;
           files.set("preTest", blocks > applies ? "no-tests" : "");
           const tag = /echo "(SWEU-STAGED-\S+) applied"/.exec(text)![1]!;
-          return { exitCode: 0, output: `\n${tag} applied\n`, timedOut: false, durationMs: 1 };
+          const t = await tests();
+          // A run ended by its container's removal never prints the closing `ran` line.
+          const ran = t.output ? `\n${tag} ran 1.000 ${1 + t.durationMs / 1000}\n` : "";
+          const output = `\n${tag} applied\n${t.output}${ran}`;
+          return { ...t, output };
         }
         if (cmd.includes("SWEU-LEAK-NONE")) {
           // The leak probe's search: one line of the fix looked for, none found.
@@ -121,19 +137,7 @@ export class ScriptedSandbox implements Sandbox {
           const output = done ? "SWEU-LEAK-LINES 1\nSWEU-LEAK-FOUND 0\nSWEU-LEAK-DONE\n" : "";
           return { exitCode: done ? 0 : 137, output, timedOut: false, durationMs: 1 };
         }
-        if (!cmd.startsWith("read -r SWEU_NONCE"))
-          return { exitCode: 0, output: "", timedOut: false, durationMs: 1 };
-        const patch = files.get("patch")!;
-        const kind =
-          files.get("preTest") || (!patch ? "buggy" : patch.includes("# ") ? "comment" : "resolved");
-        const run = { kind, cpus: spec.limits?.cpus, live: sb.live };
-        sb.runs.push(run);
-        const r = sb.script.tests(run);
-        const done = await wait(sb.script.ms ?? 20);
-        if (!done) return { exitCode: 137, output: "", timedOut: false, durationMs: 1 };
-        const nonce = files.get("nonce")!;
-        const output = [MARK.testStart(nonce), ...r.lines, MARK.testEnd(nonce), ""].join("\n");
-        return { exitCode: r.exit, output, timedOut: false, durationMs: sb.script.ms ?? 20 };
+        return { exitCode: 0, output: "", timedOut: false, durationMs: 1 };
       },
       async writeFile(path, content) {
         files.set(path, content.toString());
