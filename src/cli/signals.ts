@@ -8,8 +8,8 @@
  * waits on Redis or the engine without a time limit.
  */
 
-import { leaveSignalsToCaller, removeAllContainers } from "../sandbox/oci.ts";
 import { descendants, killAll } from "../sandbox/proc.ts";
+import { leaveSignalsToCaller, removeAllContainers } from "../sandbox/session.ts";
 import { log } from "../util/log.ts";
 import { Exit } from "./exit-codes.ts";
 

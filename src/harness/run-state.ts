@@ -216,13 +216,13 @@ const STRAGGLERS = `for p in /proc/[0-9]*; do n=\${p#/proc/}; [ "$n" = $$ ] || [
  */
 function stateRunCommand(tag: string, timeoutMs: number): string {
   const stage = `${DIR}/stage-${newNonce()}.sh`;
-  const secs = Math.max(1, Math.ceil(timeoutMs / 1000));
+  const secs = timeoutMs > 0 ? Math.max(1, Math.ceil(timeoutMs / 1000)) : 0;
   const tests = `read -r SWEU_NONCE < ${DIR}/nonce; rm -f ${DIR}/nonce; . ${DIR}/evaluation.sh`;
   return [
     `umask 077; mkdir -p ${DIR} && cat > ${stage} || exit 96; umask 022`,
     `bash ${stage} || exit $?`,
     "t0=$EPOCHREALTIME",
-    `timeout -s KILL ${secs} bash -lc ${q(tests)}`,
+    `${secs ? `timeout -s KILL ${secs} ` : ""}bash -lc ${q(tests)}`,
     "rc=$?",
     `echo; echo "${tag} ran $t0 $EPOCHREALTIME"`,
     `[ $rc -ne 137 ] || { ${STRAGGLERS}; }`,
@@ -246,7 +246,7 @@ export async function runInContainer(container: Container, spec: StateSpec): Pro
   const tag = `SWEU-STAGED-${newNonce()}`;
   const r = await container.exec(stateRunCommand(tag, spec.timeoutMs), {
     workdir: "/testbed",
-    timeoutMs: spec.timeoutMs + STAGING_MS,
+    timeoutMs: spec.timeoutMs > 0 ? spec.timeoutMs + STAGING_MS : undefined,
     input: stageScript(spec, nonce, tag),
   });
   const at = r.output.indexOf(`\n${tag} `);
@@ -265,7 +265,7 @@ export async function runInContainer(container: Container, spec: StateSpec): Pro
   const end = rest.lastIndexOf(`\n${tag} ran `);
   const ms = end < 0 ? undefined : ranMs(rest.slice(end + tag.length + 6).split("\n")[0]!);
   const durationMs = ms ?? r.durationMs;
-  const secs = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
+  const secs = spec.timeoutMs > 0 ? Math.max(1, Math.ceil(spec.timeoutMs / 1000)) : Number.POSITIVE_INFINITY;
   return {
     ...base,
     apply: "applied",

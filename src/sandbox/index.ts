@@ -20,6 +20,8 @@ export function createSandbox(kind: SandboxKind | string = "auto", opts: Sandbox
   return make(opts);
 }
 
+export { detectEngine } from "./engines.ts";
 export type { OciOptions } from "./oci.ts";
-export { detectEngine, OciSandbox, SESSION, SESSION_LABEL } from "./oci.ts";
+export { OciSandbox } from "./oci.ts";
 export type * from "./sandbox.ts";
+export { SESSION, SESSION_LABEL } from "./session.ts";

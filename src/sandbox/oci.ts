@@ -1,9 +1,10 @@
 /**
  * OCI sandbox driver over the docker or podman command line. Everything engine-specific sits in
- * ENGINES (a small table); the rest is shared. Containers are long-lived (`sleep`-style init) and
- * scripts run in them with `exec`, each under an in-container `timeout -s KILL` plus a host-side timer.
+ * ENGINES (engines.ts, a small table); the rest is shared. Containers are long-lived (`sleep`-style init)
+ * and scripts run in them with `exec`, each under an in-container `timeout -s KILL` plus a host-side timer.
+ * The process-wide registry of live containers and their removal at a signal is session.ts.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,12 +12,14 @@ import { join } from "node:path";
 import { engineErrorLines, InfraError, saysDiskFull } from "../util/causes.ts";
 import { log } from "../util/log.ts";
 import { pidAlive } from "../util/pid.ts";
+import { defaultUlimits, detectEngine, ENGINES, type EngineName, type EngineTable } from "./engines.ts";
 import { OciContainer } from "./oci-container.ts";
-import { hostLimit, onPath, type RawResult, spawnRaw } from "./proc.ts";
+import { onPath, type RawResult, spawnRaw } from "./proc.ts";
 import { insecureRegistry } from "./registry-host.ts";
 import type { BuildResult, BuildSpec, Container, ContainerSpec, Sandbox, TransferResult } from "./sandbox.ts";
+import { installHandlers, SESSION, SESSION_LABEL, trackContainer, untrackContainer } from "./session.ts";
 
-export type EngineName = "docker" | "podman";
+export type { EngineName };
 
 export interface OciOptions {
   /** Engine kind; decides the flag table. Default: detected from the executable's name. */
@@ -29,127 +32,8 @@ export interface OciOptions {
   ulimits?: string[];
 }
 
-interface EngineTable {
-  /** Flags placed before the sub-command. */
-  global(o: { runtime: string }): string[];
-  /** Extra flags for `run` and `build`. */
-  limits(o: { ulimits: string[] }): string[];
-  /** `rm` flags that remove a running container without waiting. */
-  forceRemove: string[];
-  /** `info --format` template printing where images and containers are stored. */
-  storageInfo: string;
-  /** Extra `build` flags. */
-  build: string[];
-}
-
-const ENGINES: Record<EngineName, EngineTable> = {
-  podman: {
-    global: ({ runtime }) => (runtime ? ["--runtime", runtime] : []),
-    limits: ({ ulimits }) => ulimits.flatMap((u) => ["--ulimit", u]),
-    forceRemove: ["rm", "-f", "-t", "0"],
-    storageInfo: "{{.Store.GraphRoot}}",
-    // The OCI image format has no SHELL: podman would run every RUN under /bin/sh without pipefail, where
-    // docker runs the Dockerfile's `SHELL ["/bin/bash", "-o", "pipefail", "-c"]`. Docker format keeps both alike.
-    build: ["--format", "docker"],
-  },
-  docker: {
-    global: () => [],
-    limits: () => [],
-    forceRemove: ["rm", "-f"],
-    storageInfo: "{{.DockerRootDir}}",
-    build: [],
-  },
-};
-
-/** Per-process session label value: every container this process starts carries it. */
-export const SESSION = `${process.pid}-${randomBytes(4).toString("hex")}`;
-export const SESSION_LABEL = "sweu.session";
-
 /** PID 1 of every container: reaps orphans, exits at once on TERM. */
 const INIT_SCRIPT = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done';
-
-function defaultUlimits(): string[] {
-  const env = process.env.SWEU_OCI_ULIMITS;
-  if (env !== undefined) return env.split(",").filter(Boolean);
-  const cap = (want: number, host: number | undefined) => Math.min(want, host ?? want);
-  const nofile = cap(16384, hostLimit("Max open files"));
-  const nproc = cap(4096, hostLimit("Max processes"));
-  return [`nofile=${nofile}:${nofile}`, `nproc=${nproc}:${nproc}`];
-}
-
-let detected: EngineName | undefined;
-
-/** docker when `docker info` answers (and is not podman's docker shim), else podman. Cached per process. */
-export function detectEngine(): EngineName {
-  if (detected) return detected;
-  detected = "podman";
-  if (onPath("docker")) {
-    const r = spawnSync("docker", ["--version"], { encoding: "utf8", timeout: 10_000 });
-    const shim = /podman/i.test(`${r.stdout}`);
-    if (!shim && spawnSync("docker", ["info"], { stdio: "ignore", timeout: 10_000 }).status === 0)
-      detected = "docker";
-  }
-  return detected;
-}
-
-// ---- process-wide registry of live containers, for cleanup on signals and exit ----
-
-const live = new Map<string, { exe: string; global: string[]; rm: string[] }>();
-/** Engines this process started containers with (for the session-label sweep). */
-const engines = new Map<string, { exe: string; global: string[]; rm: string[] }>();
-let handlersInstalled = false;
-let callerOwnsSignals = false;
-
-/** The caller (the CLI, src/cli/signals.ts) handles SIGINT/SIGTERM and calls removeAllContainers itself. */
-export function leaveSignalsToCaller(): void {
-  callerOwnsSignals = true;
-}
-
-/** Remove every container this process started: the tracked ones, then any carrying its session label. */
-export async function removeAllContainers(): Promise<void> {
-  await cleanupAll();
-  await Promise.all(
-    [...engines.values()].map(async (e) => {
-      const ps = await spawnRaw(
-        e.exe,
-        [...e.global, "ps", "-a", "-q", "--filter", `label=${SESSION_LABEL}=${SESSION}`],
-        {
-          timeoutMs: 10_000,
-        },
-      ).catch(() => undefined);
-      const ids = ps?.stdout.toString().split(/\s+/).filter(Boolean) ?? [];
-      if (ids.length)
-        await spawnRaw(e.exe, [...e.global, ...e.rm, ...ids], { timeoutMs: 30_000 }).catch(() => undefined);
-    }),
-  );
-}
-
-function installHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  const onSignal = (code: number) => () => {
-    void cleanupAll().finally(() => process.exit(code));
-  };
-  if (!callerOwnsSignals) {
-    process.once("SIGINT", onSignal(130));
-    process.once("SIGTERM", onSignal(143));
-  }
-  // Last resort when the process exits with containers still registered (no async work possible here).
-  process.once("exit", () => {
-    for (const [id, e] of live)
-      spawnSync(e.exe, [...e.global, ...e.rm, id], { stdio: "ignore", timeout: 15_000 });
-    live.clear();
-  });
-}
-
-async function cleanupAll(): Promise<void> {
-  await Promise.all(
-    [...live].map(async ([id, e]) => {
-      await spawnRaw(e.exe, [...e.global, ...e.rm, id], { timeoutMs: 60_000 }).catch(() => undefined);
-      live.delete(id);
-    }),
-  );
-}
 
 export class OciSandbox implements Sandbox {
   readonly engine: EngineName;
@@ -417,9 +301,7 @@ export class OciSandbox implements Sandbox {
 
   private track(name: string): void {
     this.mine.add(name);
-    const engine = { exe: this.executable, global: this.args(), rm: this.table.forceRemove };
-    live.set(name, engine);
-    engines.set(this.executable, engine);
+    trackContainer(name, { exe: this.executable, global: this.args(), rm: this.table.forceRemove });
   }
 
   /** Remove a container (idempotent) and stop tracking it. */
@@ -428,7 +310,7 @@ export class OciSandbox implements Sandbox {
     const gone = r.code === 0 || /no such container|no container with name/i.test(r.stderr.toString());
     if (!gone) log.warn({ name, err: r.stderr.toString().trim() }, "container removal failed");
     this.mine.delete(name);
-    live.delete(name);
+    untrackContainer(name);
   }
 
   /**

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GitSource } from "../../src/mine/git-source.ts";
 import { createSandbox } from "../../src/sandbox/index.ts";
-import { SESSION, SESSION_LABEL } from "../../src/sandbox/oci.ts";
+import { SESSION, SESSION_LABEL } from "../../src/sandbox/session.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { run } from "../../src/util/exec.ts";
 import { troubledPythonProject } from "../helpers/repos.ts";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SESSION, SESSION_LABEL } from "../../src/sandbox/oci.ts";
+import { SESSION, SESSION_LABEL } from "../../src/sandbox/session.ts";
 import { run } from "../../src/util/exec.ts";
 import { e2eSandbox } from "../helpers/e2e-run.ts";
 import {

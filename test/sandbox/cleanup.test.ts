@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { OciSandbox, SESSION, SESSION_LABEL } from "../../src/sandbox/oci.ts";
+import { OciSandbox } from "../../src/sandbox/oci.ts";
+import { SESSION, SESSION_LABEL } from "../../src/sandbox/session.ts";
 import { baseImage, engine } from "./helpers.ts";
 
 let image = "";

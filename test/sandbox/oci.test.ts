@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SESSION, SESSION_LABEL } from "../../src/sandbox/oci.ts";
 import type { Container } from "../../src/sandbox/sandbox.ts";
+import { SESSION, SESSION_LABEL } from "../../src/sandbox/session.ts";
 import { baseImage, engine, sandbox } from "./helpers.ts";
 
 const uniq = randomBytes(3).toString("hex");
