@@ -2,7 +2,8 @@
  * Validation and rewards against the floor, on a run folder whose instances' images are on the engine
  * (`swe-universe run <clone> --limit N` made them). Per instance:
  *
- * - bare test time: one resolved run, evaluation.sh's own exec timed (what the tests cost, nothing else);
+ * - bare test time: one resolved run, evaluation.sh timed inside the container (what the tests cost,
+ *   nothing else), and the one exec that runs it in a ready container;
  * - validation: the validate gate with every probe on (N runs per state, leak, comment, no-tests, load),
  *   on the instance's stored image, timed end to end; its verdict (ok or reason, FAIL_TO_PASS,
  *   PASS_TO_PASS, flaky, each check's pass/fail) is written to --out so two runs can be compared;
@@ -22,7 +23,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { evaluatePredictions } from "../src/evaluate/evaluate.ts";
 import { parserFor } from "../src/harness/parse-run.ts";
-import { runStateRaw } from "../src/harness/run-state.ts";
+import { runInContainer } from "../src/harness/run-state.ts";
 import type { Instance } from "../src/records/index.ts";
 import { createSandbox } from "../src/sandbox/index.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
@@ -54,6 +55,7 @@ const secs = (ms: number) => fmt(ms / 1000, 1);
 interface Row {
   id: string;
   testMs: number;
+  execMs: number;
   runMs: number;
   buildMs: number;
   validateMs: number;
@@ -63,21 +65,33 @@ interface Row {
 
 /**
  * The faster of two resolved runs (the first also brings the image's files into the page cache):
- * evaluation.sh's own time, and the whole run's (container start to removal).
+ * evaluation.sh's own time (timed inside the container), the one exec that stages the state and runs it
+ * in a started container (what running the tests by hand in a ready container costs at least), and the
+ * whole run's (container start to removal).
  */
-async function bare(inst: Instance): Promise<{ testMs: number; runMs: number }> {
-  let best = { testMs: Number.POSITIVE_INFINITY, runMs: Number.POSITIVE_INFINITY };
+async function bare(inst: Instance): Promise<{ testMs: number; execMs: number; runMs: number }> {
+  let best = {
+    testMs: Number.POSITIVE_INFINITY,
+    execMs: Number.POSITIVE_INFINITY,
+    runMs: Number.POSITIVE_INFINITY,
+  };
   for (let k = 0; k < 2; k++) {
     const t = Date.now();
-    const raw = await runStateRaw(sandbox, {
+    const c = await sandbox.start({ image: inst.image, network: false, labels: { "sweu.role": "bench" } });
+    const e = Date.now();
+    let execMs = 0;
+    const raw = await runInContainer(c, {
       image: inst.image,
       patch: inst.patch,
       testPatch: inst.test_patch,
       evaluationScript: inst.evaluation_script,
       timeoutMs: 15 * 60_000,
+    }).finally(() => {
+      execMs = Date.now() - e;
+      return c.remove();
     });
     if (raw.exitCode !== 0) throw new Error(`${inst.instance_id}: gold run exits ${raw.exitCode}`);
-    if (raw.durationMs < best.testMs) best = { testMs: raw.durationMs, runMs: Date.now() - t };
+    if (raw.durationMs < best.testMs) best = { testMs: raw.durationMs, execMs, runMs: Date.now() - t };
   }
   return best;
 }
@@ -116,6 +130,7 @@ async function validateOne(store: SqliteStore, inst: Instance): Promise<Row> {
 
 async function rewards(instances: Instance[], rows: Row[], workers: number): Promise<void> {
   const testMs = new Map(rows.map((r) => [r.id, r.testMs]));
+  const execMs = new Map(rows.map((r) => [r.id, r.execMs]));
   // At least 4 predictions so 4 workers have work: the gold patches, repeated under other model names.
   const copies = Math.max(1, Math.ceil(4 / instances.length));
   const preds = instances.flatMap((i) =>
@@ -127,6 +142,7 @@ async function rewards(instances: Instance[], rows: Row[], workers: number): Pro
   );
   const out = mkdtempSync(join(tmpdir(), "sweu-floor-eval-"));
   const lat: number[] = [];
+  const latExec: number[] = [];
   const over: number[] = [];
   const t = Date.now();
   let last = t;
@@ -139,6 +155,7 @@ async function rewards(instances: Instance[], rows: Row[], workers: number): Pro
         // With one worker a prediction's latency is the time since the one before it ended.
         lat.push((Date.now() - last) / testMs.get(r.instance_id)!);
         over.push(Date.now() - last - testMs.get(r.instance_id)!);
+        latExec.push((Date.now() - last) / execMs.get(r.instance_id)!);
         last = Date.now();
         if (!r.report.resolved) console.log(`  ${key}: NOT resolved (${r.report.sweu.reasons.join("; ")})`);
       },
@@ -154,7 +171,8 @@ async function rewards(instances: Instance[], rows: Row[], workers: number): Pro
     if (workers === 1)
       console.log(
         `  per-prediction latency / bare test time: median ${fmt(median(lat))}× (min ${fmt(Math.min(...lat))}, ` +
-          `max ${fmt(Math.max(...lat))}); over the bare test: median ${Math.round(median(over))} ms`,
+          `max ${fmt(Math.max(...lat))}); over the bare test: median ${Math.round(median(over))} ms; ` +
+          `÷ the one exec of a ready container: median ${fmt(median(latExec))}×`,
       );
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -175,7 +193,9 @@ for (const dir of values["run-dir"] ?? []) {
     for (const inst of instances) {
       const b = await bare(inst);
       rows.push({ id: inst.instance_id, ...b, buildMs: 0, validateMs: 0, floorMs: 0, verdict: undefined });
-      console.log(`  ${inst.instance_id}: bare test ${secs(b.testMs)} s (whole run ${secs(b.runMs)} s)`);
+      console.log(
+        `  ${inst.instance_id}: bare test ${secs(b.testMs)} s (its exec ${secs(b.execMs)} s, whole run ${secs(b.runMs)} s)`,
+      );
     }
     for (const w of values.workers.split(",").map(Number)) await rewards(instances, rows, w);
     store.close();
