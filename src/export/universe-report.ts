@@ -19,6 +19,8 @@ export interface RepoRow {
   /** Tasks built and validated (instances + build/validate rejections). */
   built: number;
   instances: number;
+  /** Synthetic instances of its environments (not in built, instances or yield). */
+  synthetic: number;
   /** instances / built; null when none was built. */
   yield: number | null;
   pending: number;
@@ -49,6 +51,7 @@ function repoRow(c: RepoCounts, s: RepoState | undefined, wallByRepo: Map<string
     tasks: c.tasks,
     built,
     instances: c.instances,
+    synthetic: c.synthetic,
     yield: ratio(c.instances, built),
     pending: c.pending,
     ...(s?.stopped ? { stopped: s.stopped } : {}),
@@ -77,6 +80,7 @@ export function computeUniverseReport(
             tasks: 0,
             pending: 0,
             instances: 0,
+            synthetic: 0,
             failed: 0,
             mined_out: 0,
             language: null,
@@ -139,6 +143,7 @@ export function renderUniverseMarkdown(r: UniverseReport): string {
         "built",
         "instances",
         "yield",
+        "synthetic",
         "pending",
         "wall",
       ],
@@ -151,6 +156,7 @@ export function renderUniverseMarkdown(r: UniverseReport): string {
         x.built,
         x.instances,
         pct(x.yield),
+        x.synthetic,
         x.pending,
         `${x.wall_s} s`,
       ]),

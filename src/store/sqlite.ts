@@ -228,7 +228,8 @@ export class SqliteStore implements Store {
       .prepare(
         `SELECT repo,
            SUM(kind = 'candidate') AS candidates,
-           SUM(kind = 'instance') AS instances,
+           SUM(kind = 'instance' AND json_extract(data, '$.source') IS NOT 'synthetic') AS instances,
+           SUM(kind = 'instance' AND json_extract(data, '$.source') IS 'synthetic') AS synthetic,
            SUM(kind = 'rejection' AND stage IN ('build', 'validate')) AS failed,
            SUM(kind = 'rejection' AND stage IN ('mine', 'split')) AS mined_out
          FROM records GROUP BY repo ORDER BY repo`,
@@ -266,7 +267,7 @@ export class SqliteStore implements Store {
          GROUP BY t.language ORDER BY tasks DESC, t.language`,
       )
       .all() as { language: string; tasks: number; instances: number; failed: number; pending: number }[];
-    return rows.map((r) => ({ repo: r.language, candidates: 0, mined_out: 0, ...r }));
+    return rows.map((r) => ({ repo: r.language, candidates: 0, mined_out: 0, synthetic: 0, ...r }));
   }
 
   listMeta(prefix: string): [string, string][] {

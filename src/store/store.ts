@@ -34,7 +34,10 @@ export interface RepoCounts {
   tasks: number;
   /** Buildable tasks with no outcome yet. */
   pending: number;
+  /** Instances of the repository's PRs (synthetic ones are counted apart). */
   instances: number;
+  /** Synthetic instances (`synth`) of the repository's environments. */
+  synthetic: number;
   /** Rejections at the build and validate stages (the tasks built that did not become instances). */
   failed: number;
   /** Rejections at the mine and split stages. */

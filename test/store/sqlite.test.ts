@@ -2,8 +2,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { computeUniverseReport, renderUniverseMarkdown } from "../../src/export/universe-report.ts";
 import type { Candidate, Rejection, Task } from "../../src/records/index.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
+import { makeInstance } from "../export/fixtures.ts";
 
 const sha = (c: string) => c.repeat(40);
 
@@ -116,6 +118,22 @@ describe("SqliteStore", () => {
     s.putRejection({ ...rejection("acme__widgets-1", "resolved_fails"), stage: "build" });
     expect(s.funnel("acme/widgets").pending).toBe(0);
     expect(s.funnel().candidates).toBe(4);
+  });
+
+  it("counts a repository's synthetic instances apart from its PRs' (built, instances, yield)", () => {
+    const s = new SqliteStore(":memory:");
+    s.putCandidate(candidate(1));
+    s.putTask(task(1));
+    s.putInstance(makeInstance({ instance_id: "acme__widgets-1" }));
+    for (const k of ["a", "b"])
+      s.putInstance(
+        makeInstance({ instance_id: `acme__widgets.synth.remove-body.${k}`, source: "synthetic" }),
+      );
+    expect(s.repoCounts()).toMatchObject([{ repo: "acme/widgets", instances: 1, synthetic: 2, failed: 0 }]);
+    const r = computeUniverseReport(s);
+    expect(r.repositories[0]).toMatchObject({ built: 1, instances: 1, synthetic: 2, yield: 1 });
+    expect(renderUniverseMarkdown(r)).toMatch(/\| acme\/widgets \|.*\| 1 \| 1 \| 100\.0% \| 2 \|/);
+    s.close();
   });
 
   it("rolls back a transaction that throws", () => {
