@@ -1,3 +1,7 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { node } from "../../src/builder/recipes/node.ts";
 import type { BuildPlan } from "../../src/builder/recipes/types.ts";
@@ -215,5 +219,41 @@ describe("node recipe: repair", () => {
     expect(node.repair!(plan, coloured)!.test).toBe(
       "npx vitest run --reporter=verbose src/a.spec.ts --exclude src/cases.spec.ts",
     );
+  });
+});
+
+describe("node recipe: an environment reused at another commit", () => {
+  const files = (scripts?: Record<string, string>) => ({
+    "package.json": pkg({ scripts: { test: "vitest run", ...scripts }, devDependencies: { vitest: "^3" } }),
+    "package-lock.json": "{}",
+  });
+
+  it("builds what `prepare` built again from the task's source, and only where the project has one", async () => {
+    const [withPrepare] = await plansOf(files({ prepare: "tsc -p ." }));
+    expect(withPrepare!.refresh?.join("\n")).toContain("npm run prepare");
+    const [without] = await plansOf(files());
+    expect(without!.refresh).toBeUndefined();
+  });
+
+  // The step itself, run by bash on a real checkout with the real npm: the other commit's dist/ (holding a
+  // file the task's source does not have) is replaced by the task's build, or kept when the build fails.
+  it.each([
+    [
+      "the build succeeds: only the task's build output is left",
+      "mkdir -p dist && echo task > dist/a.js",
+      ["a.js"],
+    ],
+    ["the build fails: the earlier output is kept (the leak probe judges it)", "exit 1", ["fix.js"]],
+  ])("%s", async (_name, prepare, left) => {
+    const [plan] = await plansOf(files({ prepare }));
+    const dir = mkdtempSync(join(tmpdir(), "sweu-node-refresh-"));
+    writeFileSync(join(dir, "package.json"), pkg({ scripts: { prepare } }));
+    execFileSync("git", ["init", "-q", dir]);
+    execFileSync("git", ["-C", dir, "add", "package.json"]);
+    mkdirSync(join(dir, "dist"));
+    writeFileSync(join(dir, "dist", "fix.js"), "the other commit's code\n");
+    execFileSync("bash", ["-c", plan!.refresh!.join("\n")], { cwd: dir });
+    expect(readdirSync(join(dir, "dist")).sort()).toEqual(left);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

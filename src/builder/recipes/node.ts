@@ -242,6 +242,7 @@ async function plans({
       parser: runner?.parser ?? "tap",
     });
   if (!tests.length) return [];
+  const refresh = rebuildSteps(pkg, exec);
   const out: BuildPlan[] = [];
   for (const [label, install] of [
     ["strict", strict],
@@ -253,11 +254,30 @@ async function plans({
         ...base,
         name: `node/${pm.split("@")[0]}-${label}/${t.name}`,
         install,
+        ...(refresh.length ? { refresh } : {}),
         test: t.test,
         parser: t.parser,
       });
   }
   return out;
+}
+
+/**
+ * What the install's lifecycle scripts built from the source (`prepare`, `postinstall`: a compiled
+ * `dist/`), built again from this task's source when it reuses an environment built at another commit;
+ * otherwise the other commit's build output (holding its code, maybe the fix) would be in the task's
+ * image. An untracked `dist/` is set aside first and comes back only if the rebuild fails.
+ */
+function rebuildSteps(pkg: PackageJson, exec: Exec): string[] {
+  const scripts = ["prepare", "postinstall"].filter((n) => pkg.scripts?.[n]);
+  if (!scripts.length) return [];
+  const run = scripts.map((n) => `${exec === "yarn" ? "yarn run" : "npm run"} ${n}`).join(" && ");
+  const aside = "/tmp/sweu-dist-before";
+  return [
+    `if [ -d dist ] && [ -z "$(git ls-files -- dist | head -1)" ]; then mv dist ${aside}; fi; ` +
+      `if { ${run}; } >/dev/null 2>&1; then rm -rf ${aside}; ` +
+      `elif [ -d ${aside} ]; then rm -rf dist; mv ${aside} dist; fi`,
+  ];
 }
 
 /**
