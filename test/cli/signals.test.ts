@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -162,6 +162,30 @@ function builtRun(): string {
   return copy;
 }
 
+/**
+ * A PATH on which the engine stops answering once the verb has checked it: the engine's command answers
+ * `info`, `--version` and image lookups (the verb's preflight passes), every other call hangs, as an
+ * engine whose storage lock is held or whose daemon froze does.
+ */
+function frozenEnginePath(): string {
+  const bin = join(root, "frozen-engine");
+  mkdirSync(bin, { recursive: true });
+  const real = execFileSync("bash", ["-c", `command -v ${sandbox.engine}`], { encoding: "utf8" }).trim();
+  writeFileSync(
+    join(bin, sandbox.engine),
+    [
+      "#!/bin/bash",
+      'for a in "$@"; do case "$a" in info|inspect|exists|--version|version) exec ' +
+        real +
+        ' "$@";; esac; done',
+      "exec sleep 600",
+      "",
+    ].join("\n"),
+  );
+  chmodSync(join(bin, sandbox.engine), 0o755);
+  return `${bin}:${process.env.PATH}`;
+}
+
 /** No synthetic verdict and no failed baseline recorded for work a signal cut short. */
 function nothingSynthRecorded(runDir: string): void {
   const s = new SqliteStore(join(runDir, "store.sqlite"), { readonly: true });
@@ -237,6 +261,16 @@ const VERBS: Verb[] = [
       return ["evaluate", "--dataset", ds, "--predictions", "gold", "--out", join(ds, "..", "out")];
     },
     busy: /(podman|docker) .*exec/,
+  },
+  {
+    name: "evaluate (the engine stops answering)",
+    argv: () => {
+      const ds = join(mkdtempSync(join(root, "eval-frozen-")), "dataset.jsonl");
+      writeFileSync(ds, `${JSON.stringify(instanceToRow(inst))}\n`);
+      return ["evaluate", "--dataset", ds, "--predictions", "gold", "--out", join(ds, "..", "out")];
+    },
+    env: { PATH: "" }, // set per case: frozenEnginePath() needs the run's root
+    busy: /^sleep 600/,
   },
   {
     name: "check-verifier --image",
@@ -336,7 +370,8 @@ describe("SIGINT and SIGTERM to each long-running verb, to its pid and to its pr
         ["SIGTERM", v.codes?.[1] ?? 143],
       ] as const) {
         it(`${v.name}: ${sig} to its ${to} → exit ${code} within 10 s, no child, no container left`, async () => {
-          const p = spawnCli(v.argv(), v.env, { detached: to === "group" });
+          const env = v.env?.PATH === "" ? { ...v.env, PATH: frozenEnginePath() } : v.env;
+          const p = spawnCli(v.argv(), env, { detached: to === "group" });
           procs.push(p);
           if (v.ready) await p.waitFor(v.ready, 120_000);
           await v.engage?.(p);
