@@ -92,9 +92,11 @@ export function computeUniverseReport(
   const notes = readNotes(store);
   const byKind: Record<string, number> = {};
   for (const n of notes) byKind[n.kind] = (byKind[n.kind] ?? 0) + 1;
+  // The distributions are of the PRs' instances, as the headline is (synth.md reports the synthetic ones).
+  const prs = instances.filter((i) => i.source !== "synthetic");
   const sizes = new Map<string, number>();
   const envs = new Map(store.listEnvironments().map((e) => [e.key, e]));
-  for (const i of instances) {
+  for (const i of prs) {
     const b = envs.get(i.environment_key)?.image_size_bytes;
     if (b !== undefined) sizes.set(envs.get(i.environment_key)!.image, b);
   }
@@ -112,7 +114,7 @@ export function computeUniverseReport(
     inputs: { listed: states.size, notes, by_kind: byKind },
     infrastructure: readInfra(store),
     distributions: {
-      wall_s: instances.map((i) => Math.round(i.cost.wall_ms / 100) / 10).filter((w) => w > 0),
+      wall_s: prs.map((i) => Math.round(i.cost.wall_ms / 100) / 10).filter((w) => w > 0),
       image_mb: [...sizes.values()].map((b) => Math.round(b / 1e5) / 10),
     },
   };

@@ -132,6 +132,7 @@ describe("SqliteStore", () => {
     expect(s.repoCounts()).toMatchObject([{ repo: "acme/widgets", instances: 1, synthetic: 2, failed: 0 }]);
     const r = computeUniverseReport(s);
     expect(r.repositories[0]).toMatchObject({ built: 1, instances: 1, synthetic: 2, yield: 1 });
+    expect(r.distributions.wall_s).toHaveLength(1);
     expect(renderUniverseMarkdown(r)).toMatch(/\| acme\/widgets \|.*\| 1 \| 1 \| 100\.0% \| 2 \|/);
     s.close();
   });
