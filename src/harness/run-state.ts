@@ -205,8 +205,15 @@ async function applyStepwise(
   return { apply: "applied", applyLog };
 }
 
-/** Kill what a run killed at its timeout left behind: every process of this exec but this shell. */
-const STRAGGLERS = `for p in /proc/[0-9]*; do n=\${p#/proc/}; [ "$n" = $$ ] || [ "$n" = $PPID ] && continue; grep -qsz "^SWEU_EXEC=$SWEU_EXEC$" "$p/environ" && kill -9 "$n" 2>/dev/null; done`;
+/** The tests' own timeout in whole seconds, as `timeout` takes it (0: none). */
+const timeoutSecs = (ms: number) => (ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0);
+
+/**
+ * Kill what a run killed at its timeout left behind, also outside its process group: every process that
+ * inherited the run's own marker (`SWEU_RUN`, set for the tests' shell only, so this shell lacks it).
+ */
+const stragglers = (tag: string) =>
+  `for p in /proc/[0-9]*; do grep -qsz "^SWEU_RUN=${tag}$" "$p/environ" && kill -9 "\${p#/proc/}" 2>/dev/null; done`;
 
 /**
  * The one exec of a state run: the staging script arrives on stdin and runs; once it says `applied`, the
@@ -216,16 +223,16 @@ const STRAGGLERS = `for p in /proc/[0-9]*; do n=\${p#/proc/}; [ "$n" = $$ ] || [
  */
 function stateRunCommand(tag: string, timeoutMs: number): string {
   const stage = `${DIR}/stage-${newNonce()}.sh`;
-  const secs = timeoutMs > 0 ? Math.max(1, Math.ceil(timeoutMs / 1000)) : 0;
+  const secs = timeoutSecs(timeoutMs);
   const tests = `read -r SWEU_NONCE < ${DIR}/nonce; rm -f ${DIR}/nonce; . ${DIR}/evaluation.sh`;
   return [
     `umask 077; mkdir -p ${DIR} && cat > ${stage} || exit 96; umask 022`,
     `bash ${stage} || exit $?`,
     "t0=$EPOCHREALTIME",
-    `${secs ? `timeout -s KILL ${secs} ` : ""}bash -lc ${q(tests)}`,
+    `SWEU_RUN=${tag} ${secs ? `timeout -s KILL ${secs} ` : ""}bash -lc ${q(tests)}`,
     "rc=$?",
     `echo; echo "${tag} ran $t0 $EPOCHREALTIME"`,
-    `[ $rc -ne 137 ] || { ${STRAGGLERS}; }`,
+    `[ $rc -ne 137 ] || { ${stragglers(tag)}; }`,
     "exit $rc",
   ].join("\n");
 }
@@ -265,13 +272,13 @@ export async function runInContainer(container: Container, spec: StateSpec): Pro
   const end = rest.lastIndexOf(`\n${tag} ran `);
   const ms = end < 0 ? undefined : ranMs(rest.slice(end + tag.length + 6).split("\n")[0]!);
   const durationMs = ms ?? r.durationMs;
-  const secs = spec.timeoutMs > 0 ? Math.max(1, Math.ceil(spec.timeoutMs / 1000)) : Number.POSITIVE_INFINITY;
+  const secs = timeoutSecs(spec.timeoutMs);
   return {
     ...base,
     apply: "applied",
     output: end < 0 ? rest : rest.slice(0, end),
     exitCode: r.exitCode,
-    timedOut: r.timedOut || (r.exitCode === 137 && durationMs >= secs * 1000 - 50),
+    timedOut: r.timedOut || (secs > 0 && r.exitCode === 137 && durationMs >= secs * 1000 - 50),
     durationMs,
   };
 }

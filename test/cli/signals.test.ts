@@ -135,7 +135,8 @@ interface Verb {
   ready?: RegExp;
   /** Once ready: make it busy (a client's request in flight). */
   engage?: (p: CliProc) => Promise<void>;
-  env?: Record<string, string>;
+  /** The verb's environment, made when its case starts. */
+  env?: () => Record<string, string>;
   /** Exit codes for SIGINT and SIGTERM. */
   codes?: [number, number];
   /** Checked once the verb has exited: nothing recorded was lost. */
@@ -269,7 +270,7 @@ const VERBS: Verb[] = [
       writeFileSync(ds, `${JSON.stringify(instanceToRow(inst))}\n`);
       return ["evaluate", "--dataset", ds, "--predictions", "gold", "--out", join(ds, "..", "out")];
     },
-    env: { PATH: "" }, // set per case: frozenEnginePath() needs the run's root
+    env: () => ({ PATH: frozenEnginePath() }),
     busy: /^sleep 600/,
   },
   {
@@ -322,7 +323,7 @@ const VERBS: Verb[] = [
   {
     name: "worker (Redis unreachable)",
     argv: () => ["worker", "--redis", "redis://127.0.0.1:1", "--work-dir", mkdtempSync(join(root, "wk-"))],
-    env: { SWEU_LOG: "warn" },
+    env: () => ({ SWEU_LOG: "warn" }),
     ready: /redis \(worker\): retrying/,
   },
   {
@@ -370,8 +371,7 @@ describe("SIGINT and SIGTERM to each long-running verb, to its pid and to its pr
         ["SIGTERM", v.codes?.[1] ?? 143],
       ] as const) {
         it(`${v.name}: ${sig} to its ${to} → exit ${code} within 10 s, no child, no container left`, async () => {
-          const env = v.env?.PATH === "" ? { ...v.env, PATH: frozenEnginePath() } : v.env;
-          const p = spawnCli(v.argv(), env, { detached: to === "group" });
+          const p = spawnCli(v.argv(), v.env?.(), { detached: to === "group" });
           procs.push(p);
           if (v.ready) await p.waitFor(v.ready, 120_000);
           await v.engage?.(p);
